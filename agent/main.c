@@ -1,0 +1,121 @@
+/* main.c - option parsing and command dispatch; the only place that exits. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vigil/cli.h"
+#include "vigil/config.h"
+#include "vigil/crypto.h"
+#include "vigil/err.h"
+
+struct command {
+	const char *name;
+	vigil_cmd_fn fn;
+	int needs_config;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "baseline", vigil_cmd_baseline, 1, "scan the scopes and store a new signed baseline generation" },
+	{ "check", vigil_cmd_check, 1, "compare the scopes with the newest baseline [--json]" },
+	{ "accept", vigil_cmd_accept, 1, "take the current state of PATH... into a new generation" },
+	{ "show", vigil_cmd_show, 1, "print the stored record of PATH [--json]" },
+	{ "keygen", vigil_cmd_keygen, 1, "create the signing key in the state dir [--force]" },
+
+	/* docker collector */
+
+	/* watch daemon */
+
+	/* audit */
+
+	{ NULL, NULL, 0, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vigil [--config FILE] [--state-dir DIR] [--root DIR] [-q] [-v] COMMAND [ARGS]\n\n"
+		   "commands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %-12s %s\n", c->name, c->help);
+	fprintf(f, "\nexit codes: 0 no difference, 1 differences found, 2 usage or config error,\n"
+		   "3 and up runtime failure (3: baseline missing, tampered or unreadable)\n");
+}
+
+const char *vigil_cli_state_dir(const struct vigil_cli *cli)
+{
+	if (cli->state_dir)
+		return cli->state_dir;
+	return cli->cfg && cli->cfg->state_dir ? cli->cfg->state_dir : "/var/lib/vigil";
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vigil_cli cli = { 0 };
+	struct vigil_err err = { "" };
+	const struct command *cmd;
+	int c, rc;
+
+	/* '+' stops at the command so its own options are left for it. */
+	while ((c = getopt_long(argc, argv, "+c:s:r:qvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cli.config_file = optarg; break;
+		case 's': cli.state_dir = optarg; break;
+		case 'r': cli.root = optarg; break;
+		case 'q': cli.quiet = 1; break;
+		case 'v': cli.verbose++; break;
+		case 'h': usage(stdout); return VIGIL_EXIT_OK;
+		case 'V': printf("vigil %s\n", PACKAGE_VERSION); return VIGIL_EXIT_OK;
+		default: usage(stderr); return VIGIL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return VIGIL_EXIT_USAGE;
+	}
+	for (cmd = commands; cmd->name; cmd++)
+		if (!strcmp(cmd->name, argv[optind]))
+			break;
+	if (!cmd->name) {
+		vigil_err("unknown command '%s' (see vigil --help)", argv[optind]);
+		return VIGIL_EXIT_USAGE;
+	}
+	vigil_log_set_level(cli.quiet ? VIGIL_LOG_ERR : VIGIL_LOG_NOTICE + cli.verbose);
+	cli.progress = !cli.quiet && isatty(STDERR_FILENO);
+	if (cli.root && (!cli.root[0] || access(cli.root, F_OK))) {
+		vigil_err("--root '%s': %s", cli.root, cli.root[0] ? strerror(errno) : "empty path");
+		return VIGIL_EXIT_USAGE;
+	}
+	if (vigil_crypto_init(&err)) {
+		vigil_err("%s", err.msg);
+		return VIGIL_EXIT_FAIL;
+	}
+	if (cmd->needs_config) {
+		rc = vigil_config_load(cli.config_file, &cli.cfg, &err);
+		if (rc) {
+			vigil_err("%s", err.msg);
+			return rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
+		}
+	}
+	/* Commands parse their own options from argv[optind..]; reset getopt. */
+	argc -= optind;
+	argv += optind;
+	optind = 0;
+	rc = cmd->fn(&cli, argc, argv);
+	vigil_config_free(cli.cfg);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/* cli.h - what main() hands to each command: global options and the loaded
+ * config.  Commands return the process exit code (DESIGN.md: 0 nothing
+ * differs, 1 differences, 2 usage/config error, 3+ runtime failure). */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+#include "vigil/config.h"
+
+enum vigil_exit {
+	VIGIL_EXIT_OK = 0,
+	VIGIL_EXIT_DIFF = 1,
+	VIGIL_EXIT_USAGE = 2,
+	VIGIL_EXIT_FAIL = 3,
+	VIGIL_EXIT_TAMPERED = 3, /* baseline digest/signature does not verify */
+};
+
+struct vigil_cli {
+	const char *config_file; /* NULL: embedded default */
+	const char *state_dir;   /* overrides cfg->state_dir when set */
+	const char *root;        /* NULL or a mounted image */
+	int quiet, verbose;
+	int progress;            /* stderr is a terminal and not quiet */
+	struct vigil_config *cfg;
+};
+
+/* The effective state dir: --state-dir, else the config's. */
+const char *vigil_cli_state_dir(const struct vigil_cli *cli);
+
+typedef int (*vigil_cmd_fn)(struct vigil_cli *cli, int argc, char **argv);
+
+/* foundation (agent/cmd_baseline.c) */
+int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv);
+
+/* docker collector (collectors/docker_cmd.c) */
+
+/* watch daemon (agent/watch*.c, agent/ctl.c) */
+
+/* audit (agent/audit*.c) */
+
+#endif

@@ -1,0 +1,116 @@
+/* config.h - vigil's configuration: YAML through libyaml, or the embedded default.
+ *
+ * Lifecycle: vigil_config_load(file or NULL, &cfg, err) -> use -> vigil_config_free(cfg).
+ * With file == NULL the embedded default (etc/vigil.yaml's content) applies.
+ * A reload parses into a fresh struct and swaps only when it validated.
+ * Errors name file, line, column, the key and what was expected; unknown keys
+ * are errors (a typo must never silently weaken monitoring).
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/err.h"
+
+enum vigil_severity {
+	VIGIL_SEV_LOW = 1,
+	VIGIL_SEV_MEDIUM,
+	VIGIL_SEV_HIGH,
+	VIGIL_SEV_CRITICAL,
+};
+
+/* Automatic scopes filled by collectors at run time (Docker issue). */
+enum vigil_auto {
+	VIGIL_AUTO_NONE = 0,
+	VIGIL_AUTO_DOCKER_BINARIES,
+	VIGIL_AUTO_DOCKER_CONFIGS,
+	VIGIL_AUTO_DOCKER_LAYERS,
+};
+
+struct vigil_strv {
+	char **v;
+	size_t n;
+};
+
+struct vigil_scope {
+	char *name;
+	int auto_kind;           /* enum vigil_auto; paths filled by collectors */
+	struct vigil_strv paths; /* absolute; may hold globs (fnmatch) in any component */
+	struct vigil_strv include; /* fnmatch globs on the full path; empty = all */
+	struct vigil_strv exclude; /* fnmatch globs on the full path */
+	int depth;               /* -1 unlimited, 0 = the path itself only */
+	int one_filesystem;      /* do not cross mount points below a path */
+	unsigned attrs;          /* enum vigil_attr mask */
+	int severity;            /* enum vigil_severity */
+	int watch;               /* inotify in `vigil watch` */
+	int critical;            /* audit rules for this scope */
+};
+
+enum vigil_output_type {
+	VIGIL_OUT_JSONL = 1,
+	VIGIL_OUT_SYSLOG,
+	VIGIL_OUT_STDOUT,
+};
+
+struct vigil_output {
+	int type;
+	char *path;     /* jsonl: file */
+	char *target;   /* syslog: NULL or "local" for /dev/log, "tcp://host:port" */
+	int facility;   /* syslog facility number (LOG_DAEMON>>3 by default) */
+	int backlog;    /* syslog tcp: events kept while disconnected */
+};
+
+enum vigil_sched_action {
+	VIGIL_SCHED_CHECK = 1,
+	VIGIL_SCHED_BASELINE,
+};
+
+struct vigil_schedule {
+	int action;
+	uint64_t every_s; /* 0 when `at` is used */
+	int at_min;       /* minutes after midnight, local time; -1 when `every` */
+};
+
+struct vigil_config {
+	char *source;     /* file name, or "(embedded default)" */
+	char *state_dir;
+	unsigned algos;   /* VIGIL_ALGO_BIT mask */
+	int threads;      /* 0 = one per core */
+	uint64_t max_file_size; /* bytes hashed at most per file; 0 = no limit */
+
+	struct vigil_scope *scopes;
+	size_t n_scopes;
+
+	/* watch: the daemon */
+	int debounce_ms;
+	int rescan_interval_s; /* periodic scan of what inotify could not watch */
+	char *control_socket;
+	char *pid_file;
+	struct vigil_output *outputs;
+	size_t n_outputs;
+	struct vigil_schedule *schedules;
+	size_t n_schedules;
+
+	/* audit */
+	int audit_enabled;
+	int audit_install_rules;
+	int audit_execve;
+	int audit_window_ms;
+	int audit_exec_rate; /* execve events per second at most; excess counted */
+};
+
+/* Loads file (or the embedded default when file is NULL).  On failure *out is
+ * NULL, the return is -EINVAL for a config error (exit 2) or -errno for I/O,
+ * and err says "FILE:LINE:COL: key 'x': expected ...". */
+int vigil_config_load(const char *file, struct vigil_config **out, struct vigil_err *err);
+/* Parses YAML text held in memory; name is used in messages. */
+int vigil_config_parse(const char *name, const char *text, size_t len,
+		       struct vigil_config **out, struct vigil_err *err);
+void vigil_config_free(struct vigil_config *cfg);
+/* The embedded default's text. */
+const char *vigil_config_default_text(void);
+const char *vigil_severity_name(int sev);
+
+#endif

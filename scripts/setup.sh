@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs what vigil needs to build and test on Debian 12, when it is missing.
+# Usage: scripts/setup.sh [build|test]   (default: test, which is a superset)
+set -eu
+what=${1:-test}
+build_pkgs="build-essential autoconf automake pkg-config libgcrypt20-dev libyaml-dev \
+libsqlite3-dev libjansson-dev libarchive-dev libaudit-dev libauparse-dev zlib1g-dev \
+libcmocka-dev"
+# Peers and real parts the tests drive: dockerd, auditd, aide, inotifywait, minisign,
+# mactime, rsyslog, bsdtar, busybox (image rootfs), xattr/capability/chattr tools, clang
+# (libFuzzer), hyperfine (benchmarks).
+test_pkgs="$build_pkgs docker.io auditd aide inotify-tools minisign sleuthkit rsyslog \
+libarchive-tools busybox-static attr libcap2-bin e2fsprogs acl clang hyperfine procps \
+python3 file"
+case $what in
+build) pkgs=$build_pkgs ;;
+test) pkgs=$test_pkgs ;;
+*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: missing Debian packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "setup: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
