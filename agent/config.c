@@ -765,15 +765,27 @@ static int want_seq(struct ctx *c, const struct node *v, const char *what, int n
 	return 0;
 }
 
+/* Arrays here carry no capacity field: their capacity is n rounded up to a
+ * power of two, so they grow (doubling) exactly when n is 0 or a power of
+ * two.  Keeps a hostile 1 MiB list linear instead of quadratic. */
+static size_t grow_to(size_t n)
+{
+	return n == 0 ? 1 : (n & (n - 1)) == 0 ? 2 * n : 0;
+}
+
 static int strv_add(struct vigil_strv *sv, char *s)
 {
-	char **v = realloc(sv->v, (sv->n + 1) * sizeof(*v));
+	size_t cap = grow_to(sv->n);
 
-	if (!v) {
-		free(s);
-		return -ENOMEM;
+	if (cap) {
+		char **v = realloc(sv->v, cap * sizeof(*v));
+
+		if (!v) {
+			free(s);
+			return -ENOMEM;
+		}
+		sv->v = v;
 	}
-	sv->v = v;
 	sv->v[sv->n++] = s;
 	return 0;
 }
@@ -1005,16 +1017,19 @@ static int p_list(struct ctx *c, const struct key *k, const struct node *v, void
 		return fail(c, v, "expected a non-empty list");
 	for (size_t i = 0; i < v->n; i++) {
 		const struct node *seen[CONFIG_MAX_KEYS] = { 0 };
-		size_t o = path_push(c, NULL, i);
+		size_t o = path_push(c, NULL, i), cap;
 		void *grown, *elem;
 
-		/* Grows one element at a time; lists are short, and the count is
-		 * updated before parsing so vigil_config_free sees every element. */
+		/* The count goes up before parsing so vigil_config_free sees
+		 * every element, even a half-filled one. */
 		memcpy(&arr, (char *)obj + d->arr_off, sizeof(arr));
-		if (!(grown = realloc(arr, (*n + 1) * d->size)))
-			return nomem(c);
-		memcpy((char *)obj + d->arr_off, &grown, sizeof(grown));
-		elem = (char *)grown + *n * d->size;
+		if ((cap = grow_to(*n))) {
+			if (!(grown = realloc(arr, cap * d->size)))
+				return nomem(c);
+			arr = grown;
+			memcpy((char *)obj + d->arr_off, &arr, sizeof(arr));
+		}
+		elem = arr + *n * d->size;
 		memset(elem, 0, d->size);
 		d->init(elem);
 		++*n;
