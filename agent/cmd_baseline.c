@@ -410,6 +410,11 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 			c.added, c.removed, c.changed, c.unreadable, c.seen);
 	}
 	ret = c.added + c.removed + c.changed + c.unreadable ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
+	if (ret == VIGIL_EXIT_OK && s.unreadable) {
+		/* Nothing differs in what could be read, but not everything could. */
+		vigil_warn("%" PRIu64 " paths could not be read; they were not checked", s.unreadable);
+		ret = VIGIL_EXIT_PARTIAL;
+	}
 out:
 	vigil_store_scratch_end(s.st);
 	vigil_store_close(s.st);
