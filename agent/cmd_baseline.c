@@ -356,7 +356,8 @@ static int merge_cb(void *arg, const struct vigil_record *old, const struct vigi
 			return -ENOMEM;
 		puts(line);
 		free(line);
-	} else if (!c->cli->quiet) {
+	} else {
+		/* -q drops the header and summary, never the differences themselves */
 		print_diff(what, old, cur, d);
 	}
 	return 0;
