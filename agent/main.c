@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 		rc = vigil_config_load(cli.config_file, &cli.cfg, &err);
 		if (rc) {
 			vigil_err("%s", err.msg);
-			return rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
+			/* a missing or unreadable --config file is the caller's error too */
+			return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
 		}
 	}
 	/* Commands parse their own options from argv[optind..]; reset getopt. */
