@@ -55,7 +55,7 @@ int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv)
 		rc = vigil_config_load(cli->config_file, &own, &err);
 		if (rc) {
 			vigil_err("%s", err.msg);
-			return rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
+			return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
 		}
 		cfg = own;
 	}

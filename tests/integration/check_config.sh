@@ -31,7 +31,7 @@ grep -q "$tmp/bad.yaml:4:15: key 'scopes\[0\].severity': expected one of low, me
 
 "$VIGIL" --config "$tmp/missing.yaml" check-config >"$tmp/out" 2>&1
 rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 1 ] || fail "a missing config exited $rc"
+[ $rc -eq 2 ] || fail "a missing config exited $rc, expected 2"
 grep -q "config file '$tmp/missing.yaml': No such file or directory" "$tmp/out" ||
 	fail "unexpected message: $(cat "$tmp/out")"
 echo "check-config: ok"
