@@ -176,6 +176,11 @@ static int scan_cb(void *arg, const struct vigil_record *rec, const struct vigil
 {
 	struct scan *s = arg;
 
+	/* Gone between the directory listing and the open: as if never seen, so a
+	 * file deleted during the walk is reported once, as removed, not as a
+	 * half-record that differs from everything. */
+	if (rec->status & VIGIL_REC_VANISHED)
+		return 0;
 	if (rec->status & (VIGIL_REC_UNREADABLE | VIGIL_REC_XATTR_ERR)) {
 		char *p = vigil_path_escape(rec->path, rec->path_len);
 
