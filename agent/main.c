@@ -13,6 +13,16 @@
 #include "vigil/crypto.h"
 #include "vigil/err.h"
 
+/* Sanitizer builds only: libgcrypt's entropy pool lives in secure memory for
+ * the whole process, where LeakSanitizer cannot see the pointers to it. */
+#if defined(__SANITIZE_ADDRESS__)
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libgcrypt.so\n";
+}
+#endif
+
 struct command {
 	const char *name;
 	vigil_cmd_fn fn;
