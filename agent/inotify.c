@@ -831,6 +831,10 @@ static void handle(struct vigil_inotify *w, const struct inotify_event *ev)
 			on_sentinel(w, n, ev);
 		return;
 	}
+	/* An entry made, removed or renamed changes the directory's own mtime
+	 * (and `vigil check` reports that): the directory is looked at too. */
+	if ((ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) && !node_path(n, NULL, &w->pb))
+		emit(w, VIGIL_INOTIFY_PATH, w->pb.p, w->pb.len, NULL, 0, 1, 0, IN_ATTRIB);
 	if (node_path(n, ev->name, &w->pb2))
 		return;
 	/* pb2 is reused by what follows: keep our own copy. */
