@@ -24,7 +24,8 @@ struct client {
 	int fd;
 	int busy;   /* a request is being answered: read no more meanwhile */
 	int errors;
-	int closing;
+	int closing;  /* answered for the last time: input is discarded until EOF */
+	int shut;
 	int64_t last_ns;
 	char in[VIGIL_CTL_MAX_LINE + 1];
 	size_t nin;
@@ -68,7 +69,7 @@ static void client_events(struct client *c)
 {
 	uint32_t ev = EPOLLRDHUP;
 
-	if (!c->busy && !c->closing)
+	if (!c->busy)
 		ev |= EPOLLIN;
 	if (c->nout)
 		ev |= EPOLLOUT;
@@ -90,9 +91,11 @@ static int client_flush(struct client *c)
 		memmove(c->out, c->out + n, c->nout - (size_t)n);
 		c->nout -= (size_t)n;
 	}
-	if (!c->nout && c->closing) {
-		client_close(c);
-		return -1;
+	if (!c->nout && c->closing && !c->shut) {
+		/* Closing with unread input would send a reset that can destroy the
+		 * answer before the client reads it: half-close, then drain. */
+		shutdown(c->fd, SHUT_WR);
+		c->shut = 1;
 	}
 	client_events(c);
 	return 0;
@@ -161,6 +164,15 @@ static int client_bad(struct client *c, const char *msg, int fatal)
 	return vigil_ctl_reply_error(ctl, id, msg) == 0 && client_find(ctl, id) ? 0 : -1;
 }
 
+int vigil_ctl_reply_bad(struct vigil_ctl *ctl, uint64_t id, const char *msg)
+{
+	struct client *c = client_find(ctl, id);
+
+	if (!c)
+		return -ENOENT;
+	return client_bad(c, msg, 0);
+}
+
 /* Handles one complete line; -1 when the client was closed. */
 static int client_line(struct client *c, char *line, size_t len)
 {
@@ -205,7 +217,15 @@ static void client_ready(struct vigil_loop *loop, int fd, uint32_t events, void 
 		if (client_flush(c) < 0)
 			return;
 	}
-	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !c->busy && !c->closing) {
+	if (c->closing) {
+		char sink[4096];
+		ssize_t n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (events & (EPOLLHUP | EPOLLERR)))
+			client_close(c);
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !c->busy) {
 		ssize_t n = recv(fd, c->in + c->nin, VIGIL_CTL_MAX_LINE - c->nin, MSG_DONTWAIT);
 		char *nl;
 

@@ -1707,7 +1707,7 @@ static void on_ctl(void *ctx, uint64_t client, const char *cmd, json_t *req)
 		char msg[160];
 
 		snprintf(msg, sizeof(msg), "unknown command '%.64s' (status, rescan, reload, check)", cmd);
-		vigil_ctl_reply_error(w->ctl, client, msg);
+		vigil_ctl_reply_bad(w->ctl, client, msg);
 	}
 }
 
@@ -1769,17 +1769,13 @@ static int load_baseline(struct vigil_watch *w)
 	int rc, ret = VIGIL_EXIT_FAIL;
 
 	rc = vigil_store_open(w->state_dir, VIGIL_STORE_RDONLY, &st, &err);
-	if (rc == -ENOENT) {
-		vigil_err("no baseline in '%s': run 'vigil baseline' first", w->state_dir);
-		goto out;
-	}
 	if (rc) {
 		vigil_err("%s", err.msg);
 		goto out;
 	}
 	rc = vigil_store_latest(st, &gen, &err);
 	if (rc == -ENOENT) {
-		vigil_err("no baseline in '%s': run 'vigil baseline' first", w->state_dir);
+		vigil_err("no baseline in '%s': run 'vigil baseline' first (%s)", w->state_dir, err.msg);
 		goto out;
 	}
 	if (!rc)

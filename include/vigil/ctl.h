@@ -47,6 +47,9 @@ int vigil_ctl_listen(struct vigil_loop *loop, const char *path, vigil_ctl_fn fn,
 int vigil_ctl_reply(struct vigil_ctl *ctl, uint64_t client, const char *line);
 /* Convenience: {"ok":false,"error":msg}. */
 int vigil_ctl_reply_error(struct vigil_ctl *ctl, uint64_t client, const char *msg);
+/* The same for a request that was the client's fault (an unknown command):
+ * counted towards VIGIL_CTL_MAX_ERRORS. */
+int vigil_ctl_reply_bad(struct vigil_ctl *ctl, uint64_t client, const char *msg);
 unsigned vigil_ctl_clients(const struct vigil_ctl *ctl);
 void vigil_ctl_free(struct vigil_ctl *ctl);
 

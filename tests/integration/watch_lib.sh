@@ -41,6 +41,7 @@ scopes:
     paths: [$TREE]
     watch: true
     severity: high
+${SCOPE_EXTRA:-}
 watch:
   debounce_ms: ${DEBOUNCE_MS:-200}
   rescan_interval: ${RESCAN_INTERVAL:-300}
