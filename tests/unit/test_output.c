@@ -105,11 +105,12 @@ static void test_jsonl_reopen(void **state)
 		assert_int_equal(stat(file, &sb), 0);
 		assert_int_equal(sb.st_mode & 0777, 0600);
 	}
+	vigil_output_free(set);
 	/* A relative path and a bad syslog target are config errors naming them. */
 	o.path = "rel.jsonl";
 	assert_int_equal(vigil_output_new(loop, &o, 1, &set, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "rel.jsonl"));
-	vigil_output_free(set);
+	assert_null(set);
 	{
 		struct vigil_output t = { .type = VIGIL_OUT_SYSLOG, .target = "udp://x:1" };
 
