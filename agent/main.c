@@ -28,6 +28,10 @@ static const struct command commands[] = {
 	{ "keygen", vigil_cmd_keygen, 1, "create the signing key in the state dir [--force]" },
 
 	/* docker collector */
+	{ "images", vigil_cmd_images, 0, "list the Docker images on disk (dockerd not needed) [--json]" },
+	{ "containers", vigil_cmd_containers, 0, "list the Docker containers on disk [--json]" },
+	{ "layers", vigil_cmd_layers, 0, "list | verify [IMAGE|LAYER...]: check image layers against their digests" },
+	{ "drift", vigil_cmd_drift, 0, "list what CONTAINER changed against its image [--json]" },
 
 	/* watch daemon */
 
