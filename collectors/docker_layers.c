@@ -123,8 +123,8 @@ static void finding(struct vctx *c, int kind, const char *path, const char *fmt,
 	char *p = NULL, *d = NULL;
 	va_list ap;
 
-	if ((kind == VIGIL_DOCKER_F_CONTENT || kind == VIGIL_DOCKER_F_MISSING ||
-	     kind == VIGIL_DOCKER_F_SHORT) && !v->first_bad && asprintf(&v->first_bad, "/%s", path) < 0)
+	if ((kind == VIGIL_DOCKER_F_MISSING || kind == VIGIL_DOCKER_F_SHORT) && !v->first_bad &&
+	    asprintf(&v->first_bad, "/%s", path) < 0)
 		v->first_bad = NULL;
 	if (v->n_findings >= VIGIL_DOCKER_MAX_FINDINGS) {
 		v->findings_dropped++;
@@ -380,10 +380,14 @@ static void feed(struct vctx *c, struct vigil_digest *md, struct docker_tarp *tp
 	}
 }
 
+/* Pass 1: the payload goes into the stream digest; no CRC here, since a
+ * matching digest proves every payload matches (CRC-64 would double the CPU
+ * cost of the common case).  Missing or short files are zero-filled so the
+ * stream keeps its length. */
 static void file_payload(struct vctx *c, struct vigil_digest *md, struct docker_tarp *tp,
 			 const struct docker_ts_entry *e, const char *name)
 {
-	uint64_t left = e->size, crc = 0;
+	uint64_t left = e->size;
 	int fd = -1, gone = 0;
 
 	if (c->pending_fd >= 0 && c->pending_name && !strcmp(c->pending_name, name)) {
@@ -406,19 +410,80 @@ static void file_payload(struct vctx *c, struct vigil_digest *md, struct docker_
 				gone = 1;
 			}
 		}
-		if (gone) { /* keep the stream's length: zeros, digest will differ */
+		if (gone) {
 			memset(c->buf, 0, want);
 			r = (ssize_t)want;
 		}
-		crc = docker_crc64(crc, c->buf, (size_t)r);
 		feed(c, md, tp, c->buf, (size_t)r, name);
 		left -= (uint64_t)r;
 	}
 	if (fd >= 0)
 		close(fd);
-	if (e->has_crc && crc != e->crc && !gone)
-		finding(c, VIGIL_DOCKER_F_CONTENT, name, "content differs (CRC-64 %016" PRIx64 ", layer has %016" PRIx64 ")",
-			crc, e->crc);
+}
+
+/* Pass 2, only when the digest differs: CRC-64 of each file against
+ * tar-split's, to name the files whose content changed. */
+static void find_content(struct vctx *c, struct vigil_docker *d, const char *rel, const char *where)
+{
+	struct vigil_docker_verify *v = c->v;
+	struct vigil_err err = { "" };
+	struct docker_ts *ts = NULL;
+	struct docker_ts_entry e;
+	int fd = docker_open_beneath(d->datafd, rel, O_RDONLY), rc, any = 0;
+
+	if (fd < 0 || docker_ts_open(fd, where, &ts, &err))
+		return;
+	free(v->first_bad);
+	v->first_bad = NULL;
+	while ((rc = docker_ts_next(ts, &e, &err)) > 0) {
+		const char *nm = e.name;
+		char *name;
+		size_t nl;
+		uint64_t left = e.size, crc = 0;
+		int ffd, bad = 0;
+
+		if (e.type != DOCKER_TS_FILE || !e.size)
+			continue;
+		nl = e.name_len;
+		while (nl >= 2 && nm[0] == '.' && nm[1] == '/')
+			nm += 2, nl -= 2;
+		while (nl && nm[nl - 1] == '/')
+			nl--;
+		name = strndup(nm, nl);
+		if (!name)
+			break;
+		ffd = docker_open_beneath(c->difffd, name, O_RDONLY | O_NONBLOCK);
+		while (ffd >= 0 && left) {
+			ssize_t r = read(ffd, c->buf, left < READ_BUF ? (size_t)left : READ_BUF);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			crc = docker_crc64(crc, c->buf, (size_t)r);
+			left -= (uint64_t)r;
+		}
+		if (ffd < 0 || left) {
+			bad = 1; /* missing or short: already a finding of pass 1 */
+		} else if (e.has_crc && crc != e.crc) {
+			bad = 1;
+			finding(c, VIGIL_DOCKER_F_CONTENT, name,
+				"content differs (CRC-64 %016" PRIx64 ", layer has %016" PRIx64 ")", crc, e.crc);
+		}
+		if (bad) {
+			any = 1;
+			if (!v->first_bad && asprintf(&v->first_bad, "/%s", name) < 0)
+				v->first_bad = NULL;
+		}
+		if (ffd >= 0)
+			close(ffd);
+		free(name);
+	}
+	if (!any && rc == 0)
+		finding(c, VIGIL_DOCKER_F_META, "",
+			"stream digest differs while every file matches its CRC-64: tar-split.json.gz "
+			"(headers) or the layer's diff id was altered");
+	docker_ts_close(ts);
 }
 
 static void walk_extra(struct vctx *c, int dirfd, char *path, size_t plen, int depth)
@@ -550,6 +615,8 @@ static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, 
 
 		walk_extra(&c, c.difffd, path, 0, 0);
 	}
+	if (strcmp(v->digest, l->diff_id))
+		find_content(&c, d, rel, where);
 	v->status = strcmp(v->digest, l->diff_id) || v->n_findings || v->findings_dropped ?
 			    VIGIL_DOCKER_LAYER_MODIFIED : VIGIL_DOCKER_LAYER_OK;
 out:
@@ -567,6 +634,7 @@ out:
 struct pool {
 	struct vigil_docker *d;
 	struct vigil_docker_verify *v;
+	size_t *order; /* largest layer first: the pool's finish time is not held up by one big layer started last */
 	size_t n;
 	size_t next;
 	pthread_mutex_t lock;
@@ -586,10 +654,10 @@ static void *worker(void *arg)
 		if (i >= p->n)
 			break;
 		if (!buf) {
-			set_error(&p->v[i], "out of memory");
+			set_error(&p->v[p->order[i]], "out of memory");
 			continue;
 		}
-		verify_layer(p->d, &p->v[i], buf);
+		verify_layer(p->d, &p->v[p->order[i]], buf);
 	}
 	free(buf);
 	return NULL;
@@ -661,8 +729,19 @@ int vigil_docker_verify(struct vigil_docker *d, const char *const *refs, size_t 
 		rc = vigil_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < p.n; i++)
+	p.order = calloc(p.n ? p.n : 1, sizeof(*p.order));
+	if (!p.order) {
+		rc = vigil_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < p.n; i++) {
+		size_t pos = i;
+
 		p.v[i].layer = sel[i];
+		for (; pos > 0 && sel[p.order[pos - 1]]->size < sel[i]->size; pos--)
+			p.order[pos] = p.order[pos - 1];
+		p.order[pos] = i;
+	}
 	if (threads <= 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -685,6 +764,7 @@ int vigil_docker_verify(struct vigil_docker *d, const char *const *refs, size_t 
 	p.v = NULL;
 out:
 	free(sel);
+	free(p.order);
 	free(p.v);
 	return rc;
 }

@@ -839,6 +839,9 @@ char *vigil_docker_layer_users(const struct vigil_docker *d, const struct vigil_
 		const char *name = im->tags.n ? im->tags.v[0] : im->id;
 		int uses = 0;
 
+		if (!im->tags.n && im->has_children)
+			continue; /* an intermediate build image: its child is named instead */
+
 		for (size_t k = 0; k < im->chain_ids.n && !uses; k++)
 			uses = !strcmp(im->chain_ids.v[k], l->chain_id);
 		if (uses) {

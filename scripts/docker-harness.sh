@@ -72,7 +72,9 @@ harness_wait_gone() {
 	return 0
 }
 
-harness_stop() {
+# Stops dockerd (and its containerd) but keeps the data root, so vigil can be run
+# on the files of a stopped engine.  harness_stop afterwards removes everything.
+harness_stop_daemon() {
 	[ -n "$HARNESS_DIR" ] || return 0
 	if [ -S "$HARNESS_SOCK" ]; then
 		ids=$(hdocker ps -q 2>/dev/null)
@@ -89,6 +91,14 @@ harness_stop() {
 		harness_wait_gone "$pid"
 	fi
 	[ -n "$cpid" ] && { kill -TERM "$cpid" 2>/dev/null; harness_wait_gone "$cpid"; }
+	rm -f "$HARNESS_PIDFILE"
+	HARNESS_DPID=
+	return 0
+}
+
+harness_stop() {
+	[ -n "$HARNESS_DIR" ] || return 0
+	harness_stop_daemon
 	# Left-over overlay mounts of containers under the data root, then the tmpfs.
 	grep -o " $HARNESS_DIR[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null
