@@ -67,8 +67,8 @@ harness_start() {
 # Waits for pid to exit (up to ~20 s), then kills it.
 harness_wait_gone() {
 	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
-	kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done || :
+	if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || :; fi
 	return 0
 }
 
@@ -77,20 +77,25 @@ harness_wait_gone() {
 harness_stop_daemon() {
 	[ -n "$HARNESS_DIR" ] || return 0
 	if [ -S "$HARNESS_SOCK" ]; then
-		ids=$(hdocker ps -q 2>/dev/null)
-		[ -n "$ids" ] && hdocker kill $ids >/dev/null 2>&1
+		ids=$(hdocker ps -q 2>/dev/null || :)
+		if [ -n "$ids" ]; then hdocker kill $ids >/dev/null 2>&1 || :; fi
 	fi
 	pid=
-	[ -f "$HARNESS_PIDFILE" ] && pid=$(cat "$HARNESS_PIDFILE" 2>/dev/null)
+	if [ -f "$HARNESS_PIDFILE" ]; then pid=$(cat "$HARNESS_PIDFILE" 2>/dev/null || :); fi
 	[ -n "$pid" ] || pid=${HARNESS_DPID:-}
 	# dockerd's own containerd is its child: remember it before dockerd goes.
 	cpid=
-	[ -f "$HARNESS_DIR/e/containerd/containerd.pid" ] && cpid=$(cat "$HARNESS_DIR/e/containerd/containerd.pid" 2>/dev/null)
+	if [ -f "$HARNESS_DIR/e/containerd/containerd.pid" ]; then
+		cpid=$(cat "$HARNESS_DIR/e/containerd/containerd.pid" 2>/dev/null || :)
+	fi
 	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null || :
 		harness_wait_gone "$pid"
 	fi
-	[ -n "$cpid" ] && { kill -TERM "$cpid" 2>/dev/null; harness_wait_gone "$cpid"; }
+	if [ -n "$cpid" ]; then
+		kill -TERM "$cpid" 2>/dev/null || :
+		harness_wait_gone "$cpid"
+	fi
 	rm -f "$HARNESS_PIDFILE"
 	HARNESS_DPID=
 	return 0
@@ -101,9 +106,9 @@ harness_stop() {
 	harness_stop_daemon
 	# Left-over overlay mounts of containers under the data root, then the tmpfs.
 	grep -o " $HARNESS_DIR[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null
+		umount -l "$m" 2>/dev/null || :
 	done
-	rm -rf "$HARNESS_DIR" 2>/dev/null
+	rm -rf "$HARNESS_DIR" 2>/dev/null || :
 	HARNESS_DIR=
 	return 0
 }
@@ -143,7 +148,8 @@ RUN echo changed >>/etc/motd && rm /etc/group && mkdir -p /opt/data && echo one 
 RUN mkdir -p /opt/data/sub && echo two >/opt/data/sub/b && chmod 600 /opt/data/sub/b
 ENTRYPOINT ["/bin/sh"]
 DOCKERFILE
-	DOCKER_BUILDKIT=0 hdocker build -q -t vigil-multi:1 "$ctx/b" >/dev/null || return 1
+	DOCKER_BUILDKIT=0 hdocker build -q -t vigil-multi:1 "$ctx/b" >/dev/null 2>"$HARNESS_DIR/build.log" ||
+		{ cat "$HARNESS_DIR/build.log" >&2; return 1; }
 }
 
 # An image of at least MB megabytes of Debian files, several layers (benchmark).
@@ -160,6 +166,7 @@ harness_build_big_image() { # tag [dirs...]
 		cp -a "$d/." "$ctx/l$n/" 2>/dev/null
 		printf 'COPY l%d/ /data/l%d/\n' $n $n >>"$ctx/Dockerfile"
 	done
-	DOCKER_BUILDKIT=0 hdocker build -q -t "$tag" "$ctx" >/dev/null || return 1
+	DOCKER_BUILDKIT=0 hdocker build -q -t "$tag" "$ctx" >/dev/null 2>"$HARNESS_DIR/build.log" ||
+		{ cat "$HARNESS_DIR/build.log" >&2; return 1; }
 	rm -rf "$ctx"
 }
