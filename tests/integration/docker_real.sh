@@ -8,6 +8,9 @@
 #   - all of it again with dockerd stopped (files alone)
 # Skipped (77, with the reason) when dockerd cannot start here; never a fake pass.
 . "$(dirname "$0")/lib.sh"
+# lib.sh's cleanup loop ends on a false test, which `set -e` (still on in the
+# trap) would turn into exit 1: run the cleanups with -e off, keeping the status.
+trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
 set -e
 need_root
 [ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
@@ -123,5 +126,3 @@ for c in c1 c3; do
 	diff "$T/dd.$c" "$T/vd.$c" || fail "drift $c differs with dockerd stopped"
 done
 echo "docker_real: images, containers, layers verify, tamper detection and drift agree with docker"
-# lib.sh's cleanup loop ends on a false test, which `set -e` would turn into exit 1.
-set +e
