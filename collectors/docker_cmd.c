@@ -161,10 +161,11 @@ int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv)
 
 		for (size_t i = 0; i < vigil_docker_n_images(d); i++) {
 			const struct vigil_docker_image *im = vigil_docker_image(d, i);
-			json_t *j, *layers = json_array();
+			json_t *j, *layers;
 
 			if (!image_listed(im, o.all))
 				continue;
+			layers = json_array();
 			for (size_t k = 0; k < im->diff_ids.n; k++)
 				json_array_append_new(layers, json_pack("{s:s,s:s}", "diff_id", im->diff_ids.v[k],
 									"chain_id", im->chain_ids.v[k]));
