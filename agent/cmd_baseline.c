@@ -176,6 +176,11 @@ static int scan_cb(void *arg, const struct vigil_record *rec, const struct vigil
 {
 	struct scan *s = arg;
 
+	/* Gone between the directory listing and the open: as if never seen, so a
+	 * file deleted during the walk is reported once, as removed, not as a
+	 * half-record that differs from everything. */
+	if (rec->status & VIGIL_REC_VANISHED)
+		return 0;
 	if (rec->status & (VIGIL_REC_UNREADABLE | VIGIL_REC_XATTR_ERR)) {
 		char *p = vigil_path_escape(rec->path, rec->path_len);
 
@@ -356,7 +361,8 @@ static int merge_cb(void *arg, const struct vigil_record *old, const struct vigi
 			return -ENOMEM;
 		puts(line);
 		free(line);
-	} else if (!c->cli->quiet) {
+	} else {
+		/* -q drops the header and summary, never the differences themselves */
 		print_diff(what, old, cur, d);
 	}
 	return 0;

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "accept", vigil_cmd_accept, 1, "take the current state of PATH... into a new generation" },
 	{ "show", vigil_cmd_show, 1, "print the stored record of PATH [--json]" },
 	{ "keygen", vigil_cmd_keygen, 1, "create the signing key in the state dir [--force]" },
+	{ "check-config", vigil_cmd_check_config, 1, "check the config and exit [--print-default]" },
 
 	/* docker collector */
 	{ "images", vigil_cmd_images, 0, "list the Docker images on disk (dockerd not needed) [--json]" },
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
 		rc = vigil_config_load(cli.config_file, &cli.cfg, &err);
 		if (rc) {
 			vigil_err("%s", err.msg);
-			return rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
+			/* a missing or unreadable --config file is the caller's error too */
+			return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
 		}
 	}
 	/* Commands parse their own options from argv[optind..]; reset getopt. */
