@@ -348,7 +348,7 @@ static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc
 {
 	struct vigil_err err = { "" };
 	struct vigil_docker_verify *v = NULL;
-	size_t n = 0, nok = 0, nmod = 0, nerr = 0;
+	size_t n = 0, nok = 0, nmod = 0, nerr = 0, nimg = 0;
 	int rc;
 
 	rc = vigil_docker_verify(d, (const char *const *)argv, (size_t)argc, o->threads, &v, &n, &err);
@@ -424,10 +424,30 @@ static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc
 		}
 		free(users);
 	}
-	fprintf(stderr, "vigil: %zu layer%s: %zu ok, %zu modified, %zu not verifiable\n", n, n == 1 ? "" : "s",
+	/* Image configs are content-addressed too: the file must hash to its name. */
+	for (size_t i = 0; i < vigil_docker_n_images(d); i++) {
+		const struct vigil_docker_image *im = vigil_docker_image(d, i);
+		int named = !argc;
+
+		for (int k = 0; k < argc && !named; k++)
+			named = vigil_docker_find_image(d, argv[k], NULL) == im;
+		if (!named || !im->id_checked || im->id_ok)
+			continue;
+		nimg++;
+		if (!o->json)
+			printf("MODIFIED image config %s [%s]\n         %s\n", im->id,
+			       im->tags.n ? im->tags.v[0] : "untagged", im->error ? im->error : "");
+		else
+			vigil_err("image config %s: %s", im->id, im->error ? im->error : "content digest differs");
+	}
+	fprintf(stderr, "vigil: %zu layer%s: %zu ok, %zu modified, %zu not verifiable", n, n == 1 ? "" : "s",
 		nok, nmod, nerr);
+	if (nimg)
+		fprintf(stderr, "; %zu image config%s differ%s from its digest", nimg, nimg == 1 ? "" : "s",
+			nimg == 1 ? "s" : "");
+	fputc('\n', stderr);
 	vigil_docker_verify_free(v, n);
-	return nmod ? VIGIL_EXIT_DIFF : nerr ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
+	return nmod || nimg ? VIGIL_EXIT_DIFF : nerr ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
 }
 
 int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv)

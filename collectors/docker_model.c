@@ -281,6 +281,7 @@ static void load_image(struct vigil_docker *d, const char *hex, json_t *repos, s
 	}
 	vigil_sha256(buf, len, md);
 	vigil_hex(md, 32, hexmd);
+	im->id_checked = 1;
 	im->id_ok = !strcmp(hexmd, hex);
 	j = json_loadb(buf, len, 0, &jerr);
 	if (!j || !json_is_object(j)) {

@@ -66,6 +66,7 @@ struct vigil_docker_image {
 	char *entrypoint;            /* JSON text of config.Entrypoint, NULL when none */
 	char *cmd;                   /* JSON text of config.Cmd */
 	int64_t size;                /* sum of its layers' sizes, -1 when unknown */
+	int id_checked;              /* the config file could be read */
 	int id_ok;                   /* sha256(config file) == id */
 	char parent[VIGIL_DOCKER_DIGEST_LEN + 1]; /* imagedb/metadata parent (builds), or "" */
 	int has_children;            /* another image names it as parent */
