@@ -104,10 +104,10 @@ static void hash_file(struct dctx *c, int dirfd, const char *name, struct vigil_
 	unsigned char head[4] = { 0 }, sum[32];
 	size_t got = 0;
 	ssize_t r;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
+	/* The upper layer of a running container changes under us: open only
+	 * what is a regular file at open time (never a device or FIFO). */
+	int fd = docker_open_regular(dirfd, name, NULL);
 
-	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	md = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));

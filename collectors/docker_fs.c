@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,6 +106,30 @@ int docker_open_in_root(int rootfd, const char *abs, int flags)
 	return fd;
 }
 
+int docker_open_regular(int dirfd, const char *rel, struct stat *st)
+{
+	struct stat sb;
+	char proc[64];
+	int pfd = docker_open_beneath(dirfd, rel, O_PATH), fd;
+
+	if (!st)
+		st = &sb;
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, st) || !S_ISREG(st->st_mode)) {
+		close(pfd);
+		return -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership or CAP_FOWNER */
+		fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(pfd);
+	return fd;
+}
+
 int docker_read_file(int dirfd, const char *rel, size_t max, char **buf, size_t *len)
 {
 	struct stat st;
@@ -115,17 +140,9 @@ int docker_read_file(int dirfd, const char *rel, size_t max, char **buf, size_t 
 	*buf = NULL;
 	if (len)
 		*len = 0;
-	fd = docker_open_beneath(dirfd, rel, O_RDONLY | O_NONBLOCK);
+	fd = docker_open_regular(dirfd, rel, &st);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st)) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out;
-	}
 	if ((uint64_t)st.st_size > max) {
 		rc = -EFBIG;
 		goto out;

@@ -280,15 +280,13 @@ static void on_header(void *arg, const struct docker_tar_hdr *h)
 		return;
 	}
 	set_add(&c->names, h->name, strlen(h->name));
-	if (h->type == '0' || h->type == '7') {
-		fd = docker_open_beneath(c->difffd, h->name, O_RDONLY | O_NONBLOCK | O_NOATIME);
-		if (fd == -EPERM) /* O_NOATIME needs ownership or CAP_FOWNER */
-			fd = docker_open_beneath(c->difffd, h->name, O_RDONLY | O_NONBLOCK);
-		if (fd == -ELOOP || fd == -ENXIO || fd == -EISDIR) /* a symlink or special now */
-			fd = docker_open_beneath(c->difffd, h->name, O_PATH | O_NOFOLLOW);
-	} else {
+	/* Regular files are opened for reading only once known to be regular:
+	 * a device or FIFO swapped into the layer is never opened. */
+	fd = -EINVAL;
+	if (h->type == '0' || h->type == '7')
+		fd = docker_open_regular(c->difffd, h->name, NULL);
+	if (fd == -EINVAL)
 		fd = docker_open_beneath(c->difffd, h->name, O_PATH | O_NOFOLLOW);
-	}
 	if (fd < 0 || fstat(fd, &st)) {
 		int e = fd < 0 ? -fd : errno;
 
@@ -452,7 +450,7 @@ static void find_content(struct vctx *c, struct vigil_docker *d, const char *rel
 		name = strndup(nm, nl);
 		if (!name)
 			break;
-		ffd = docker_open_beneath(c->difffd, name, O_RDONLY | O_NONBLOCK);
+		ffd = docker_open_regular(c->difffd, name, NULL);
 		while (ffd >= 0 && left) {
 			ssize_t r = read(ffd, c->buf, left < READ_BUF ? (size_t)left : READ_BUF);
 

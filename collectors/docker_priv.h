@@ -28,6 +28,12 @@ int docker_open_beneath(int dirfd, const char *rel, int flags);
 /* Opens abs inside the root dir rootfd, symlinks resolved within the root. */
 int docker_open_in_root(int rootfd, const char *abs, int flags);
 
+/* Opens a regular file for reading: an O_PATH open first (no side effect on
+ * a device or FIFO swapped in), fstat, then a reopen through /proc/self/fd
+ * with O_NOATIME when permitted.  -EINVAL when it is not a regular file.
+ * st gets the fstat result when not NULL. */
+int docker_open_regular(int dirfd, const char *rel, struct stat *st);
+
 /* Reads a whole regular file (at most max bytes, else -EFBIG) opened with
  * docker_open_beneath(); *buf is NUL-terminated and malloc'd. */
 int docker_read_file(int dirfd, const char *rel, size_t max, char **buf, size_t *len);

@@ -114,6 +114,15 @@ rm "$DATA/overlay2/$1/diff/app/dropped"
 touch -r "$T/appdir.time" "$DATA/overlay2/$1/diff/app"
 V layers verify --data-root "$DATA" "$2" >/dev/null || fail "layer not ok after undoing the header changes"
 
+# An image config whose content no longer hashes to its name.
+img=$(hdocker images -q --no-trunc vigil-base:1 | sed 's/^sha256://')
+cfg=$DATA/image/overlay2/imagedb/content/sha256/$img
+cp -p "$cfg" "$T/cfg.orig"
+sed -i 's/"created"/"created" /' "$cfg"
+expect_rc 1 V layers verify --data-root "$DATA" vigil-base:1 >"$T/out" 2>&1
+grep -q "MODIFIED image config sha256:$img" "$T/out" || { cat "$T/out"; fail "image config change not reported"; }
+cp -p "$T/cfg.orig" "$cfg"
+
 # The same answers from the files alone, dockerd stopped.
 harness_stop_daemon
 [ ! -S "$HARNESS_SOCK" ] || ! hdocker version >/dev/null 2>&1 || fail "dockerd still answers"
