@@ -367,22 +367,168 @@ badtype:
 	close(fd);
 }
 
-static void feed(struct vctx *c, struct vigil_digest *md, struct docker_tarp *tp, const unsigned char *b,
-		 size_t n, const char *where)
+/* ---- the hashing pipe: SHA-256 of the stream runs in its own thread ----
+ * The reader (tar-split, file opens and reads, header checks) and SHA-256
+ * cost about the same; splitting them uses two cores even for one big layer
+ * (tar | sha256sum does the same with two processes).  Four 512 KiB slots
+ * bound the memory; when the thread cannot start, hashing is done inline. */
+#define HP_SLOTS 4
+#define HP_SLOT (512u << 10)
+
+struct hpipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *slot[HP_SLOTS];
+	size_t len[HP_SLOTS];
+	unsigned head, count; /* filled slots: [head - count, head) */
+	int done, threaded;
+	pthread_t tid;
+	struct vigil_digest *md;
+	unsigned cur;         /* the slot the reader fills */
+	size_t fill;
+	int have_cur;
+	int inited;
+};
+
+static void *hp_hasher(void *arg)
 {
-	vigil_digest_write(md, b, n);
-	c->v->bytes += n;
+	struct hpipe *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		unsigned i;
+
+		while (!h->count && !h->done)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (!h->count)
+			break;
+		i = (h->head + HP_SLOTS - h->count) % HP_SLOTS;
+		pthread_mutex_unlock(&h->mu);
+		vigil_digest_write(h->md, h->slot[i], h->len[i]);
+		pthread_mutex_lock(&h->mu);
+		h->count--;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static int hp_start(struct hpipe *h, struct vigil_digest *md)
+{
+	memset(h, 0, sizeof(*h));
+	h->md = md;
+	for (int i = 0; i < HP_SLOTS; i++) {
+		h->slot[i] = malloc(HP_SLOT);
+		if (!h->slot[i])
+			return -ENOMEM;
+	}
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->inited = 1;
+	h->threaded = !pthread_create(&h->tid, NULL, hp_hasher, h);
+	return 0;
+}
+
+static void hp_submit(struct hpipe *h)
+{
+	if (!h->have_cur)
+		return;
+	h->have_cur = 0;
+	if (!h->threaded) {
+		vigil_digest_write(h->md, h->slot[h->cur], h->fill);
+		return;
+	}
+	pthread_mutex_lock(&h->mu);
+	h->len[h->cur] = h->fill;
+	h->head = (h->head + 1) % HP_SLOTS;
+	h->count++;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Free space in the current slot (a fresh one when needed). */
+static unsigned char *hp_space(struct hpipe *h, size_t *avail)
+{
+	if (h->have_cur && h->fill == HP_SLOT)
+		hp_submit(h);
+	if (!h->have_cur) {
+		if (h->threaded) {
+			pthread_mutex_lock(&h->mu);
+			while (h->count == HP_SLOTS)
+				pthread_cond_wait(&h->cv, &h->mu);
+			h->cur = h->head;
+			pthread_mutex_unlock(&h->mu);
+		} else {
+			h->cur = 0;
+		}
+		h->fill = 0;
+		h->have_cur = 1;
+	}
+	*avail = HP_SLOT - h->fill;
+	return h->slot[h->cur] + h->fill;
+}
+
+static void hp_commit(struct hpipe *h, size_t n)
+{
+	h->fill += n;
+}
+
+static void hp_write(struct hpipe *h, const unsigned char *b, size_t n)
+{
+	while (n) {
+		size_t avail, k;
+		unsigned char *p = hp_space(h, &avail);
+
+		k = n < avail ? n : avail;
+		memcpy(p, b, k);
+		hp_commit(h, k);
+		b += k;
+		n -= k;
+	}
+}
+
+/* Hashes what is left and stops the thread; the digest is complete after. */
+static void hp_finish(struct hpipe *h)
+{
+	hp_submit(h);
+	if (h->threaded) {
+		pthread_mutex_lock(&h->mu);
+		h->done = 1;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->tid, NULL);
+		h->threaded = 0;
+	}
+}
+
+static void hp_free(struct hpipe *h)
+{
+	if (h->threaded)
+		hp_finish(h);
+	for (int i = 0; i < HP_SLOTS; i++)
+		free(h->slot[i]);
+	if (h->inited) {
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cv);
+	}
+}
+
+static void feed(struct vctx *c, struct hpipe *hp, struct docker_tarp *tp, const unsigned char *b, size_t n,
+		 const char *where)
+{
 	if (!c->fatal && docker_tarp_feed(tp, b, n)) {
 		set_error(c->v, "%s: %s", where, docker_tarp_error(tp));
 		c->fatal = 1;
 	}
+	hp_write(hp, b, n);
+	c->v->bytes += n;
 }
 
 /* Pass 1: the payload goes into the stream digest; no CRC here, since a
  * matching digest proves every payload matches (CRC-64 would double the CPU
  * cost of the common case).  Missing or short files are zero-filled so the
  * stream keeps its length. */
-static void file_payload(struct vctx *c, struct vigil_digest *md, struct docker_tarp *tp,
+static void file_payload(struct vctx *c, struct hpipe *hp, struct docker_tarp *tp,
 			 const struct docker_ts_entry *e, const char *name)
 {
 	uint64_t left = e->size;
@@ -395,11 +541,13 @@ static void file_payload(struct vctx *c, struct vigil_digest *md, struct docker_
 	if (fd < 0)
 		gone = 1; /* missing, not a regular file, or out of order: reported by on_header */
 	while (left) {
-		size_t want = left < READ_BUF ? (size_t)left : READ_BUF;
+		size_t avail, want;
+		unsigned char *p = hp_space(hp, &avail);
 		ssize_t r = 0;
 
+		want = left < avail ? (size_t)left : avail;
 		if (!gone) {
-			r = read(fd, c->buf, want);
+			r = read(fd, p, want);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
@@ -409,10 +557,15 @@ static void file_payload(struct vctx *c, struct vigil_digest *md, struct docker_
 			}
 		}
 		if (gone) {
-			memset(c->buf, 0, want);
+			memset(p, 0, want);
 			r = (ssize_t)want;
 		}
-		feed(c, md, tp, c->buf, (size_t)r, name);
+		if (!c->fatal && docker_tarp_feed(tp, p, (size_t)r)) {
+			set_error(c->v, "%s: %s", name, docker_tarp_error(tp));
+			c->fatal = 1;
+		}
+		hp_commit(hp, (size_t)r);
+		c->v->bytes += (uint64_t)r;
 		left -= (uint64_t)r;
 	}
 	if (fd >= 0)
@@ -531,6 +684,7 @@ static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, 
 	struct docker_ts *ts = NULL;
 	struct docker_tarp *tp = NULL;
 	struct vigil_digest *md = NULL;
+	struct hpipe hp = { 0 };
 	struct docker_ts_entry e;
 	struct vigil_err err = { "" };
 	char rel[512], where[600];
@@ -565,13 +719,13 @@ static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, 
 	}
 	md = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
 	tp = docker_tarp_new(on_header, &c);
-	if (!md || !tp) {
+	if (!md || !tp || hp_start(&hp, md)) {
 		set_error(v, "out of memory");
 		goto out;
 	}
 	while (!c.fatal && (rc = docker_ts_next(ts, &e, &err)) > 0) {
 		if (e.type == DOCKER_TS_SEGMENT) {
-			feed(&c, md, tp, e.payload, e.payload_len, where);
+			feed(&c, &hp, tp, e.payload, e.payload_len, where);
 			continue;
 		}
 		{
@@ -595,7 +749,7 @@ static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, 
 				break;
 			}
 			if (e.size)
-				file_payload(&c, md, tp, &e, name);
+				file_payload(&c, &hp, tp, &e, name);
 			free(name);
 		}
 	}
@@ -605,6 +759,7 @@ static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, 
 		goto out;
 	if (!docker_tarp_ended(tp))
 		finding(&c, VIGIL_DOCKER_F_META, "", "tar stream has no end blocks (tar-split truncated?)");
+	hp_finish(&hp);
 	vigil_digest_read(md, VIGIL_ALGO_SHA256, sum);
 	memcpy(v->digest, "sha256:", 7);
 	vigil_hex(sum, 32, v->digest + 7);
@@ -622,6 +777,7 @@ out:
 		close(c.pending_fd);
 	free(c.pending_name);
 	set_free(&c.names);
+	hp_free(&hp);
 	docker_tarp_free(tp);
 	vigil_digest_free(md);
 	docker_ts_close(ts);

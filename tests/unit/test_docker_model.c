@@ -485,6 +485,27 @@ static void test_discover(void **state)
 		assert_string_not_equal(eng.configs.v[i], "/etc/passwd"); /* root's /etc/passwd absent */
 	vigil_docker_engine_clear(&eng);
 
+	{ /* the auto scopes of a config get those paths; others are left alone */
+		struct vigil_scope sc[3] = { { .name = "b", .auto_kind = VIGIL_AUTO_DOCKER_BINARIES },
+					     { .name = "c", .auto_kind = VIGIL_AUTO_DOCKER_CONFIGS },
+					     { .name = "l", .auto_kind = VIGIL_AUTO_DOCKER_LAYERS } };
+		struct vigil_config cfg = { .scopes = sc, .n_scopes = 3 };
+		int has_runc = 0, has_json = 0;
+
+		assert_int_equal(vigil_docker_fill_scopes(&cfg, tmpl, &err), 0);
+		for (size_t i = 0; i < sc[0].paths.n; i++)
+			has_runc |= !strcmp(sc[0].paths.v[i], "/usr/bin/runc");
+		for (size_t i = 0; i < sc[1].paths.n; i++)
+			has_json |= !strcmp(sc[1].paths.v[i], "/etc/docker/daemon.json");
+		assert_true(has_runc && has_json);
+		assert_int_equal(sc[2].paths.n, 0);
+		for (int k = 0; k < 3; k++) {
+			for (size_t i = 0; i < sc[k].paths.n; i++)
+				free(sc[k].paths.v[i]);
+			free(sc[k].paths.v);
+		}
+	}
+
 	/* malformed daemon.json: a warning, the default data root */
 	snprintf(path, sizeof(path), "%s/etc/docker/daemon.json", tmpl);
 	fx_write(path, "{\"data-root\": ", 14);
