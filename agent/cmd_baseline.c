@@ -12,6 +12,7 @@
 
 #include "vigil/cli.h"
 #include "vigil/config.h"
+#include "vigil/docker.h"
 #include "vigil/event.h"
 #include "vigil/record.h"
 #include "vigil/sign.h"
@@ -236,6 +237,107 @@ static int scan(struct vigil_cli *cli, struct scan *s, const char *const *only, 
 	return 0;
 }
 
+/* --- docker collector: auto scopes and image layers (collectors/docker*.c) --- */
+
+/* The scope of the given auto kind, or NULL when the config has none. */
+static const struct vigil_scope *docker_scope(const struct vigil_config *cfg, int kind)
+{
+	for (size_t i = 0; i < cfg->n_scopes; i++)
+		if (cfg->scopes[i].auto_kind == kind)
+			return &cfg->scopes[i];
+	return NULL;
+}
+
+/* Fills docker-binaries / docker-configs with what the engine's files say.
+ * A failure is a warning: the other scopes are still worth scanning. */
+static void docker_fill(struct vigil_cli *cli)
+{
+	struct vigil_err err = { "" };
+
+	if (!docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_BINARIES) && !docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_CONFIGS))
+		return;
+	if (vigil_docker_fill_scopes(cli->cfg, cli->root, &err))
+		vigil_warn("docker engine discovery: %s", err.msg);
+}
+
+/* One "layer" object per image layer in the generation being written.
+ * Returns 0, or -1 after printing why. */
+static int docker_layers_baseline(struct vigil_cli *cli, struct vigil_store *st)
+{
+	struct vigil_err err = { "" };
+	int rc;
+
+	if (!docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_LAYERS))
+		return 0;
+	rc = vigil_docker_layers_baseline(cli->root, st, cli->cfg->threads, &err);
+	if (rc < 0) {
+		vigil_err("docker layers: %s", err.msg);
+		return -1;
+	}
+	if (rc > 0)
+		vigil_warn("some image layers do not verify now (run 'vigil layers verify'); "
+			   "they are recorded as they are");
+	return 0;
+}
+
+struct docker_check {
+	struct vigil_cli *cli;
+	int json;
+	int64_t gen;
+	const char *scope;
+	uint64_t changed, added;
+};
+
+static int docker_layer_event(void *arg, const char *action, int severity, const char *chain_id,
+			      const char *message, const char *extra_json)
+{
+	struct docker_check *c = arg;
+	struct vigil_event ev = {
+		.action = action, .kind = severity >= VIGIL_SEV_HIGH ? "alert" : "event",
+		.severity = severity, .scope = c->scope, .message = message,
+		.generation = c->gen, .source = "check", .extra_json = extra_json,
+	};
+
+	if (!strcmp(action, "layer-added"))
+		c->added++;
+	else
+		c->changed++;
+	if (c->json) {
+		char *line = vigil_event_json(&ev, NULL);
+
+		if (!line)
+			return -ENOMEM;
+		puts(line);
+		free(line);
+	} else {
+		printf("%s: %s\n  %s\n", action, chain_id, message);
+	}
+	return 0;
+}
+
+/* Re-verifies every image layer against the generation's layer objects.
+ * Returns 0, or -1 after printing why. */
+static int docker_layers_check(struct vigil_cli *cli, struct vigil_store *st, int64_t gen, int json,
+			       uint64_t *changed, uint64_t *added)
+{
+	const struct vigil_scope *sc = docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_LAYERS);
+	struct docker_check c = { .cli = cli, .json = json, .gen = gen };
+	struct vigil_err err = { "" };
+	int rc;
+
+	if (!sc)
+		return 0;
+	c.scope = sc->name;
+	rc = vigil_docker_layers_check(cli->root, st, gen, cli->cfg->threads, 0, docker_layer_event, &c, &err);
+	if (rc < 0) {
+		vigil_err("docker layers: %s", err.msg);
+		return -1;
+	}
+	*changed += c.changed;
+	*added += c.added;
+	return 0;
+}
+
 /* --- baseline -------------------------------------------------------------- */
 
 int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
@@ -266,7 +368,8 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 		vigil_err("%s", err.msg);
 		goto out;
 	}
-	if (scan(cli, &s, NULL, &stats)) {
+	docker_fill(cli);
+	if (scan(cli, &s, NULL, &stats) || docker_layers_baseline(cli, s.st)) {
 		vigil_store_rollback(s.st);
 		goto out;
 	}
@@ -413,6 +516,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	ret = VIGIL_EXIT_FAIL;
+	docker_fill(cli);
 	if (scan(cli, &s, NULL, &stats))
 		goto out;
 	ret = VIGIL_EXIT_TAMPERED;
@@ -431,6 +535,8 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 		vigil_err("%s", err.msg);
 		goto out;
 	}
+	if (docker_layers_check(cli, s.st, gen.id, c.json, &c.changed, &c.added))
+		goto out;
 	if (!cli->quiet) {
 		FILE *f = c.json ? stderr : stdout;
 
@@ -527,6 +633,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 	if (vigil_store_objects(s.st, gen.id, NULL, copy_object, s.st, &err))
 		goto fail;
 	/* ...and take the accepted paths as they are now. */
+	docker_fill(cli);
 	if (scan(cli, &s, (const char *const *)paths, &stats)) {
 		vigil_store_rollback(s.st);
 		goto out;

@@ -39,6 +39,10 @@ static const struct command commands[] = {
 	{ "check-config", vigil_cmd_check_config, 1, "check the config and exit [--print-default]" },
 
 	/* docker collector */
+	{ "images", vigil_cmd_images, 0, "list the Docker images on disk (dockerd not needed) [--json]" },
+	{ "containers", vigil_cmd_containers, 0, "list the Docker containers on disk [--json]" },
+	{ "layers", vigil_cmd_layers, 0, "list | verify [IMAGE|LAYER...]: check image layers against their digests" },
+	{ "drift", vigil_cmd_drift, 0, "list what CONTAINER changed against its image [--json]" },
 
 	/* watch daemon */
 	{ "watch", vigil_cmd_watch, 1, "the FIM daemon: watch the scopes, report changes [--pid-file F]" },

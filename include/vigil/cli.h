@@ -38,6 +38,10 @@ int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv);
 
 /* docker collector (collectors/docker_cmd.c) */
+int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv);
 
 /* watch daemon (agent/watch*.c, agent/ctl.c) */
 int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv);

@@ -1,0 +1,227 @@
+/* docker_baseline.c - image layers in the signed baseline: one object per
+ * layer (kind "layer", key chain id), and the check that re-verifies every
+ * layer on disk against them.
+ *
+ * Layers are immutable by design, so check re-verifies each one completely
+ * (tar stream rebuilt and hashed, headers compared) rather than trusting a
+ * cached digest: the baseline says which layers existed and that they were
+ * intact then; the check proves they still are.  A layer shared by many
+ * images is one object and is verified once.  Containers' upper layers are
+ * never baselined (they change by design: see `vigil drift`).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "vigil/record.h"
+#include "vigil/store.h"
+
+#include "docker_model.h"
+#include "docker_priv.h"
+
+#define LAYER_KIND "layer"
+
+static const char *vstatus(int s)
+{
+	return s == VIGIL_DOCKER_LAYER_OK ? "ok" : s == VIGIL_DOCKER_LAYER_MODIFIED ? "modified" : "error";
+}
+
+/* Loads the data root inside root; a host without Docker data has no layers. */
+static int load_all(const char *root, struct vigil_docker **d, struct vigil_docker_verify **v, size_t *n,
+		    int threads, struct vigil_err *err)
+{
+	int rc;
+
+	*d = NULL;
+	*v = NULL;
+	*n = 0;
+	rc = vigil_docker_load(root, NULL, d, err);
+	if (rc == -ENOENT || rc == -ENOTDIR)
+		return 1; /* no overlay2 data root: nothing to do */
+	if (rc)
+		return rc;
+	rc = vigil_docker_verify(*d, NULL, 0, threads, v, n, err);
+	if (rc) {
+		vigil_docker_free(*d);
+		*d = NULL;
+	}
+	return rc;
+}
+
+static json_t *layer_json(const struct vigil_docker *d, const struct vigil_docker_verify *v)
+{
+	char *users = vigil_docker_layer_users(d, v->layer);
+	json_t *j = json_pack("{s:s,s:o,s:I,s:s,s:o,s:o,s:o}", "diff_id", v->layer->diff_id, "cache_id",
+			      v->layer->cache_id ? json_string(v->layer->cache_id) : json_null(), "size",
+			      (json_int_t)v->layer->size, "status", vstatus(v->status), "digest",
+			      v->digest[0] ? json_string(v->digest) : json_null(), "images",
+			      users ? json_string(users) : json_null(), "first_bad",
+			      v->first_bad ? json_string(v->first_bad) : json_null());
+
+	free(users);
+	return j;
+}
+
+int vigil_docker_layers_baseline(const char *root, struct vigil_store *st, int threads, struct vigil_err *err)
+{
+	struct vigil_docker *d;
+	struct vigil_docker_verify *v;
+	size_t n;
+	int rc = load_all(root, &d, &v, &n, threads, err), bad = 0;
+
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_t *j = layer_json(d, &v[i]);
+		char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+		if (!text)
+			rc = vigil_err_set(err, -ENOMEM, "out of memory");
+		else
+			rc = vigil_store_put_object(st, LAYER_KIND, v[i].layer->chain_id, text, strlen(text), err);
+		bad |= v[i].status != VIGIL_DOCKER_LAYER_OK;
+		free(text);
+		json_decref(j);
+	}
+	vigil_docker_verify_free(v, n);
+	vigil_docker_free(d);
+	return rc ? rc : bad;
+}
+
+struct known {
+	char **keys;
+	char **data;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const char *kind, const char *key, const void *data, size_t len)
+{
+	struct known *k = arg;
+
+	(void)kind;
+	if (k->n == k->cap) {
+		size_t ncap = k->cap ? k->cap * 2 : 64;
+		char **nk = realloc(k->keys, ncap * sizeof(*nk)), **nd;
+
+		if (!nk)
+			return -ENOMEM;
+		k->keys = nk;
+		nd = realloc(k->data, ncap * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		k->data = nd;
+		k->cap = ncap;
+	}
+	k->keys[k->n] = strdup(key);
+	k->data[k->n] = strndup(data, len);
+	if (!k->keys[k->n] || !k->data[k->n]) {
+		free(k->keys[k->n]);
+		free(k->data[k->n]);
+		return -ENOMEM;
+	}
+	k->n++;
+	return 0;
+}
+
+static long known_find(const struct known *k, const char *key)
+{
+	for (size_t i = 0; i < k->n; i++) /* objects come in key order; n is small (layers) */
+		if (k->keys[i] && !strcmp(k->keys[i], key))
+			return (long)i;
+	return -1;
+}
+
+static char *extra(const struct vigil_docker *d, const struct vigil_docker_verify *v, const char *old)
+{
+	json_t *j = layer_json(d, v), *f = json_array();
+	char *s;
+
+	json_object_set_new(j, "chain_id", json_string(v->layer->chain_id));
+	for (size_t i = 0; i < v->n_findings && i < 20; i++) {
+		char *p = vigil_path_escape(v->findings[i].path, strlen(v->findings[i].path));
+
+		json_array_append_new(f, json_pack("{s:s,s:s}", "path", p ? p : "?", "detail",
+						   v->findings[i].detail ? v->findings[i].detail : ""));
+		free(p);
+	}
+	json_object_set_new(j, "findings", f);
+	if (v->error)
+		json_object_set_new(j, "error", json_string(v->error));
+	if (old)
+		json_object_set_new(j, "baseline", json_loads(old, 0, NULL));
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+int vigil_docker_layers_check(const char *root, struct vigil_store *st, int64_t gen, int threads,
+			      int report_retired, vigil_docker_layer_cb cb, void *arg, struct vigil_err *err)
+{
+	struct known k = { 0 };
+	struct vigil_docker *d = NULL;
+	struct vigil_docker_verify *v = NULL;
+	size_t n = 0;
+	int rc, critical = 0;
+
+	rc = vigil_store_objects(st, gen, LAYER_KIND, collect, &k, err);
+	if (rc)
+		goto out;
+	rc = load_all(root, &d, &v, &n, threads, err);
+	if (rc == 1)
+		rc = 0;
+	else if (rc)
+		goto out;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct vigil_docker_verify *x = &v[i];
+		long at = known_find(&k, x->layer->chain_id);
+		char msg[1024], *ex = extra(d, x, at >= 0 ? k.data[at] : NULL), *users;
+
+		users = vigil_docker_layer_users(d, x->layer);
+		if (x->status == VIGIL_DOCKER_LAYER_MODIFIED) {
+			snprintf(msg, sizeof(msg), "image layer %s differs from its digest or headers%s%s (images: %s)",
+				 x->layer->chain_id, x->first_bad ? "; first differing file " : "",
+				 x->first_bad ? x->first_bad : "", users ? users : "none");
+			rc = cb(arg, "layer-changed", VIGIL_SEV_CRITICAL, x->layer->chain_id, msg, ex);
+			critical++;
+		} else if (x->status == VIGIL_DOCKER_LAYER_ERROR) {
+			snprintf(msg, sizeof(msg), "image layer %s cannot be verified: %s", x->layer->chain_id,
+				 x->error ? x->error : "unknown error");
+			rc = cb(arg, "layer-unverifiable", VIGIL_SEV_HIGH, x->layer->chain_id, msg, ex);
+		} else if (at < 0) {
+			snprintf(msg, sizeof(msg), "new image layer %s (images: %s), verified", x->layer->chain_id,
+				 users ? users : "none");
+			rc = cb(arg, "layer-added", VIGIL_SEV_LOW, x->layer->chain_id, msg, ex);
+		}
+		if (at >= 0) {
+			free(k.keys[at]);
+			k.keys[at] = NULL;
+		}
+		free(users);
+		free(ex);
+	}
+	for (size_t i = 0; i < k.n && !rc && report_retired; i++) {
+		char msg[256];
+
+		if (!k.keys[i])
+			continue;
+		snprintf(msg, sizeof(msg), "image layer %s is gone (image removed)", k.keys[i]);
+		rc = cb(arg, "layer-retired", VIGIL_SEV_LOW, k.keys[i], msg, NULL);
+	}
+out:
+	for (size_t i = 0; i < k.n; i++) {
+		free(k.keys[i]);
+		free(k.data[i]);
+	}
+	free(k.keys);
+	free(k.data);
+	vigil_docker_verify_free(v, n);
+	vigil_docker_free(d);
+	return rc < 0 ? rc : critical;
+}

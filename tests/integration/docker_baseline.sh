@@ -1,0 +1,73 @@
+#!/bin/sh
+# Image layers in the signed baseline, on a real private dockerd: `vigil baseline`
+# records one object per layer (auto: docker-layers), `vigil check` re-verifies them:
+# a byte changed in a layer is a critical layer-changed event naming the layer and
+# the file, a newly built image shows up as new layers (not as files), a removed
+# image retires its layers quietly.  The data root is bind-mounted at
+# ROOT/var/lib/docker and read with --root, as on a mounted disk image.
+. "$(dirname "$0")/lib.sh"
+trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
+set -e
+need_root
+[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
+command -v python3 >/dev/null || skip "python3 missing (apt-get install python3)"
+. "$top_srcdir/scripts/docker-harness.sh"
+on_exit harness_stop
+harness_start || skip "cannot start a private dockerd (see the message above)"
+harness_build_images || fail "building the test images failed"
+R=$T/root
+mkdir -p "$R/var/lib/docker"
+mount --bind "$HARNESS_DATA" "$R/var/lib/docker" || skip "bind mount not permitted here"
+on_exit "umount -l '$R/var/lib/docker'"
+cat >"$T/vigil.yaml" <<YAML
+state_dir: $T/state
+scopes:
+  - name: docker-layers
+    auto: docker-layers
+    severity: critical
+YAML
+V() { "$VIGIL" --root "$R" --config "$T/vigil.yaml" "$@"; }
+
+V baseline >/dev/null 2>&1 || fail "baseline failed"
+expect_rc 0 V check >/dev/null
+
+# one byte of one layer file
+line=$("$VIGIL" --root "$R" layers list --json | python3 -c '
+import json, os, sys
+for l in json.load(sys.stdin):
+    p = os.path.join(sys.argv[1], "var/lib/docker/overlay2", l["cache_id"], "diff/app/blob.bin")
+    if os.path.exists(p): print(l["chain_id"], p)' "$R")
+set -- $line
+[ $# -eq 2 ] || fail "no layer holds /app/blob.bin"
+cp -p "$2" "$T/blob.orig"
+printf 'Z' | dd of="$2" bs=1 seek=7 conv=notrunc 2>/dev/null
+touch -r "$T/blob.orig" "$2"
+expect_rc 1 V check --json >"$T/events" 2>/dev/null
+python3 - "$T/events" "$1" <<'PY' || fail "no critical layer-changed event for the tampered layer"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+hit = [e for e in ev if e["event"]["action"] == "layer-changed"]
+assert len(hit) == 1, ev
+e = hit[0]
+assert e["vigil"]["severity"] == "critical" and e["vigil"]["chain_id"] == sys.argv[2], e
+assert e["vigil"]["first_bad"] == "/app/blob.bin", e
+assert "vigil-multi:1" in e["vigil"]["images"], e
+PY
+cp -p "$T/blob.orig" "$2"
+expect_rc 0 V check >/dev/null
+
+# a new image: new layers, reported as such (exit 1), no file events
+mkdir -p "$T/ctx"
+printf 'FROM vigil-base:1\nRUN echo new >/newfile\n' >"$T/ctx/Dockerfile"
+DOCKER_BUILDKIT=0 hdocker build -q -t vigil-new:1 "$T/ctx" >/dev/null 2>&1 || fail "build vigil-new:1"
+expect_rc 1 V check --json >"$T/events" 2>/dev/null
+python3 - "$T/events" <<'PY' || fail "new image not reported as one added layer"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+assert [e["event"]["action"] for e in ev] == ["layer-added"], ev
+assert "vigil-new:1" in ev[0]["message"], ev
+PY
+# removed again: its layer retires quietly
+hdocker rmi vigil-new:1 >/dev/null
+expect_rc 0 V check >/dev/null
+echo "docker_baseline: layers baselined, tamper is critical, new image is new layers, removal is quiet"
