@@ -60,7 +60,7 @@ run() {
 	"$@" >/dev/null 2>&1 || true # warm-up (and aide's first database)
 	i=0
 	while [ $i -lt "$runs" ]; do
-		/usr/bin/time -f "%e %M" -o "$w/t" "$@" >/dev/null 2>"$w/err" || true
+		/usr/bin/time -f "%e %M %U %S" -o "$w/t" "$@" >/dev/null 2>"$w/err" || true
 		tail -n 1 "$w/t" >>"$w/$name.times"
 		i=$((i + 1))
 	done
@@ -80,12 +80,21 @@ run aide1_check aide -c "$w/aide1.conf" --check
 run aide2_init aide -c "$w/aide2.conf" --init
 run aide2_check aide -c "$w/aide2.conf" --check
 
-printf '\n%-16s %10s %12s\n' "tool" "median s" "peak RSS MB"
 for n in floor vigil_baseline vigil_check aide1_init aide1_check aide2_init aide2_check; do
-	printf '%-16s %10s %12s\n' "$n" "$(median "$w/$n.times" 1)" \
+	awk '{print $0, $3 + $4}' "$w/$n.times" >"$w/$n.t2" && mv "$w/$n.t2" "$w/$n.times"
+done
+printf '\n%-16s %10s %12s %12s\n' "tool" "median s" "median CPU s" "peak RSS MB"
+for n in floor vigil_baseline vigil_check aide1_init aide1_check aide2_init aide2_check; do
+	printf '%-16s %10s %12s %12s\n' "$n" "$(median "$w/$n.times" 1)" "$(median "$w/$n.times" 5)" \
 		"$(echo "$(median "$w/$n.times" 2)" | awk '{printf "%.1f", $1/1024}')"
 done
-r() { awk -v a="$(median "$w/$1.times" 1)" -v b="$(median "$w/$2.times" 1)" 'BEGIN {printf "%.2f", a/b}'; }
+# ratios of median wall times (and, in brackets, of median CPU times: steadier
+# on a shared machine)
+r() {
+	awk -v a="$(median "$w/$1.times" 1)" -v b="$(median "$w/$2.times" 1)" \
+		-v c="$(median "$w/$1.times" 5)" -v d="$(median "$w/$2.times" 5)" \
+		'BEGIN {printf "%.2f (CPU %.2f)", a/b, c/d}'
+}
 echo
 echo "aide --init (1 worker) / vigil baseline:  $(r aide1_init vigil_baseline)x"
 echo "aide --init (2 workers) / vigil baseline: $(r aide2_init vigil_baseline)x"
