@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "vigil/base64.h"
 #include "vigil/config.h"
 #include "vigil/event.h"
 
@@ -64,23 +65,11 @@ static int set_bytes(json_t *obj, const char *key, const char *s, size_t len, js
 	/* The escaped text is lossless, but a consumer should not have to unescape:
 	 * whenever escaping changed anything, the raw bytes go along in base64. */
 	if (raw_obj && (strlen(e) != len || memcmp(e, s, len) != 0)) {
-		/* jansson's base64 is not public: encode by hand. */
-		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-		const unsigned char *u = (const unsigned char *)s;
-		char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+		char *out = malloc(VIGIL_BASE64_SIZE(len));
 
 		if (!out)
 			goto out;
-		for (size_t i = 0; i < len; i += 3) {
-			unsigned v = (unsigned)u[i] << 16 | (i + 1 < len ? u[i + 1] : 0) << 8 |
-				     (i + 2 < len ? u[i + 2] : 0);
-
-			*o++ = b64[v >> 18 & 63];
-			*o++ = b64[v >> 12 & 63];
-			*o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
-			*o++ = i + 2 < len ? b64[v & 63] : '=';
-		}
-		*o = '\0';
+		vigil_base64_encode(s, len, out);
 		rc = json_object_set_new(raw_obj, raw_key, json_string(out)) ? -ENOMEM : 0;
 		free(out);
 		goto out;

@@ -23,6 +23,7 @@
 #include <gcrypt.h>
 
 #include "vigil/crypto.h"
+#include "vigil/base64.h"
 #include "vigil/sign.h"
 
 #define SECKEY_MAGIC "vigil-ed25519-secret-v1"
@@ -59,74 +60,11 @@ void vigil_sign_key_id_str(const unsigned char id[8], char out[17])
 	out[16] = '\0';
 }
 
-/* --- base64 (RFC 4648 with padding, as libsodium's ORIGINAL variant) ------ */
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* out must hold 4 * ((len + 2) / 3) + 1 bytes. */
-static void b64_encode(const unsigned char *in, size_t len, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		out[o++] = b64chars[in[i] >> 2];
-		out[o++] = b64chars[(in[i] & 3) << 4 | in[i + 1] >> 4];
-		out[o++] = b64chars[(in[i + 1] & 15) << 2 | in[i + 2] >> 6];
-		out[o++] = b64chars[in[i + 2] & 63];
-	}
-	if (i < len) {
-		out[o++] = b64chars[in[i] >> 2];
-		if (i + 1 < len) {
-			out[o++] = b64chars[(in[i] & 3) << 4 | in[i + 1] >> 4];
-			out[o++] = b64chars[(in[i + 1] & 15) << 2];
-		} else {
-			out[o++] = b64chars[(in[i] & 3) << 4];
-			out[o++] = '=';
-		}
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-}
-
-static int b64_val(int c)
-{
-	const char *p = c ? strchr(b64chars, c) : NULL;
-
-	return p ? (int)(p - b64chars) : -1;
-}
-
-/* Decodes exactly want bytes from s[0..n); anything else (other lengths,
- * stray characters, bad padding) is -EINVAL. */
+/* minisign's lines hold fixed-size blobs: anything but exactly want bytes of
+ * canonical base64 is refused. */
 static int b64_decode_exact(const char *s, size_t n, unsigned char *out, size_t want)
 {
-	size_t o = 0, i;
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
-
-	for (i = 0; i < n; i++) {
-		int v;
-
-		if (s[i] == '=') {
-			pad++;
-			continue;
-		}
-		if (pad)
-			return -EINVAL;
-		v = b64_val((unsigned char)s[i]);
-		if (v < 0)
-			return -EINVAL;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == want)
-				return -EINVAL;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (o != want || n % 4 || pad > 2 || (acc & ((1u << bits) - 1)))
-		return -EINVAL;
-	return 0;
+	return vigil_base64_decode(s, n, out, want) == (long)want ? 0 : -EINVAL;
 }
 
 /* --- small files ------------------------------------------------------------ */
@@ -472,7 +410,7 @@ static void format_pub(const struct vigil_seckey *k, char *out, size_t size)
 	memcpy(raw, "Ed", 2);
 	memcpy(raw + 2, k->id, ID_LEN);
 	memcpy(raw + 2 + ID_LEN, k->pk, PK_LEN);
-	b64_encode(raw, sizeof(raw), b64);
+	vigil_base64_encode(raw, sizeof(raw), b64);
 	vigil_sign_key_id_str(k->id, id);
 	snprintf(out, size, "untrusted comment: vigil public key %s\n%s\n", id, b64);
 }
@@ -843,8 +781,8 @@ int vigil_minisign_file(const struct vigil_seckey *k, const char *file, const ch
 	rc = vigil_sign(k, msg, SIG_LEN + clen, global, err);
 	if (rc)
 		goto out;
-	b64_encode(sigblk, sizeof(sigblk), b64sig);
-	b64_encode(global, sizeof(global), b64global);
+	vigil_base64_encode(sigblk, sizeof(sigblk), b64sig);
+	vigil_base64_encode(global, sizeof(global), b64global);
 	vigil_sign_key_id_str(k->id, id);
 	tlen = clen + sizeof(b64sig) + sizeof(b64global) + 128;
 	text = malloc(tlen);

@@ -258,53 +258,6 @@ uint64_t docker_crc64(uint64_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long docker_b64_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
-{
-	size_t o = 0, i;
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
-
-	for (i = 0; i < len; i++) {
-		int v;
-
-		if (in[i] == '=') {
-			pad++;
-			continue;
-		}
-		if (pad) /* data after padding */
-			return -EINVAL;
-		v = b64val((unsigned char)in[i]);
-		if (v < 0)
-			return -EINVAL;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= outlen)
-				return -EINVAL;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (pad > 2 || bits >= 6 || (len % 4 && pad))
-		return -EINVAL;
-	return (long)o;
-}
-
 int docker_strv_push(struct vigil_strv *sv, const char *s)
 {
 	char **v = realloc(sv->v, (sv->n + 2) * sizeof(*v));

@@ -49,8 +49,6 @@ int docker_is_hex64(const char *s);
  * init and xorout ~0).  Start with crc = 0 and chain calls. */
 uint64_t docker_crc64(uint64_t crc, const void *buf, size_t len);
 
-/* Base64 (standard alphabet, '=' padding).  Returns decoded length or -EINVAL. */
-long docker_b64_decode(const char *in, size_t len, unsigned char *out, size_t outlen);
 
 /* A growable list of malloc'd strings. */
 int docker_strv_push(struct vigil_strv *sv, const char *s);

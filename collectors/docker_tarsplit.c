@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "vigil/base64.h"
 #include "vigil/record.h"
 
 #include "docker_priv.h"
@@ -234,7 +235,7 @@ static int ts_parse(struct docker_ts *ts, const char *line, size_t len, struct d
 			ts->payload = p;
 			ts->payload_cap = need;
 		}
-		n = docker_b64_decode(s, sl, ts->payload, ts->payload_cap);
+		n = vigil_base64_decode(s, sl, ts->payload, ts->payload_cap);
 		if (n < 0) {
 			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": 'payload' is not base64", ts->what, ln);
 			goto out;
@@ -261,7 +262,7 @@ static int ts_parse(struct docker_ts *ts, const char *line, size_t len, struct d
 			rc = vigil_err_set(err, -ENOMEM, "%s: out of memory", ts->what);
 			goto out;
 		}
-		n = docker_b64_decode(json_string_value(v), sl, (unsigned char *)ts->name, sl / 4 * 3 + 3);
+		n = vigil_base64_decode(json_string_value(v), sl, (unsigned char *)ts->name, sl / 4 * 3 + 3);
 		if (n < 0) {
 			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": 'name_raw' is not base64", ts->what, ln);
 			goto out;

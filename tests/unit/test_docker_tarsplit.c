@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "vigil/base64.h"
 #include "vigil/crypto.h"
 
 #include "../../collectors/docker_priv.h"
@@ -53,13 +54,13 @@ static void test_b64(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		long n = docker_b64_decode(t[i].in, strlen(t[i].in), out, sizeof(out));
+		long n = vigil_base64_decode(t[i].in, strlen(t[i].in), out, sizeof(out));
 
 		assert_int_equal(n, t[i].want);
 		if (n > 0)
 			assert_memory_equal(out, t[i].bytes, (size_t)n);
 	}
-	assert_int_equal(docker_b64_decode("Zm9vYmFy", 8, out, 3), -EINVAL); /* output too small */
+	assert_int_equal(vigil_base64_decode("Zm9vYmFy", 8, out, 3), -EINVAL); /* output too small */
 }
 
 /* Each bad line must give an error naming the line, never a crash. */
