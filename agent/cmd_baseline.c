@@ -76,6 +76,18 @@ static void progress_end(struct progress *p)
 
 /* --- shared helpers -------------------------------------------------------- */
 
+/* One event as one JSON line on stdout. */
+static int print_event(const struct vigil_event *ev)
+{
+	char *line = vigil_event_json(ev, NULL);
+
+	if (!line)
+		return -ENOMEM;
+	puts(line);
+	free(line);
+	return 0;
+}
+
 static const struct vigil_scope *scope_by_name(const struct vigil_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_scopes; i++)
@@ -303,12 +315,8 @@ static int docker_layer_event(void *arg, const char *action, int severity, const
 	else
 		c->changed++;
 	if (c->json) {
-		char *line = vigil_event_json(&ev, NULL);
-
-		if (!line)
+		if (print_event(&ev))
 			return -ENOMEM;
-		puts(line);
-		free(line);
 	} else {
 		printf("%s: %s\n  %s\n", action, chain_id, message);
 	}
@@ -473,12 +481,8 @@ static int merge_cb(void *arg, const struct vigil_record *old, const struct vigi
 		ev.changed = d;
 	}
 	if (c->json) {
-		char *line = vigil_event_json(&ev, NULL);
-
-		if (!line)
+		if (print_event(&ev))
 			return -ENOMEM;
-		puts(line);
-		free(line);
 	} else {
 		/* -q drops the header and summary, never the differences themselves */
 		print_diff(what, old, cur, d);
