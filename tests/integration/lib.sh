@@ -1,0 +1,27 @@
+# lib.sh - helpers for vigil's shell integration tests (sourced).
+# Every test gets a private work dir under $TMPDIR, removed on exit;
+# tests register cleanups with `on_exit CMD` (run in reverse order, always).
+set -u
+: "${VIGIL:?VIGIL must point at the built binary}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/vigil-test.XXXXXX")
+_cleanups=""
+on_exit() { _cleanups="$*
+$_cleanups"; }
+_run_cleanups() {
+	rc=$?
+	printf '%s\n' "$_cleanups" | while IFS= read -r c; do [ -n "$c" ] && eval "$c" >/dev/null 2>&1; done
+	rm -rf "$T"
+	exit $rc
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+# expect_rc N cmd...: runs cmd, fails the test unless it exits N.
+expect_rc() {
+	want=$1; shift
+	set +e; "$@"; got=$?; set -e
+	[ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
+}
