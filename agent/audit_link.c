@@ -85,11 +85,11 @@ int vigil_audit_link_fd(const struct vigil_audit_link *l)
 }
 
 /* One netlink message -> one "type=NAME msg=audit(...): ..." line for auparse. */
-static void feed_one(struct vigil_audit_link *l, const struct nlmsghdr *nh,
+static void feed_one(struct vigil_audit_link *l, const struct nlmsghdr *nh, size_t plen,
 		     struct vigil_audit_parser *p)
 {
 	const char *payload = NLMSG_DATA(nh), *name;
-	size_t plen = nh->nlmsg_len - NLMSG_HDRLEN, o;
+	size_t o;
 	char tbuf[32];
 	int n;
 
@@ -139,15 +139,21 @@ int vigil_audit_link_read(struct vigil_audit_link *l, struct vigil_audit_parser 
 			}
 			return -errno;
 		}
+		/* One record per datagram.  The kernel has long set nlmsg_len
+		 * of audit records to the payload length alone (auditd copes
+		 * the same way), so the datagram's size bounds the payload and
+		 * the header's length is trusted only when it fits. */
 		len = (size_t)n;
-		for (nh = (const struct nlmsghdr *)l->buf; NLMSG_OK(nh, len);
-		     nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR ||
-			    nh->nlmsg_type == NLMSG_NOOP)
-				continue;
-			feed_one(l, nh, p);
-			records++;
-		}
+		if (len < NLMSG_HDRLEN)
+			continue;
+		nh = (const struct nlmsghdr *)l->buf;
+		if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR ||
+		    nh->nlmsg_type == NLMSG_NOOP)
+			continue;
+		len -= NLMSG_HDRLEN;
+		len = strnlen((const char *)NLMSG_DATA(nh), len);
+		feed_one(l, nh, len, p);
+		records++;
 	}
 	return records;
 }

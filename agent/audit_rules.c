@@ -444,6 +444,15 @@ int vigil_audit_rules_build(const struct vigil_audit_rules_opts *opts,
 		if (rc)
 			goto out;
 	}
+	if (o.paths) {
+		struct vigil_scope cli = { .name = (char *)"cli", .critical = 1 };
+
+		for (cli.paths.n = 0; o.paths[cli.paths.n]; cli.paths.n++)
+			;
+		cli.paths.v = (char **)o.paths;
+		if ((rc = add_scope(&b, &cli)))
+			goto out;
+	}
 	if (o.cfg)
 		for (size_t i = 0; i < o.cfg->n_scopes; i++)
 			if (o.cfg->scopes[i].critical && (rc = add_scope(&b, &o.cfg->scopes[i])))

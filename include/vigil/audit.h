@@ -41,6 +41,7 @@
 #define VIGIL_ACTION_DOCKER_BINARY "docker-binary-changed"
 #define VIGIL_ACTION_DOCKER_CONFIG "docker-config-changed"
 #define VIGIL_ACTION_CONTAINER_EXEC "container-exec"
+#define VIGIL_ACTION_HOST_EXEC "process-exec"
 #define VIGIL_ACTION_AUDIT_LOST "audit-records-lost"
 #define VIGIL_ACTION_AUDIT_RATE "audit-exec-rate-limited"
 #define VIGIL_ACTION_AUDIT_FILE "audit-file-access"
@@ -81,6 +82,7 @@ struct vigil_audit_rules_opts {
 	const char *root;   /* NULL or "/": this host; else look paths up below it */
 	const char *const *sockets; /* extra docker/containerd socket paths, NULL-terminated */
 	int execve;         /* -1: from cfg (default on); 0 off; 1 on */
+	const char *const *paths; /* extra paths, audited like a critical scope "cli" */
 	int b32;            /* also b32 syscall rules (default 1 on x86_64) */
 };
 
@@ -232,6 +234,7 @@ struct vigil_audit_engine_opts {
 	const struct vigil_audit_ruleset *rules; /* roles of watched paths; may be NULL */
 	const char *const *sockets;  /* docker/containerd socket paths to watch connects to */
 	int all_execs;               /* also emit host (non-container) execs */
+	int all_files;               /* emit every vigil-keyed file record (audit-tail) */
 };
 
 typedef void (*vigil_audit_emit_fn)(const struct vigil_event *ev, void *ctx);

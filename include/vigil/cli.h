@@ -40,5 +40,8 @@ int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv);
 /* watch daemon (agent/watch*.c, agent/ctl.c) */
 
 /* audit (agent/audit*.c) */
+int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);
 
 #endif
