@@ -498,7 +498,9 @@ int vigil_audit_engine_who(struct vigil_audit_engine *e, const char *path, uint6
 	who->uid = who->euid = who->auid = who->gid = -1;
 	if (!at_ns)
 		at_ns = now_ns();
-	/* newest first: the last writer is the one to name */
+	/* newest first: the last writer before the change was seen is the one
+	 * to name.  A record stamped after at_ns cannot have caused it, but
+	 * audit stamps are in milliseconds: allow 2 ms. */
 	for (size_t k = 1; k <= RING; k++) {
 		struct who_entry *w = &e->ring[(e->head - k) % RING];
 		int64_t d;
@@ -506,7 +508,7 @@ int vigil_audit_engine_who(struct vigil_audit_engine *e, const char *path, uint6
 		if (!w->used)
 			break;
 		d = at_ns - w->t_ns;
-		if (d > win || d < -win)
+		if (d > win || d < -2000000LL)
 			continue;
 		if ((path && w->path && !strcmp(w->path, path)) || (inode && w->inode == inode)) {
 			best = w;

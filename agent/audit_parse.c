@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -372,7 +373,11 @@ static void on_event(auparse_state_t *au, auparse_cb_event_t type, void *data)
 	ts = auparse_get_timestamp(au);
 	if (ts) {
 		ev.serial = ts->serial;
-		ev.time_ns = (int64_t)ts->sec * 1000000000LL + (int64_t)ts->milli * 1000000LL;
+		/* a stamp past year 2262 does not fit in nanoseconds */
+		if (ts->sec >= 0 && ts->sec < INT64_MAX / 1000000000LL - 1 && ts->milli < 1000)
+			ev.time_ns = (int64_t)ts->sec * 1000000000LL + (int64_t)ts->milli * 1000000LL;
+		else
+			ev.malformed = 1;
 	}
 	if (auparse_first_record(au) <= 0)
 		return;
@@ -442,9 +447,26 @@ struct vigil_audit_parser *vigil_audit_parser_new(vigil_audit_event_fn fn, void 
 
 int vigil_audit_parser_feed(struct vigil_audit_parser *p, const char *text, size_t len)
 {
-	if (!len)
-		return 0;
-	return auparse_feed(p->au, text, len) ? -EINVAL : 0;
+	char buf[4096];
+	int rc = 0;
+
+	/* auparse's feed works on C strings inside: a NUL in the input (never
+	 * sent by the kernel or auditd, but stdin is stdin) cuts a record in
+	 * a way it handles badly, so it becomes a blank here. */
+	if (!memchr(text, '\0', len))
+		return len && auparse_feed(p->au, text, len) ? -EINVAL : 0;
+	for (size_t o = 0; o < len;) {
+		size_t n = len - o < sizeof(buf) ? len - o : sizeof(buf);
+
+		memcpy(buf, text + o, n);
+		for (size_t i = 0; i < n; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		if (auparse_feed(p->au, buf, n))
+			rc = -EINVAL;
+		o += n;
+	}
+	return rc;
 }
 
 void vigil_audit_parser_age(struct vigil_audit_parser *p)
