@@ -415,6 +415,12 @@ int vigil_audit_rules_build(const struct vigil_audit_rules_opts *opts,
 					dup = 1;
 			if (dup)
 				continue;
+			/* chmod/chown/replace of the socket itself */
+			rc = add_path(&b, VIGIL_AUDIT_ROLE_SOCKET, list[i], "wa",
+				      VIGIL_AUDIT_KEY_PREFIX "docker-sock",
+				      "the Docker / containerd API socket itself");
+			if (rc < 0)
+				goto out;
 			rc = add_syscall(&b, VIGIL_AUDIT_ROLE_SOCKET, "b64", "connect", list[i], NULL,
 					 VIGIL_AUDIT_KEY_PREFIX "docker-sock",
 					 "clients of the Docker / containerd API socket");
