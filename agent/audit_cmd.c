@@ -48,11 +48,12 @@ static int rules_usage(void)
 {
 	fprintf(stderr,
 		"usage: vigil rules print|install|status [--socket PATH]... [--path PATH]...\n"
-		"                                   [--no-execve] [--enable (install)]\n"
+		"                                   [--execve|--no-execve] [--enable (install)]\n"
 		"       vigil rules remove\n"
 		"  --socket  a Docker/containerd API socket to watch connects to (default\n"
 		"            /run/docker.sock and /run/containerd/containerd.sock)\n"
 		"  --path    one more path audited like a critical scope (key vigil-scope-cli)\n"
+		"  --execve  the execve rule whatever audit.execve says (--no-execve: without)\n"
 		"  --enable  turn audit on (auditctl -e 1) when it is off; never done otherwise\n");
 	return VIGIL_EXIT_USAGE;
 }
@@ -67,6 +68,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "no-execve", no_argument, NULL, 'X' },
+		{ "execve", no_argument, NULL, 'x' },
 		{ "path", required_argument, NULL, 'P' },
 		{ "enable", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -86,7 +88,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 	sub = argv[1];
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, "s:XeP:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:XxeP:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (list_add(&socks, optarg))
@@ -97,6 +99,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 				return VIGIL_EXIT_USAGE;
 			break;
 		case 'X': ro.execve = 0; break;
+		case 'x': ro.execve = 1; break;
 		case 'e': enable = 1; break;
 		case 'h': rules_usage(); return VIGIL_EXIT_OK;
 		default: return rules_usage();

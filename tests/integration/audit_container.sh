@@ -17,7 +17,7 @@ on_exit "harness_stop || true"
 harness_start || skip "cannot start a private dockerd (see above)"
 harness_build_images >/dev/null
 
-"$V" -q rules install --socket "$HARNESS_SOCK" 2>/dev/null
+"$V" -q rules install --execve --socket "$HARNESS_SOCK" 2>/dev/null
 auditctl -l | grep -q "path=$HARNESS_SOCK.*key=vigil-docker-sock" ||
 	fail "no connect rule for the private socket: $(auditctl -l)"
 auditctl -e 1 >/dev/null

@@ -18,14 +18,14 @@ auditctl -l | grep -v -e '-k vigil-' -e 'key=vigil-' >"$T/foreign.before"
 grep -q someone-else-2 "$T/foreign.before" || fail "could not load the foreign rules"
 
 # print: a rules.d file auditctl itself loads; status then finds every rule.
-"$V" rules print --path "$T/scope" >"$T/vigil.rules"
+"$V" rules print --execve --path "$T/scope" >"$T/vigil.rules"
 grep -q "^-a always,exit -F dir=$T/scope -F perm=wa -F key=vigil-scope-cli$" "$T/vigil.rules" ||
 	fail "no dir= rule for the scope: $(cat "$T/vigil.rules")"
 grep -q 'key=vigil-exec$' "$T/vigil.rules" || fail "no execve rule"
 grep -v '^#' "$T/vigil.rules" | grep -v '^$' | grep -v 'key=vigil-' && fail "a rule without a vigil- key"
 auditctl -R "$T/vigil.rules" >/dev/null || fail "auditctl -R rejected the printed rules"
 n=$(grep -c '^-a' "$T/vigil.rules")
-"$V" rules status --path "$T/scope" >"$T/status" || true
+"$V" rules status --execve --path "$T/scope" >"$T/status" || true
 grep -q "^$n of $n vigil rules loaded, 0 stale" "$T/status" || fail "status after auditctl -R: $(cat "$T/status")"
 
 # remove: only vigil's; the foreign rules are all still there, in order.
@@ -38,20 +38,20 @@ cmp -s "$T/foreign.before" "$T/foreign.after" ||
 	fail "foreign rules changed: before $(cat "$T/foreign.before") after $(cat "$T/foreign.after")"
 
 # install loads the same set; a second install finds it all present.
-"$V" rules install --path "$T/scope" >"$T/install" 2>"$T/install.err"
+"$V" rules install --execve --path "$T/scope" >"$T/install" 2>"$T/install.err"
 grep -q "^loaded $n vigil rules, 0 already loaded, 0 failed" "$T/install" || fail "install: $(cat "$T/install")"
 grep -q 'audit is disabled' "$T/install.err" || [ "$AUDIT_WAS" = 1 ] ||
 	fail "install did not say that audit is disabled"
-"$V" rules install --path "$T/scope" >"$T/install2" 2>/dev/null
+"$V" rules install --execve --path "$T/scope" >"$T/install2" 2>/dev/null
 grep -q "^loaded 0 vigil rules, $n already loaded" "$T/install2" || fail "reinstall: $(cat "$T/install2")"
 # a stale rule (an old vigil key) shows in status and goes with remove
 auditctl -a always,exit -F path="$T/scope" -F perm=r -F key=vigil-old
-"$V" rules status --path "$T/scope" >"$T/status2" || true
+"$V" rules status --execve --path "$T/scope" >"$T/status2" || true
 grep -q "^stale .*key=vigil-old" "$T/status2" || fail "stale rule not reported: $(cat "$T/status2")"
 # a silencing rule is reported
 auditctl -a never,task
 on_exit "auditctl -d never,task || true"
-"$V" rules status --path "$T/scope" >"$T/status3" || true
+"$V" rules status --execve --path "$T/scope" >"$T/status3" || true
 grep -q "^warning: '-a never,task' silences" "$T/status3" || fail "never,task not reported: $(cat "$T/status3")"
 auditctl -d never,task
 
