@@ -66,9 +66,11 @@ struct vigil_audit_engine {
 	size_t pid_next;
 	struct meta_entry meta[META_CACHE];
 	size_t meta_next;
-	/* exec rate limit: a window of one second */
-	int64_t rate_start_ns;
-	uint64_t rate_count, suppressed_reported;
+	/* exec rate limits, a window of one second each: shells (the
+	 * detection) and other execs have separate budgets, so a flood of
+	 * ordinary execs cannot hide a shell */
+	int64_t rate_start_ns[2];
+	uint64_t rate_count[2], suppressed_reported;
 	/* lost-record accounting */
 	int have_lost;
 	uint32_t last_lost;
@@ -156,9 +158,10 @@ static void pid_cache_put(struct vigil_audit_engine *e, pid_t pid, const char *i
 }
 
 /* The container of the event's process: its cgroup while it lives; when it
- * is gone, its parent's (a container's processes have container parents,
- * but for the container's first process, whose parent is the shim); last,
- * what an earlier event of the same pid said.  "" = host, NULL = unknown. */
+ * is gone, what an earlier event of the same pid said, then its parent's
+ * cgroup (a container's processes have container parents), then, when the
+ * parent is a containerd shim (parent of a container's first process and of
+ * every `docker exec`), the shim's -id.  "" = host, NULL = unknown. */
 static const char *container_of(struct vigil_audit_engine *e, const struct vigil_audit_event *ev,
 				char id[65])
 {
@@ -178,6 +181,11 @@ static const char *container_of(struct vigil_audit_engine *e, const struct vigil
 	}
 	if (ev->ppid > 0 && vigil_audit_pid_container(e->o.proc, ev->ppid, id) > 0)
 		return id;
+	/* parent is the container's shim: the shim says which container */
+	if (ev->ppid > 0 && vigil_audit_shim_container(e->o.proc, ev->ppid, id) > 0) {
+		pid_cache_put(e, ev->pid, id);
+		return id;
+	}
 	return NULL;
 }
 
@@ -283,21 +291,21 @@ static void emit(struct vigil_audit_engine *e, const char *action, int sev, cons
 	e->emit(&ev, e->ctx);
 }
 
-static int rate_ok(struct vigil_audit_engine *e)
+static int rate_ok(struct vigil_audit_engine *e, int bucket)
 {
 	int64_t t = now_ns();
 
 	if (e->o.exec_rate <= 0)
 		return 1;
-	if (t - e->rate_start_ns >= 1000000000LL) {
-		e->rate_start_ns = t;
-		e->rate_count = 0;
+	if (t - e->rate_start_ns[bucket] >= 1000000000LL) {
+		e->rate_start_ns[bucket] = t;
+		e->rate_count[bucket] = 0;
 	}
-	if (e->rate_count >= (uint64_t)e->o.exec_rate) {
+	if (e->rate_count[bucket] >= (uint64_t)e->o.exec_rate) {
 		e->c.execs_suppressed++;
 		return 0;
 	}
-	e->rate_count++;
+	e->rate_count[bucket]++;
 	return 1;
 }
 
@@ -324,8 +332,9 @@ static void on_event(const struct vigil_audit_event *ev, void *data)
 
 	if (is_exec(ev)) {
 		e->c.execs++;
-		/* the /proc read below is the cost a flood would multiply */
-		if (!rate_ok(e))
+		/* the /proc read below is the cost a flood would multiply; the
+		 * shell test costs nothing and picks the bucket */
+		if (!rate_ok(e, vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc)))
 			return;
 		cid = container_of(e, ev, idbuf);
 		if (!cid || !*cid) {

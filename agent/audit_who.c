@@ -115,6 +115,53 @@ int vigil_audit_pid_container(const char *proc, pid_t pid, char id[65])
 	return vigil_audit_cgroup_container(buf, got, id);
 }
 
+int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65])
+{
+	char path[PATH_MAX], exe[PATH_MAX], buf[4096];
+	const char *b;
+	ssize_t n;
+	size_t got = 0;
+	int fd, k;
+
+	id[0] = '\0';
+	if (pid <= 0)
+		return -EINVAL;
+	k = snprintf(path, sizeof(path), "%s/%d/exe", proc ? proc : "/proc", (int)pid);
+	if (k < 0 || (size_t)k >= sizeof(path))
+		return -ENAMETOOLONG;
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	b = strrchr(exe, '/');
+	b = b ? b + 1 : exe;
+	if (strncmp(b, "containerd-shim", 15))
+		return 0;
+	k = snprintf(path, sizeof(path), "%s/%d/cmdline", proc ? proc : "/proc", (int)pid);
+	if (k < 0 || (size_t)k >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	/* arguments are NUL-separated: "-id" then the container id */
+	for (size_t o = 0; o < got;) {
+		size_t l = strnlen(buf + o, got - o);
+
+		if (l == 3 && !strcmp(buf + o, "-id") && o + 4 + 64 <= got + 1 &&
+		    strnlen(buf + o + 4, got - o - 4) == 64 && is_hex64(buf + o + 4, 64)) {
+			memcpy(id, buf + o + 4, 64);
+			id[64] = '\0';
+			return 1;
+		}
+		o += l + 1;
+	}
+	return 0;
+}
+
 int vigil_audit_container_meta(const char *data_root, const char *id, char **name,
 			       char **image, struct vigil_err *err)
 {

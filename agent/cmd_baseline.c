@@ -92,46 +92,61 @@ static void print_time(int64_t t, char *buf, size_t size)
 		snprintf(buf, size, "%" PRId64, t);
 }
 
+/* Checks that gen is still the newest generation and that its digest and
+ * signature verify; an exit code. */
+static int reverify(struct vigil_cli *cli, struct vigil_store *st, struct vigil_generation *gen)
+{
+	const char *dir = vigil_cli_state_dir(cli);
+	struct vigil_pubkey *pub = NULL;
+	struct vigil_generation now;
+	struct vigil_err err = { "" };
+	int rc;
+
+	rc = vigil_store_latest(st, &now, &err);
+	if (rc == -ENOENT) {
+		vigil_err("no baseline in '%s': run 'vigil baseline' first", dir);
+		return VIGIL_EXIT_TAMPERED;
+	} else if (rc) {
+		vigil_err("%s", err.msg);
+		return VIGIL_EXIT_TAMPERED;
+	}
+	if (gen->id && now.id != gen->id) {
+		vigil_err("baseline '%s' changed while checking: generation %" PRId64 " is now the newest, "
+			  "run check again", vigil_store_path(st), now.id);
+		return VIGIL_EXIT_FAIL;
+	}
+	rc = vigil_pubkey_load(dir, &pub, &err);
+	if (!rc)
+		rc = vigil_store_verify(st, &now, pub, &err);
+	vigil_pubkey_free(pub);
+	if (rc) {
+		vigil_err("refusing baseline '%s': %s", vigil_store_path(st), err.msg);
+		return VIGIL_EXIT_TAMPERED;
+	}
+	*gen = now;
+	return VIGIL_EXIT_OK;
+}
+
 /* Opens the store and checks the newest generation's digest and signature.
  * Returns an exit code; on success *st, *gen are set. */
 static int open_verified(struct vigil_cli *cli, unsigned flags, struct vigil_store **st,
 			 struct vigil_generation *gen)
 {
-	const char *dir = vigil_cli_state_dir(cli);
-	struct vigil_pubkey *pub = NULL;
 	struct vigil_err err = { "" };
-	int rc;
+	int ret;
 
 	*st = NULL;
-	rc = vigil_store_open(dir, flags, st, &err);
-	if (rc) {
+	if (vigil_store_open(vigil_cli_state_dir(cli), flags, st, &err)) {
 		vigil_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
-	rc = vigil_store_latest(*st, gen, &err);
-	if (rc == -ENOENT) {
-		vigil_err("no baseline in '%s': run 'vigil baseline' first", dir);
-		goto fail;
-	} else if (rc) {
-		vigil_err("%s", err.msg);
-		goto fail;
+	gen->id = 0;
+	ret = reverify(cli, *st, gen);
+	if (ret) {
+		vigil_store_close(*st);
+		*st = NULL;
 	}
-	rc = vigil_pubkey_load(dir, &pub, &err);
-	if (rc) {
-		vigil_err("%s", err.msg);
-		goto fail;
-	}
-	rc = vigil_store_verify(*st, gen, pub, &err);
-	vigil_pubkey_free(pub);
-	if (rc) {
-		vigil_err("refusing baseline '%s': %s", vigil_store_path(*st), err.msg);
-		goto fail;
-	}
-	return VIGIL_EXIT_OK;
-fail:
-	vigil_store_close(*st);
-	*st = NULL;
-	return VIGIL_EXIT_TAMPERED;
+	return ret;
 }
 
 /* The signing key: created on first use when the state dir has none and no
@@ -176,6 +191,11 @@ static int scan_cb(void *arg, const struct vigil_record *rec, const struct vigil
 {
 	struct scan *s = arg;
 
+	/* Gone between the directory listing and the open: as if never seen, so a
+	 * file deleted during the walk is reported once, as removed, not as a
+	 * half-record that differs from everything. */
+	if (rec->status & VIGIL_REC_VANISHED)
+		return 0;
 	if (rec->status & (VIGIL_REC_UNREADABLE | VIGIL_REC_XATTR_ERR)) {
 		char *p = vigil_path_escape(rec->path, rec->path_len);
 
@@ -356,7 +376,8 @@ static int merge_cb(void *arg, const struct vigil_record *old, const struct vigi
 			return -ENOMEM;
 		puts(line);
 		free(line);
-	} else if (!c->cli->quiet) {
+	} else {
+		/* -q drops the header and summary, never the differences themselves */
 		print_diff(what, old, cur, d);
 	}
 	return 0;
@@ -386,18 +407,26 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	c.gen = gen.id;
-	ret = VIGIL_EXIT_FAIL;
+	ret = VIGIL_EXIT_TAMPERED;
 	if (vigil_store_scratch_begin(s.st, &err)) {
 		vigil_err("%s", err.msg);
 		goto out;
 	}
+	ret = VIGIL_EXIT_FAIL;
 	if (scan(cli, &s, NULL, &stats))
+		goto out;
+	ret = VIGIL_EXIT_TAMPERED;
+	/* The scan took a while: verify again, now, so the generation merged below
+	 * is the one whose digest and signature were just checked (the store reads
+	 * both in one snapshot). */
+	if (reverify(cli, s.st, &gen))
 		goto out;
 	print_time(gen.created, when, sizeof(when));
 	if (!c.json && !cli->quiet)
 		printf("vigil check against baseline generation %" PRId64 " (%s, host %s)\n", gen.id, when,
 		       gen.host);
 	fflush(stdout);
+	ret = VIGIL_EXIT_FAIL;
 	if (vigil_store_scratch_merge(s.st, gen.id, merge_cb, &c, &err)) {
 		vigil_err("%s", err.msg);
 		goto out;
@@ -431,6 +460,11 @@ static int under(const char *path, size_t len, const char *prefix)
 	if (n == 1 && prefix[0] == '/')
 		return 1;
 	return len >= n && !memcmp(path, prefix, n) && (len == n || path[n] == '/');
+}
+
+static int copy_object(void *arg, const char *kind, const char *key, const void *data, size_t len)
+{
+	return vigil_store_put_object(arg, kind, key, data, len, NULL);
 }
 
 int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
@@ -489,6 +523,9 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 		goto fail;
 	vigil_store_iter_free(it);
 	it = NULL;
+	/* Objects (Docker layers) are not paths: they go along unchanged. */
+	if (vigil_store_objects(s.st, gen.id, NULL, copy_object, s.st, &err))
+		goto fail;
 	/* ...and take the accepted paths as they are now. */
 	if (scan(cli, &s, (const char *const *)paths, &stats)) {
 		vigil_store_rollback(s.st);

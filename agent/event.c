@@ -303,6 +303,8 @@ char *vigil_event_json(const struct vigil_event *ev, const char *host)
 			json_array_append_new(st, json_string("special-not-read"));
 		if (rec->status & VIGIL_REC_XATTR_ERR)
 			json_array_append_new(st, json_string("xattrs-unreadable"));
+		if (rec->status & VIGIL_REC_TOO_LARGE)
+			json_array_append_new(st, json_string("too-large-not-hashed"));
 		json_object_set_new(vigil, "status", st);
 		if (rec->err)
 			json_object_set_new(vigil, "error", json_string(strerror(rec->err)));

@@ -8,7 +8,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
-if [ -x "$build/vigil" ]; then V=$build/vigil; else V=$build/tests/audit_cli; fi
+V=$build/vigil
 [ -x "$V" ] || { echo "bench-audit: build first (no $V)" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "bench-audit: needs root" >&2; exit 2; }
 WRITES=${WRITES:-100000}

@@ -70,7 +70,8 @@ median() { # file column
 }
 
 echo "tree: $nfiles entries, $bytes bytes; $runs runs each" >&2
-run floor "$w/floor" 2 "$tree"
+find "$tree" -type f -print0 >"$w/list"
+run floor sh -c "exec '$w/floor' 2 <'$w/list'"
 run vigil_baseline "$vigil" -q --config "$w/vigil.yaml" baseline
 run vigil_check "$vigil" -q --config "$w/vigil.yaml" check
 run aide1_init aide -c "$w/aide1.conf" --init

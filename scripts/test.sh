@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite on a fresh Debian 12 machine: installs what it needs,
-# builds, runs `make check` twice (plain, and under ASan+UBSan), then runs every
-# fuzz target briefly on its seed corpus.  Exit 0 only when all of it passed.
+# builds, runs `make distcheck` (the tarball builds and its `make check` passes:
+# unit tests + integration tests), `make check` again under ASan+UBSan, then
+# every fuzz target briefly on its seed corpus.  Exit 0 only when all passed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -9,24 +10,34 @@ jobs=$(nproc 2>/dev/null || echo 2)
 scripts/setup.sh test
 ./autogen.sh >/dev/null 2>&1 || { ./autogen.sh; exit 1; }
 
-run_check() { # dir configure-args...
-	dir=$1; shift
+# stage DIR TARGET configure-args...: configure in DIR, build, run TARGET; the
+# output goes to DIR/stage.log, and the logs of failed tests are shown.
+stage() {
+	dir=$1 target=$2
+	shift 2
 	mkdir -p "$dir"
-	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" &&
-		make -s -j"$jobs" check) || {
-		for f in "$dir"/tests/*/*.log "$dir"/tests/*.log; do
-			[ -f "$f" ] && grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null &&
-				{ echo "==== $f"; tail -n 60 "$f"; }
-		done
-		return 1
-	}
+	if (cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" &&
+		make -j"$jobs" "$target") >"$dir/stage.log" 2>&1; then
+		grep -E '^(PASS|SKIP|XFAIL|# [A-Z]+:)' "$dir/stage.log" || true
+		return 0
+	fi
+	grep -E '^(PASS|SKIP|FAIL|ERROR|XPASS)' "$dir/stage.log" || true
+	tail -n 40 "$dir/stage.log"
+	find "$dir" -name '*.trs' | while read -r trs; do
+		grep -qE ':test-result: (FAIL|ERROR|XPASS)' "$trs" &&
+			{ echo "==== ${trs%.trs}.log"; tail -n 60 "${trs%.trs}.log"; }
+	done
+	return 1
 }
 
-echo "== build and make check" >&2
-run_check build
+echo "== make distcheck (build from the tarball, make check)" >&2
+stage build distcheck
 echo "== make check under AddressSanitizer + UndefinedBehaviorSanitizer" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run_check build-asan --enable-sanitizers
+	stage build-asan check --enable-sanitizers
 echo "== fuzz targets (libFuzzer, short runs)" >&2
 scripts/fuzz.sh --smoke
+# One closing line over both make-check runs (automake's summaries are above).
+sum() { grep -h "^# $1:" build/stage.log build-asan/stage.log | awk '{s += $3} END {print s + 0}'; }
 echo "all test stages passed" >&2
+echo "tests: $(sum PASS) passed, $(($(sum FAIL) + $(sum ERROR) + $(sum XPASS))) failed, $(sum SKIP) skipped"

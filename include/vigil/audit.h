@@ -215,6 +215,11 @@ int vigil_audit_cgroup_container(const char *text, size_t len, char id[65]);
 /* Reads PROC/PID/cgroup (proc NULL: "/proc").  1 found, 0 not in a
  * container, -errno when the process is gone or unreadable. */
 int vigil_audit_pid_container(const char *proc, pid_t pid, char id[65]);
+/* The container a containerd shim (PROC/PID/exe named containerd-shim*)
+ * serves, from its "-id <id>" argument: the parent of a container's first
+ * process and of every `docker exec`, so a process gone before its cgroup
+ * was read is still attributed.  1 found, 0 not a shim, -errno. */
+int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65]);
 /* Name (without the leading '/') and image of container id from
  * DATA/containers/<id>/config.v2.json.  Either out may be NULL. */
 int vigil_audit_container_meta(const char *data_root, const char *id, char **name,

@@ -34,6 +34,8 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv);
+/* agent/cmd_config.c: "config OK: SOURCE, N scopes", or --print-default */
+int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv);
 
 /* docker collector (collectors/docker_cmd.c) */
 

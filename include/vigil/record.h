@@ -54,6 +54,7 @@ enum vigil_rec_status {
 	VIGIL_REC_NOT_READ = 1u << 3,    /* special file: metadata only, by design */
 	VIGIL_REC_XATTR_ERR = 1u << 4,   /* xattrs could not be listed */
 	VIGIL_REC_FLAGS_ERR = 1u << 5,   /* FS_IOC_GETFLAGS failed (not ENOTTY) */
+	VIGIL_REC_TOO_LARGE = 1u << 6,   /* over max_file_size: attributes only, no digest */
 };
 
 struct vigil_record {

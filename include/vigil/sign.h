@@ -35,6 +35,9 @@ void vigil_seckey_free(struct vigil_seckey *k);
 void vigil_pubkey_free(struct vigil_pubkey *k);
 void vigil_seckey_id(const struct vigil_seckey *k, unsigned char id[8]);
 void vigil_pubkey_id(const struct vigil_pubkey *k, unsigned char id[8]);
+/* The key id as minisign prints it (16 upper-case hex digits of the
+ * little-endian uint64), e.g. for "signed with key ..." messages. */
+void vigil_sign_key_id_str(const unsigned char id[8], char out[17]);
 
 /* Plain Ed25519 over msg. */
 int vigil_sign(const struct vigil_seckey *k, const void *msg, size_t len, unsigned char sig[64],

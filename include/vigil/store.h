@@ -13,8 +13,9 @@
  * Paths are BLOBs: any byte string Linux allows round-trips; iteration is in
  * memcmp order of the path bytes, which is also the order the digest is taken in.
  * The generation digest is SHA-256 over a header ("vigil-baseline-v1", gen,
- * created time, host) followed by vigil_record_encode() of every record in path
- * order and then every object in (kind, key) order; it is signed with Ed25519.
+ * created time, host, kind) followed by vigil_record_encode() of every record in
+ * path order, then every object in (kind, key) order, then both counts, each
+ * part length-prefixed; it is signed with Ed25519 (the 32 digest bytes).
  */
 #ifndef VIGIL_STORE_H
 #define VIGIL_STORE_H
@@ -67,14 +68,20 @@ int vigil_store_put(struct vigil_store *st, const struct vigil_record *rec, stru
 int vigil_store_put_object(struct vigil_store *st, const char *kind, const char *key,
 			   const void *data, size_t len, struct vigil_err *err);
 /* Copies every record of generation `from` except those whose path is in
- * skip (n paths) into the generation being written (used by `accept`). */
+ * skip (n paths) into the generation being written (used by `accept`).  Call
+ * it before putting the fresh records.  Objects are not copied: copy them with
+ * vigil_store_objects() -> vigil_store_put_object() if the new generation
+ * should keep them. */
 int vigil_store_copy_except(struct vigil_store *st, int64_t from, const char *const *skip,
 			    const size_t *skip_len, size_t n, struct vigil_err *err);
 int vigil_store_commit(struct vigil_store *st, const struct vigil_seckey *key,
 		       struct vigil_generation *out, struct vigil_err *err);
 void vigil_store_rollback(struct vigil_store *st);
+/* Deletes every generation but the newest `keep` (>= 1) committed ones. */
+int vigil_store_prune(struct vigil_store *st, unsigned keep, struct vigil_err *err);
 
-/* One record; -ENOENT when the path is not in gen. */
+/* One record; -ENOENT when the path is not in gen.  rec is overwritten (not
+ * freed first) and owned by the caller: vigil_record_clear() it after use. */
 int vigil_store_get(struct vigil_store *st, int64_t gen, const char *path, size_t len,
 		    struct vigil_record *rec, struct vigil_err *err);
 /* Object lookup; *data malloc'd. -ENOENT when absent. */
@@ -82,7 +89,9 @@ int vigil_store_get_object(struct vigil_store *st, int64_t gen, const char *kind
 			   void **data, size_t *len, struct vigil_err *err);
 
 /* Iteration over a generation's records in path order.  The iterator keeps a
- * statement open; records are valid until the next call. */
+ * statement open; records are valid until the next call.  The record's buffers
+ * belong to the iterator: do not vigil_record_clear() it, vigil_record_copy()
+ * it to keep it. */
 struct vigil_store_iter;
 int vigil_store_iter_new(struct vigil_store *st, int64_t gen, struct vigil_store_iter **it,
 			 struct vigil_err *err);
@@ -101,7 +110,9 @@ int vigil_store_objects(struct vigil_store *st, int64_t gen, const char *kind,
 int vigil_store_scratch_begin(struct vigil_store *st, struct vigil_err *err);
 int vigil_store_scratch_put(struct vigil_store *st, const struct vigil_record *rec, struct vigil_err *err);
 /* Calls cb for each path in either set, in path order: old NULL = added,
- * cur NULL = removed, both = present in both (the caller diffs). */
+ * cur NULL = removed, both = present in both (the caller diffs).  The records
+ * belong to the merge and are valid during the call only.  A non-zero return
+ * from cb stops the merge and is returned. */
 typedef int (*vigil_store_merge_cb)(void *arg, const struct vigil_record *old,
 				    const struct vigil_record *cur);
 int vigil_store_scratch_merge(struct vigil_store *st, int64_t gen, vigil_store_merge_cb cb, void *arg,

@@ -3,26 +3,18 @@
 # state on exit: the enabled flag as it was, vigil's rules removed, nobody
 # else's rules touched (never auditctl -D).
 
-# lib.sh's _run_cleanups ends its loop on the empty last line with a failed
-# `[ -n "" ]`, which under `set -e` makes every test exit 1 and stops the
-# remaining cleanups; until lib.sh is fixed, the same function without that.
-_run_cleanups() {
-	rc=$?
-	printf '%s\n' "$_cleanups" | while IFS= read -r c; do
-		[ -z "$c" ] || eval "$c" >/dev/null 2>&1 || true
-	done
-	rm -rf "$T"
-	exit $rc
-}
-
 need_root
 command -v auditctl >/dev/null 2>&1 || skip "auditctl not installed (Debian package auditd)"
 command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
 auditctl -s >/dev/null 2>&1 || skip "the kernel has no usable audit (auditctl -s failed)"
-# Until `vigil` links on this branch, the same command functions through
-# tests/audit_cli.
-if [ -x "$VIGIL" ]; then V=$VIGIL; else V=$top_builddir/tests/audit_cli; fi
-[ -x "$V" ] || skip "neither vigil nor tests/audit_cli is built"
+V=$VIGIL
+[ -x "$V" ] || fail "vigil is not built ($V)"
+# The kernel's audit state is one per host: audit tests run one at a time
+# (make check -j runs them in parallel otherwise), or one would record the
+# other's enabled flag as the host's and remove its rules mid-test.
+command -v flock >/dev/null 2>&1 || skip "flock not installed (util-linux)"
+exec 9>"${TMPDIR:-/tmp}/vigil-audit-tests.lock"
+flock 9
 
 audit_enabled() { auditctl -s | awk '$1 == "enabled" { print $2 }'; }
 AUDIT_WAS=$(audit_enabled)

@@ -10,7 +10,10 @@ on_exit() { _cleanups="$*
 $_cleanups"; }
 _run_cleanups() {
 	rc=$?
-	printf '%s\n' "$_cleanups" | while IFS= read -r c; do [ -n "$c" ] && eval "$c" >/dev/null 2>&1; done
+	set +e
+	printf '%s\n' "$_cleanups" | while IFS= read -r c; do
+		[ -n "$c" ] && eval "$c" >/dev/null 2>&1
+	done
 	rm -rf "$T"
 	exit $rc
 }

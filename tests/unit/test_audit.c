@@ -263,6 +263,36 @@ static void test_cgroup(void **state)
 	}
 }
 
+static void test_shim(void **state)
+{
+	char root[] = "/tmp/vigil-audit-proc.XXXXXX", p[PATH_MAX], id[65];
+	static const char args[] = "/usr/bin/containerd-shim-runc-v2\0-namespace\0moby\0-id\0" ID
+				   "\0-address\0/run/containerd/containerd.sock";
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof(p), "%s/123", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/123/exe", root);
+	assert_int_equal(symlink("/usr/bin/containerd-shim-runc-v2", p), 0);
+	snprintf(p, sizeof(p), "%s/123/cmdline", root);
+	f = fopen(p, "w");
+	fwrite(args, 1, sizeof(args), f);
+	fclose(f);
+	assert_int_equal(vigil_audit_shim_container(root, 123, id), 1);
+	assert_string_equal(id, ID);
+	/* not a shim: its -id means nothing */
+	snprintf(p, sizeof(p), "%s/124", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/124/exe", root);
+	assert_int_equal(symlink("/usr/bin/python3", p), 0);
+	assert_int_equal(vigil_audit_shim_container(root, 124, id), 0);
+	assert_true(vigil_audit_shim_container(root, 999, id) < 0);
+	snprintf(p, sizeof(p), "rm -rf '%s'", root);
+	assert_int_equal(system(p), 0);
+}
+
 static void test_shell(void **state)
 {
 	char *bb_sh[] = { (char *)"sh", (char *)"-c", (char *)"id" };
@@ -442,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_cgroup),
+		cmocka_unit_test(test_shim),
 		cmocka_unit_test(test_shell),
 		cmocka_unit_test(test_rules_root),
 		cmocka_unit_test(test_who),
