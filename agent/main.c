@@ -41,6 +41,8 @@ static const struct command commands[] = {
 	/* docker collector */
 
 	/* watch daemon */
+	{ "watch", vigil_cmd_watch, 1, "the FIM daemon: watch the scopes, report changes [--pid-file F]" },
+	{ "ctl", vigil_cmd_ctl, 1, "ask the running daemon: status|rescan|reload|check [--socket P]" },
 
 	/* audit */
 	{ "rules", vigil_cmd_rules, 1, "audit rules: print|install|remove|status" },

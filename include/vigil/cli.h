@@ -40,6 +40,8 @@ int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv);
 /* docker collector (collectors/docker_cmd.c) */
 
 /* watch daemon (agent/watch*.c, agent/ctl.c) */
+int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv);
 
 /* audit (agent/audit*.c) */
 int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
