@@ -46,14 +46,6 @@ execs() {
 	while [ $i -lt "$EXECS" ]; do /bin/true; i=$((i + 1)); done
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-timeit() { # fn -> median seconds over RUNS
-	r=0
-	while [ $r -lt "$RUNS" ]; do
-		s=$(now); "$1"; e=$(now)
-		echo "$s $e" | awk '{ printf "%.3f\n", $2 - $1 }'
-		r=$((r + 1))
-	done | median
-}
 
 auditctl -e 1 >/dev/null
 [ -n "${BACKLOG:-}" ] && auditctl -b "$BACKLOG" >/dev/null
@@ -61,16 +53,22 @@ lost0=$(auditctl -s | awk '$1 == "lost" { print $2 }')
 echo "bench-audit: $WRITES writes, $EXECS execs, median of $RUNS runs; kernel $(uname -r)," \
 	"backlog_limit $(auditctl -s | awk '$1 == "backlog_limit" { print $2 }'), load $(cut -d' ' -f1 /proc/loadavg)," \
 	"$(nproc) cores"
-w0=$(timeit writes)
-x0=$(timeit execs)
-echo "no vigil rules:      writes ${w0}s  execs ${x0}s"
-
-"$V" -q rules install --path "$D/scope" >/dev/null 2>&1
+# The reader runs throughout; runs alternate without and with vigil's rules,
+# so a machine whose load drifts weighs on both sides alike.
 "$V" -v audit-tail >"$D/tail.out" 2>"$D/tail.err" &
 tail_pid=$!
 until grep -q 'reading the audit multicast group' "$D/tail.err"; do sleep 0.05; done
-w1=$(timeit writes)
-x1=$(timeit execs)
+r=0
+while [ $r -lt "$RUNS" ]; do
+	"$V" -q rules remove >/dev/null 2>&1
+	for f in writes execs; do s=$(now); $f; e=$(now); echo "$s $e" | awk '{ printf "%.3f\n", $2 - $1 }' >>"$D/$f.0"; done
+	"$V" -q rules install --execve --path "$D/scope" >/dev/null 2>&1
+	for f in writes execs; do s=$(now); $f; e=$(now); echo "$s $e" | awk '{ printf "%.3f\n", $2 - $1 }' >>"$D/$f.1"; done
+	r=$((r + 1))
+done
+w0=$(median <"$D/writes.0"); x0=$(median <"$D/execs.0")
+w1=$(median <"$D/writes.1"); x1=$(median <"$D/execs.1")
+echo "no vigil rules:      writes ${w0}s  execs ${x0}s"
 sleep 2 # let the reader drain and age the last events
 hz=$(getconf CLK_TCK)
 cpu=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$tail_pid/stat")
@@ -82,6 +80,6 @@ lost1=$(auditctl -s | awk '$1 == "lost" { print $2 }')
 echo "with rules + reader: writes ${w1}s  execs ${x1}s"
 awk -v a="$w0" -v b="$w1" -v c="$x0" -v d="$x1" 'BEGIN {
 	printf "slowdown:            writes %+.1f%%  execs %+.1f%%\n", (b / a - 1) * 100, (d / c - 1) * 100 }'
-echo "reader: cpu ${cpu}s over $((RUNS * (WRITES + EXECS))) operations, peak RSS ${rss} KiB"
+echo "reader (vigil audit-tail, the daemon's audit engine): cpu ${cpu}s for all $((2 * RUNS)) rounds, peak RSS ${rss} KiB"
 grep 'audit:' "$D/tail.err" | sed 's/^vigil: /reader counters: /'
 echo "kernel lost counter: +$((lost1 - lost0))"
