@@ -291,13 +291,13 @@ static void emit(struct vigil_audit_engine *e, const char *action, int sev, cons
 	e->emit(&ev, e->ctx);
 }
 
-static int rate_ok(struct vigil_audit_engine *e, int bucket)
+/* The window runs on the records' own clock, so a replay or a backlog
+ * read late is limited the same way as live records. */
+static int rate_ok(struct vigil_audit_engine *e, int bucket, int64_t t)
 {
-	int64_t t = now_ns();
-
 	if (e->o.exec_rate <= 0)
 		return 1;
-	if (t - e->rate_start_ns[bucket] >= 1000000000LL) {
+	if (t - e->rate_start_ns[bucket] >= 1000000000LL || t < e->rate_start_ns[bucket]) {
 		e->rate_start_ns[bucket] = t;
 		e->rate_count[bucket] = 0;
 	}
@@ -334,7 +334,8 @@ static void on_event(const struct vigil_audit_event *ev, void *data)
 		e->c.execs++;
 		/* the /proc read below is the cost a flood would multiply; the
 		 * shell test costs nothing and picks the bucket */
-		if (!rate_ok(e, vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc)))
+		if (!rate_ok(e, vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc),
+			     ev->time_ns ? ev->time_ns : now_ns()))
 			return;
 		cid = container_of(e, ev, idbuf);
 		if (!cid || !*cid) {

@@ -431,6 +431,99 @@ static void test_who(void **state)
 	free(text);
 }
 
+struct seen {
+	char actions[32][40];
+	char extra[32][200];
+	size_t n;
+};
+
+static void seen_emit(const struct vigil_event *ev, void *ctx)
+{
+	struct seen *s = ctx;
+
+	if (s->n >= 32)
+		return;
+	snprintf(s->actions[s->n], sizeof(s->actions[0]), "%s", ev->action ? ev->action : "");
+	snprintf(s->extra[s->n], sizeof(s->extra[0]), "%s", ev->extra_json ? ev->extra_json : "");
+	s->n++;
+}
+
+static size_t seen_count(const struct seen *s, const char *action)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		k += !strcmp(s->actions[i], action);
+	return k;
+}
+
+/* Synthetic records in the kernel's form: engine binary and config changes,
+ * a failed attempt (no detection), lost records and an exec flood. */
+static void test_detections(void **state)
+{
+	static const char text[] =
+		"type=SYSCALL msg=audit(1700000000.100:10): arch=c000003e syscall=82 success=yes exit=0 items=4 ppid=1 pid=4242 auid=4294967295 uid=0 gid=0 euid=0 comm=\"dpkg\" exe=\"/usr/bin/dpkg\" key=\"vigil-docker-engine\"\n"
+		"type=CWD msg=audit(1700000000.100:10): cwd=\"/\"\n"
+		"type=PATH msg=audit(1700000000.100:10): item=0 name=\"/usr/sbin/\" inode=1 dev=fe:00 mode=040755 nametype=PARENT\n"
+		"type=PATH msg=audit(1700000000.100:10): item=1 name=\"/usr/sbin/dockerd\" inode=7 dev=fe:00 mode=0100755 nametype=DELETE\n"
+		"type=EOE msg=audit(1700000000.100:10): \n"
+		"type=SYSCALL msg=audit(1700000000.200:11): arch=c000003e syscall=257 success=yes exit=3 items=1 ppid=1 pid=4243 auid=0 uid=0 gid=0 euid=0 comm=\"vi\" exe=\"/usr/bin/vi\" key=\"vigil-docker-config\"\n"
+		"type=CWD msg=audit(1700000000.200:11): cwd=\"/etc/docker\"\n"
+		"type=PATH msg=audit(1700000000.200:11): item=0 name=\"daemon.json\" inode=9 dev=fe:00 mode=0100644 nametype=NORMAL\n"
+		"type=EOE msg=audit(1700000000.200:11): \n"
+		"type=SYSCALL msg=audit(1700000000.300:12): arch=c000003e syscall=257 success=no exit=-13 items=1 ppid=1 pid=4244 auid=1000 uid=1000 gid=1000 euid=1000 comm=\"sh\" exe=\"/bin/sh\" key=\"vigil-docker-config\"\n"
+		"type=PATH msg=audit(1700000000.300:12): item=0 name=\"/etc/docker/daemon.json\" inode=9 dev=fe:00 mode=0100644 nametype=NORMAL\n"
+		"type=EOE msg=audit(1700000000.300:12): \n";
+	struct vigil_audit_engine_opts o = { .window_ms = 500, .proc = "/nonexistent-proc",
+					     .exec_rate = 2 };
+	struct vigil_audit_kstatus ks = { .enabled = 1, .backlog_limit = 64 };
+	struct vigil_audit_counters c;
+	struct vigil_audit_engine *e;
+	struct vigil_who who;
+	struct seen s = { 0 };
+	char line[512];
+
+	(void)state;
+	e = vigil_audit_engine_new(&o, seen_emit, &s);
+	assert_non_null(e);
+	vigil_audit_engine_feed(e, text, strlen(text));
+	assert_int_equal(seen_count(&s, VIGIL_ACTION_DOCKER_BINARY), 1);
+	assert_int_equal(seen_count(&s, VIGIL_ACTION_DOCKER_CONFIG), 1); /* the refused one: none */
+	/* relative name resolved against the cwd, for who-data too */
+	assert_int_equal(vigil_audit_engine_who(e, "/etc/docker/daemon.json", 0,
+						1700000000250000000LL, &who), 1);
+	assert_int_equal(who.pid, 4243);
+	assert_int_equal(who.auid, 0);
+
+	/* lost records: the first reading is the baseline, growth is an event */
+	ks.lost = 5;
+	vigil_audit_engine_tick(e, &ks, 0);
+	assert_int_equal(seen_count(&s, VIGIL_ACTION_AUDIT_LOST), 0);
+	ks.lost = 9;
+	vigil_audit_engine_tick(e, &ks, 0);
+	assert_int_equal(seen_count(&s, VIGIL_ACTION_AUDIT_LOST), 1);
+	assert_non_null(strstr(s.extra[s.n - 1], "\"lost\":4"));
+	vigil_audit_engine_tick(e, &ks, 2); /* our socket overflowed twice */
+	assert_int_equal(seen_count(&s, VIGIL_ACTION_AUDIT_LOST), 2);
+
+	/* an exec flood: 2 per second examined, the rest counted and reported */
+	for (int i = 0; i < 6; i++) {
+		snprintf(line, sizeof(line),
+			 "type=SYSCALL msg=audit(1700000001.%03d:%d): arch=c000003e syscall=59 success=yes exit=0 items=1 ppid=1 pid=%d auid=4294967295 uid=0 gid=0 euid=0 comm=\"true\" exe=\"/bin/true\" key=\"vigil-exec\"\n"
+			 "type=EXECVE msg=audit(1700000001.%03d:%d): argc=1 a0=\"true\"\n"
+			 "type=EOE msg=audit(1700000001.%03d:%d): \n",
+			 i, 100 + i, 5000 + i, i, 100 + i, i, 100 + i);
+		vigil_audit_engine_feed(e, line, strlen(line));
+	}
+	vigil_audit_engine_tick(e, &ks, 2);
+	vigil_audit_engine_counters(e, &c);
+	assert_int_equal(c.execs, 6);
+	assert_int_equal(c.execs_suppressed, 4);
+	assert_int_equal(seen_count(&s, VIGIL_ACTION_AUDIT_RATE), 1);
+	assert_non_null(strstr(s.extra[s.n - 1], "\"execs_suppressed\":4"));
+	vigil_audit_engine_free(e);
+}
+
 static void test_container_meta(void **state)
 {
 	char root[] = "/tmp/vigil-audit-data.XXXXXX", p[PATH_MAX], *name, *image;
@@ -477,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_rules_root),
 		cmocka_unit_test(test_who),
 		cmocka_unit_test(test_container_meta),
+		cmocka_unit_test(test_detections),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
