@@ -11,6 +11,9 @@ build=${1:-$top/build}
 V=$build/vigil
 [ -x "$V" ] || { echo "bench-audit: build first (no $V)" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "bench-audit: needs root" >&2; exit 2; }
+# the audit tests' lock: one user of the host's audit state at a time
+exec 9>"${TMPDIR:-/tmp}/vigil-audit-tests.lock"
+flock 9
 WRITES=${WRITES:-100000}
 EXECS=${EXECS:-10000}
 RUNS=${RUNS:-3}
