@@ -49,6 +49,9 @@ static const struct command commands[] = {
 	{ "ctl", vigil_cmd_ctl, 1, "ask the running daemon: status|rescan|reload|check [--socket P]" },
 
 	/* audit */
+	{ "rules", vigil_cmd_rules, 1, "audit rules: print|install|remove|status" },
+	{ "audit-plugin", vigil_cmd_audit_plugin, 1, "auditd plugin: audit records on stdin, events on stdout" },
+	{ "audit-tail", vigil_cmd_audit_tail, 1, "print audit events and detections as they happen" },
 
 	{ NULL, NULL, 0, NULL },
 };

@@ -48,5 +48,8 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv);
 
 /* audit (agent/audit*.c) */
+int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);
 
 #endif

@@ -1,0 +1,72 @@
+#!/bin/sh
+# audit_daemon.sh - audit inside `vigil watch`: the daemon loads its rules at
+# start (a critical scope gets one), an inotify change made by a known
+# process carries that process's pid and executable, a change in a scope
+# without audit rules says that no audit record matched, and the rules are
+# gone after the daemon stops.
+. "${top_srcdir:-.}/tests/integration/watch_lib.sh"
+
+command -v auditctl >/dev/null 2>&1 || skip "auditctl not installed (Debian package auditd)"
+auditctl -s >/dev/null 2>&1 || skip "the kernel has no usable audit"
+command -v flock >/dev/null 2>&1 || skip "flock not installed (util-linux)"
+# one audit test at a time: the kernel's audit state is the host's
+exec 9>"${TMPDIR:-/tmp}/vigil-audit-tests.lock"
+flock 9
+AUDIT_WAS=$(auditctl -s | awk '$1 == "enabled" { print $2 }')
+[ "$AUDIT_WAS" = 2 ] && skip "audit rules are immutable (enabled 2) on this host"
+CLEANUP_EXTRA="\"$VIGIL\" -q rules remove; auditctl -e $AUDIT_WAS >/dev/null"
+
+mkdir -p "$TREE/etc" "$T/plain" "$STATE"
+echo one > "$TREE/etc/content"
+echo two > "$T/plain/file"
+SCOPE_EXTRA="    critical: true
+  - name: plain
+    paths: [$T/plain]
+    watch: true"
+write_config
+# the audit block: on, rules installed by the daemon, no execve rule
+python3 - "$CONF" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("audit:\n  enabled: false", "audit:\n  enabled: true\n  install_rules: true\n  execve: false\n  window_ms: 1500")
+open(p, "w").write(s)
+PY
+grep -q 'install_rules: true' "$CONF" || fail "config not rewritten"
+baseline
+auditctl -e 1 >/dev/null
+start_daemon
+auditctl -l | grep -q -- "-w $TREE -p wa -k vigil-scope-tree" ||
+	{ cat "$T/daemon.log" >&2; fail "the daemon did not load the critical scope's rule: $(auditctl -l)"; }
+
+/usr/bin/cp /etc/hostname "$TREE/etc/content" &
+pid=$!
+wait $pid
+has_event file-changed "$TREE/etc/content" || fail "content change not reported"
+python3 - "$EV" "$TREE/etc/content" "$pid" <<'PY' || fail "the change does not name pid $pid and /usr/bin/cp"
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"]["action"] == "file-changed" and e.get("file", {}).get("path") == sys.argv[2]:
+        p = e.get("process", {})
+        ok = p.get("pid") == int(sys.argv[3]) and p.get("executable") == "/usr/bin/cp" \
+            and e.get("user", {}).get("id") == "0" and e["vigil"].get("audit_key") == "vigil-scope-tree"
+        sys.exit(0 if ok else 1)
+sys.exit(1)
+PY
+
+echo changed >> "$T/plain/file"
+has_event file-changed "$T/plain/file" || fail "plain change not reported"
+python3 - "$EV" "$T/plain/file" <<'PY' || fail "a change without audit record does not say so"
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"]["action"] == "file-changed" and e.get("file", {}).get("path") == sys.argv[2]:
+        sys.exit(0 if "process" not in e and e["vigil"].get("who", "").startswith("unknown") else 1)
+sys.exit(1)
+PY
+
+stop_daemon
+n=$(auditctl -l | grep -c -e 'key=vigil-' -e '-k vigil-' || true)
+[ "$n" -eq 0 ] || fail "$n vigil rules left after the daemon stopped: $(auditctl -l)"
+echo "daemon: rules in at start and out at stop; cp (pid $pid) named on the change"
