@@ -40,7 +40,7 @@ for l in json.load(sys.stdin):
 set -- $line
 [ $# -eq 2 ] || fail "no layer holds /app/blob.bin"
 cp -p "$2" "$T/blob.orig"
-printf 'Z' | dd of="$2" bs=1 seek=7 conv=notrunc 2>/dev/null
+flip_byte "$2" 7
 touch -r "$T/blob.orig" "$2"
 expect_rc 1 V check --json >"$T/events" 2>/dev/null
 python3 - "$T/events" "$1" <<'PY' || fail "no critical layer-changed event for the tampered layer"

@@ -90,7 +90,7 @@ set -- $cache
 [ $# -eq 2 ] || fail "could not find the layer holding /app/blob.bin"
 f=$DATA/overlay2/$1/diff/app/blob.bin
 cp -p "$f" "$T/blob.orig"
-printf 'Z' | dd of="$f" bs=1 seek=1000 conv=notrunc 2>/dev/null
+flip_byte "$f" 1000
 touch -r "$T/blob.orig" "$f"
 expect_rc 1 V layers verify --data-root "$DATA" >"$T/out" 2>&1
 grep -q "MODIFIED $2" "$T/out" || { cat "$T/out"; fail "tampered layer $2 not named"; }

@@ -28,3 +28,10 @@ expect_rc() {
 	set +e; "$@"; got=$?; set -e
 	[ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
 }
+# flip_byte FILE OFFSET: changes one byte in place, always (writing a fixed
+# byte over random data would be a no-op one time in 256).
+flip_byte() {
+	_b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+	[ -n "$_b" ] || fail "flip_byte: '$1' has no byte at offset $2"
+	printf "\\$(printf '%03o' $(((_b + 1) % 256)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
