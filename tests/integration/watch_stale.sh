@@ -9,16 +9,26 @@
 # thousands of states twice here.
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
 
-# wait_file FILE STRING: until FILE holds STRING (20 s at most)
-wait_file() {
+# watch_open OUT LOG: inotifywait on a/ in the background (pid in IP), until
+# its watch is set.  Retried: watch_faults.sh briefly sets
+# fs.inotify.max_user_watches to 1, and may run at the same time (20 s at most).
+watch_open() {
 	for _ in $(seq 200); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		inotifywait -t 60 -e open,close_nowrite "$TREE/a" > "$1" 2> "$2" &
+		IP=$!
+		while kill -0 "$IP" 2>/dev/null && ! grep -qF "Watches established" "$2"; do
+			sleep 0.05
+		done
+		grep -qF "Watches established" "$2" && return 0
+		wait "$IP" || true
 		sleep 0.1
 	done
 	return 1
 }
 
 command -v inotifywait >/dev/null || skip "inotifywait missing (inotify-tools)"
+IP=
+CLEANUP_EXTRA='[ -n "$IP" ] && kill "$IP" 2>/dev/null'
 N=${N_FILES:-3000}
 ROUNDS=3
 DEBOUNCE_MS=50
@@ -51,9 +61,7 @@ for r in $(seq $ROUNDS); do
 	# Appended to as soon as the rescan starts reading a/ (the daemon's walk
 	# opens it; nothing else reads there now): the walk reads many files
 	# before their write, the path worker reports the writes meanwhile.
-	inotifywait -e open,close_nowrite "$TREE/a" > "$T/walked.$r" 2> "$T/inw.$r" &
-	IP=$!
-	wait_file "$T/inw.$r" "Watches established" || fail "inotifywait did not start: $(cat "$T/inw.$r")"
+	watch_open "$T/walked.$r" "$T/inw.$r" || fail "inotifywait did not start: $(cat "$T/inw.$r")"
 	ctl rescan > "$T/rescan.$r" &
 	RP=$!
 	wait "$IP" || fail "the rescan did not read $TREE/a: $(cat "$T/inw.$r")"
