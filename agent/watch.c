@@ -32,6 +32,7 @@
 #include "vigil/inotify.h"
 #include "vigil/notify.h"
 #include "vigil/output.h"
+#include "vigil/reported.h"
 #include "vigil/sched.h"
 #include "vigil/sign.h"
 #include "vigil/store.h"
@@ -146,22 +147,6 @@ struct tally {
 	uint64_t added, removed, changed, unreadable, seen;
 };
 
-/* ---- the last reported state of each path, so one change is one event ---- */
-
-struct rep {
-	struct rep *hnext, *older, *newer;
-	unsigned char fp[16];
-	size_t len;
-	char path[];
-};
-
-struct reported {
-	pthread_mutex_t mu;
-	struct rep **hash;
-	size_t nbuckets, n;
-	struct rep *oldest, *newest;
-};
-
 /* ---- debounced paths (loop thread only) ---- */
 
 struct pend {
@@ -213,7 +198,7 @@ struct vigil_watch {
 	struct change *held_head, *held_tail;
 	size_t nheld;
 
-	struct reported rep;
+	struct vigil_reported *rep;
 
 	vigil_watch_who_fn who_fn;
 	void *who_ctx;
@@ -287,129 +272,15 @@ static char *path_json(const char *key, const char *path, size_t len)
 	return s;
 }
 
-/* ======================================================================= */
-/* reported map                                                            */
-
-static int rep_init(struct reported *r)
-{
-	pthread_mutex_init(&r->mu, NULL);
-	r->nbuckets = 1024;
-	r->hash = calloc(r->nbuckets, sizeof(*r->hash));
-	return r->hash ? 0 : -ENOMEM;
-}
-
-static struct rep **rep_slot(struct reported *r, const char *path, size_t len)
-{
-	struct rep **pp = &r->hash[hash_bytes(path, len) & (r->nbuckets - 1)];
-
-	for (; *pp; pp = &(*pp)->hnext)
-		if ((*pp)->len == len && !memcmp((*pp)->path, path, len))
-			break;
-	return pp;
-}
-
-static void rep_unlink(struct reported *r, struct rep **pp)
-{
-	struct rep *e = *pp;
-
-	*pp = e->hnext;
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		r->oldest = e->newer;
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		r->newest = e->older;
-	r->n--;
-	free(e);
-}
-
-static void rep_grow(struct reported *r)
-{
-	size_t nb = r->nbuckets * 2;
-	struct rep **h = calloc(nb, sizeof(*h));
-
-	if (!h)
-		return;
-	for (size_t i = 0; i < r->nbuckets; i++) {
-		struct rep *e = r->hash[i], *next;
-
-		for (; e; e = next) {
-			size_t s = hash_bytes(e->path, e->len) & (nb - 1);
-
-			next = e->hnext;
-			e->hnext = h[s];
-			h[s] = e;
-		}
-	}
-	free(r->hash);
-	r->hash = h;
-	r->nbuckets = nb;
-}
-
-/* Caller holds r->mu. */
-static void rep_set(struct reported *r, const char *path, size_t len, const unsigned char fp[16])
-{
-	struct rep **pp = rep_slot(r, path, len), *e;
-
-	if (*pp) {
-		memcpy((*pp)->fp, fp, 16);
-		return;
-	}
-	if (r->n >= REPORTED_MAX) {
-		/* Forgetting the oldest costs at most a repeated event for it. */
-		struct rep *o = r->oldest;
-
-		rep_unlink(r, rep_slot(r, o->path, o->len));
-		pp = rep_slot(r, path, len);
-	}
-	if (r->n + 1 > r->nbuckets) {
-		rep_grow(r);
-		pp = rep_slot(r, path, len);
-	}
-	e = malloc(sizeof(*e) + len);
-	if (!e)
-		return;
-	memcpy(e->fp, fp, 16);
-	e->len = len;
-	memcpy(e->path, path, len);
-	e->hnext = NULL;
-	*pp = e;
-	e->older = r->newest;
-	e->newer = NULL;
-	if (r->newest)
-		r->newest->newer = e;
-	else
-		r->oldest = e;
-	r->newest = e;
-	r->n++;
-}
-
-static void rep_clear(struct reported *r)
-{
-	pthread_mutex_lock(&r->mu);
-	while (r->oldest)
-		rep_unlink(r, rep_slot(r, r->oldest->path, r->oldest->len));
-	pthread_mutex_unlock(&r->mu);
-}
-
-static void rep_free(struct reported *r)
-{
-	rep_clear(r);
-	free(r->hash);
-	pthread_mutex_destroy(&r->mu);
-}
-
 /* A digest of the attributes in mask only (an attribute the scope does not
  * compare must not make a second event). */
-static void fingerprint(const struct vigil_record *rec, unsigned mask, unsigned char fp[16])
+static void fingerprint(const struct vigil_record *rec, unsigned mask, unsigned char fp[VIGIL_REPORTED_FP_LEN])
 {
 	struct vigil_record m;
 	unsigned char *enc, d[32];
 	size_t len;
 
-	memset(fp, 0, 16);
+	memset(fp, 0, VIGIL_REPORTED_FP_LEN);
 	if (!rec) {
 		fp[0] = 1;
 		return;
@@ -438,13 +309,14 @@ static void fingerprint(const struct vigil_record *rec, unsigned mask, unsigned 
 	}
 	vigil_sha256(enc, len, d);
 	free(enc);
-	memcpy(fp, d, 16);
+	memcpy(fp, d, VIGIL_REPORTED_FP_LEN);
 }
 
 /* ======================================================================= */
 /* results: workers -> loop                                                */
 
-static void result_push(struct vigil_watch *w, struct change *c)
+/* -ENOBUFS when the loop is that far behind (the change is freed, counted). */
+static int result_push(struct vigil_watch *w, struct change *c)
 {
 	pthread_mutex_lock(&w->res_mu);
 	if (c->type == C_FILE && w->nres >= RESULTS_MAX) {
@@ -454,7 +326,7 @@ static void result_push(struct vigil_watch *w, struct change *c)
 		vigil_record_clear(&c->cur);
 		free(c->extra);
 		free(c);
-		return;
+		return -ENOBUFS;
 	}
 	if (w->res_tail)
 		w->res_tail->next = c;
@@ -464,19 +336,67 @@ static void result_push(struct vigil_watch *w, struct change *c)
 	w->nres++;
 	pthread_mutex_unlock(&w->res_mu);
 	vigil_loop_async_send(w->wake);
+	return 0;
+}
+
+/* One decided change, built and queued for the loop only once the reported
+ * map has said it is news (under the map's lock, so the queue keeps the
+ * order in which states were recorded). */
+struct emission {
+	struct vigil_watch *w;
+	const struct vigil_scope *sc;
+	const char *path;
+	size_t len;
+	const struct vigil_record *old, *cur;
+	const struct job *j;
+	const char *action;
+	unsigned changed;
+};
+
+static int emission_push(void *arg)
+{
+	struct emission *em = arg;
+	struct change *c = calloc(1, sizeof(*c));
+	const struct job *j = em->j;
+
+	if (!c)
+		return -ENOMEM;
+	c->type = C_FILE;
+	if (em->old && vigil_record_copy(&c->old, em->old) == 0)
+		c->has_old = 1;
+	if (em->cur && vigil_record_copy(&c->cur, em->cur) == 0)
+		c->has_cur = 1;
+	if (!c->has_old && !c->has_cur) {
+		/* Gone, and never in the baseline: the record carries the path only. */
+		vigil_record_set_path(&c->old, em->path, em->len);
+		c->has_old = 1;
+	}
+	snprintf(c->scope, sizeof(c->scope), "%s", em->sc ? em->sc->name : "");
+	c->severity = em->sc ? em->sc->severity : VIGIL_SEV_MEDIUM;
+	c->gen = __atomic_load_n(&em->w->gen, __ATOMIC_RELAXED);
+	c->source = j->source;
+	if (j->from)
+		c->extra = path_json("renamed_from", j->from, strlen(j->from));
+	c->pub.action = em->action;
+	c->pub.changed = em->changed;
+	c->pub.inotify_mask = j->mask;
+	c->pub.first_seen_ns = j->first_ns;
+	c->pub.time_ns = j->time_ns ? j->time_ns : now_real_ns();
+	return result_push(em->w, c);
 }
 
 /* The change decision, shared by path evaluations, rescans and checks:
  * compares with the baseline record and with what was last reported.
+ * stamp: vigil_reported_stamp() taken before cur was read, so that an
+ * observation older than one already reported is not reported over it.
  * force (checks): report every difference, even one already reported. */
 static void decide(struct vigil_watch *w, const struct vigil_scope *sc, const char *path, size_t len,
 		   const struct vigil_record *old, const struct vigil_record *cur, const struct job *j,
-		   int force, struct tally *t)
+		   uint64_t stamp, int force, struct tally *t)
 {
-	unsigned mask = sc ? sc->attrs : VIGIL_ATTR_DEFAULT, d = 0;
-	const char *action = NULL;
-	unsigned char fp[16];
-	struct change *c;
+	struct emission em = { .w = w, .sc = sc, .path = path, .len = len, .old = old, .cur = cur, .j = j };
+	unsigned mask = sc ? sc->attrs : VIGIL_ATTR_DEFAULT;
+	unsigned char fp[VIGIL_REPORTED_FP_LEN];
 	int matches = 0;
 
 	if (cur)
@@ -484,72 +404,31 @@ static void decide(struct vigil_watch *w, const struct vigil_scope *sc, const ch
 	if (!old && !cur) {
 		matches = 1;
 	} else if (!old) {
-		action = VIGIL_ACTION_ADDED;
+		em.action = VIGIL_ACTION_ADDED;
 	} else if (!cur) {
-		action = VIGIL_ACTION_REMOVED;
+		em.action = VIGIL_ACTION_REMOVED;
 	} else {
 		int un_now = cur->status & VIGIL_REC_UNREADABLE, un_then = old->status & VIGIL_REC_UNREADABLE;
 
-		d = vigil_record_diff(old, cur, mask);
+		em.changed = vigil_record_diff(old, cur, mask);
 		if (un_now && !un_then)
-			action = VIGIL_ACTION_UNREADABLE;
-		else if (d || un_now != un_then)
-			action = VIGIL_ACTION_CHANGED;
+			em.action = VIGIL_ACTION_UNREADABLE;
+		else if (em.changed || un_now != un_then)
+			em.action = VIGIL_ACTION_CHANGED;
 		else
 			matches = 1;
 	}
-	fingerprint(cur, mask, fp);
-	pthread_mutex_lock(&w->rep.mu);
-	{
-		struct rep **pp = rep_slot(&w->rep, path, len);
-
-		if (matches) {
-			if (!*pp || force) {
-				pthread_mutex_unlock(&w->rep.mu);
-				return;
-			}
-			/* Back to the baseline state after a reported change. */
-			action = old || cur ? VIGIL_ACTION_RESTORED : VIGIL_ACTION_REMOVED;
-			rep_unlink(&w->rep, pp);
-		} else {
-			if (*pp && !force && !memcmp((*pp)->fp, fp, 16)) {
-				pthread_mutex_unlock(&w->rep.mu);
-				return;
-			}
-			rep_set(&w->rep, path, len, fp);
-		}
-	}
-	pthread_mutex_unlock(&w->rep.mu);
-	if (!strcmp(action, VIGIL_ACTION_ADDED)) t->added++;
-	else if (!strcmp(action, VIGIL_ACTION_REMOVED)) t->removed++;
-	else if (!strcmp(action, VIGIL_ACTION_CHANGED)) t->changed++;
-	else if (!strcmp(action, VIGIL_ACTION_UNREADABLE)) t->unreadable++;
-
-	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (matches)
+		/* Back to the baseline state: emitted only after a reported change. */
+		em.action = old || cur ? VIGIL_ACTION_RESTORED : VIGIL_ACTION_REMOVED;
+	else
+		fingerprint(cur, mask, fp);
+	if (vigil_reported_claim(w->rep, path, len, stamp, matches ? NULL : fp, force, emission_push, &em) != 1)
 		return;
-	c->type = C_FILE;
-	if (old && vigil_record_copy(&c->old, old) == 0)
-		c->has_old = 1;
-	if (cur && vigil_record_copy(&c->cur, cur) == 0)
-		c->has_cur = 1;
-	if (!c->has_old && !c->has_cur) {
-		/* Gone, and never in the baseline: the record carries the path only. */
-		vigil_record_set_path(&c->old, path, len);
-		c->has_old = 1;
-	}
-	snprintf(c->scope, sizeof(c->scope), "%s", sc ? sc->name : "");
-	c->severity = sc ? sc->severity : VIGIL_SEV_MEDIUM;
-	c->gen = __atomic_load_n(&w->gen, __ATOMIC_RELAXED);
-	c->source = j->source;
-	if (j->from)
-		c->extra = path_json("renamed_from", j->from, strlen(j->from));
-	c->pub.action = action;
-	c->pub.changed = d;
-	c->pub.inotify_mask = j->mask;
-	c->pub.first_seen_ns = j->first_ns;
-	c->pub.time_ns = j->time_ns ? j->time_ns : now_real_ns();
-	result_push(w, c);
+	if (!strcmp(em.action, VIGIL_ACTION_ADDED)) t->added++;
+	else if (!strcmp(em.action, VIGIL_ACTION_REMOVED)) t->removed++;
+	else if (!strcmp(em.action, VIGIL_ACTION_CHANGED)) t->changed++;
+	else if (!strcmp(em.action, VIGIL_ACTION_UNREADABLE)) t->unreadable++;
 }
 
 static void done_push(struct vigil_watch *w, const struct job *j, int rc, const char *msg,
@@ -632,12 +511,14 @@ static void eval_path(struct vigil_watch *w, struct vigil_store *st, struct job 
 	struct vigil_record old, cur;
 	struct vigil_err err = { "" };
 	struct tally t = { 0 };
+	uint64_t stamp;
 	int rc, has_old;
 
 	if (!sc)
 		return;
 	vigil_record_init(&old);
 	vigil_record_init(&cur);
+	stamp = vigil_reported_stamp(w->rep);
 	rc = vigil_walk_one(NULL, j->path, j->len, cfg->algos, cfg->max_file_size, &cur, &err);
 	if (rc) {
 		vigil_debug("%s", err.msg);
@@ -650,7 +531,8 @@ static void eval_path(struct vigil_watch *w, struct vigil_store *st, struct job 
 	}
 	has_old = rc == 0;
 	/* The record's scope is the one that selects the path now. */
-	decide(w, sc, j->path, j->len, has_old ? &old : NULL, cur.ftype != VIGIL_FT_NONE ? &cur : NULL, j, 0, &t);
+	decide(w, sc, j->path, j->len, has_old ? &old : NULL, cur.ftype != VIGIL_FT_NONE ? &cur : NULL, j, stamp, 0,
+	       &t);
 out:
 	vigil_record_clear(&old);
 	vigil_record_clear(&cur);
@@ -661,6 +543,7 @@ struct rescan {
 	struct vigil_store *st;
 	const struct vigil_config *cfg; /* the scopes compared */
 	struct job *j;
+	uint64_t stamp; /* taken before the walk: every record is at least that new */
 	int force;
 	struct tally t;
 	struct vigil_err err;
@@ -688,7 +571,7 @@ static int rescan_merge(void *arg, const struct vigil_record *old, const struct 
 	sc = vigil_walk_scope_for(r->cfg, rec->path, rec->path_len);
 	if (!sc)
 		return 0;
-	decide(r->w, sc, rec->path, rec->path_len, old, cur, r->j, r->force, &r->t);
+	decide(r->w, sc, rec->path, rec->path_len, old, cur, r->j, r->stamp, r->force, &r->t);
 	return 0;
 }
 
@@ -709,6 +592,9 @@ static void run_compare(struct vigil_watch *w, struct vigil_store *st, struct jo
 	o.cb = rescan_put;
 	o.arg = &r;
 	rc = vigil_store_scratch_begin(st, &err);
+	/* The walk takes long before the merge compares: a path reported by the
+	 * path worker meanwhile is newer than what the walk read. */
+	r.stamp = vigil_reported_stamp(w->rep);
 	if (!rc)
 		rc = vigil_walk_run(&o, &ws, &err);
 	if (!rc)
@@ -990,7 +876,7 @@ static void on_done(struct vigil_watch *w, struct change *c)
 		}
 		/* Differences were against the old generation: start afresh. */
 		__atomic_store_n(&w->gen, c->new_gen, __ATOMIC_RELAXED);
-		rep_clear(&w->rep);
+		vigil_reported_clear(w->rep);
 		emit_info(w, VIGIL_ACTION_BASELINE, 0, NULL, "baseline generation %" PRId64 " stored", c->new_gen);
 		break;
 	}
@@ -1494,7 +1380,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 		vigil_loop_add(w->loop, vigil_inotify_fd(ino), EPOLLIN, on_inotify, w);
 		free(w->scopes_sig);
 		w->scopes_sig = sig;
-		rep_clear(&w->rep);
+		vigil_reported_clear(w->rep);
 		pend_drop_all(w);
 		/* Scopes changed: compare them all once against the baseline. */
 		queue_full_rescan(w, 0);
@@ -1856,7 +1742,7 @@ static void watch_free(struct vigil_watch *w)
 	free(w->phash);
 	for (size_t i = 0; i < w->nprefixes; i++)
 		free(w->prefixes[i]);
-	rep_free(&w->rep);
+	vigil_reported_free(w->rep);
 	free(w->scopes_sig);
 	pthread_mutex_destroy(&w->res_mu);
 	cfgref_put(w->cr);
@@ -1933,7 +1819,8 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	jobq_init(&w->slow);
 	w->pbuckets = 1024;
 	w->phash = calloc(w->pbuckets, sizeof(*w->phash));
-	if (!w->phash || rep_init(&w->rep)) {
+	w->rep = vigil_reported_new(REPORTED_MAX);
+	if (!w->phash || !w->rep) {
 		vigil_err("out of memory");
 		goto out;
 	}

@@ -14,7 +14,8 @@
  * sighting + debounce_ms, pushed back by later writes up to 10x) -> a worker
  * thread takes a record with vigil_walk_one(), looks the path up in the
  * baseline (vigil_store_get) and in a bounded map of what was last reported
- * (so one change gives one event, not one per write) -> a struct
+ * (reported.h: so one change gives one event, not one per write, and a
+ * rescan's older view of a path is not reported over a newer one) -> a struct
  * vigil_change goes back to the loop -> held for the audit window when a
  * who-hook is set -> rendered with vigil_event_json() -> every output.
  *
