@@ -106,6 +106,7 @@ stop_daemon
 RESCAN_INTERVAL=1
 write_config
 start_daemon
+limits_exclusive
 echo 1 > "$WF"   # below what root holds already: every new watch fails
 mkdir -p "$TREE/nowatch/deep"
 wait_for '"action":"watch-limit"' 1 || fail "watch limit not reported"

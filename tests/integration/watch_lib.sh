@@ -82,6 +82,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# fs.inotify.* limits are system-wide: a test that lowers one starves every
+# daemon running at the time (seen: make check -j2 next to another worktree's
+# watch_faults.sh).  Every watch test holds this lock shared; limits_exclusive
+# takes it alone before changing a limit, limits_shared gives it back.
+if command -v flock >/dev/null; then
+	exec 9>"$( [ -d /run/lock ] && echo /run/lock || echo /tmp)/vigil-watch-tests.lock"
+	flock -s 9
+fi
+limits_exclusive() { ! command -v flock >/dev/null || flock -x 9; }
+limits_shared() { ! command -v flock >/dev/null || flock -s 9; }
+
 # write_config [extra yaml appended]
 write_config() {
 	cat > "$CONF" <<EOC
@@ -110,7 +121,7 @@ EOC
 baseline() { "$VIGIL" --config "$CONF" -q baseline || fail "vigil baseline failed"; }
 
 start_daemon() {
-	"$VIGIL" --config "$CONF" watch --pid-file "$PIDF" 2>>"$T/daemon.log" &
+	"$VIGIL" --config "$CONF" watch --pid-file "$PIDF" 2>>"$T/daemon.log" 9>&- &
 	DAEMON_PID=$!
 	DAEMON_PIDS="$DAEMON_PIDS $DAEMON_PID"
 	wait_for '"action":"watch-started"' 1 30 || { cat "$T/daemon.log" >&2; fail "daemon did not start"; }
