@@ -682,6 +682,28 @@ size_t vigil_output_flush(struct vigil_output_set *set, int timeout_ms)
 	return left;
 }
 
+uint64_t vigil_output_give_up(struct vigil_output_set *set, vigil_output_loss_fn fn, void *ctx)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		struct sink *s = &set->s[i];
+		uint64_t queued = s->qn, unreported = s->unreported;
+
+		while (s->head)
+			q_pop(s); /* the loss notice at the head is not counted in qn */
+		s->qn = 0;
+		s->dropped += queued;
+		s->unreported = 0;
+		if (s->timer && s->kind != S_TCP)
+			vigil_loop_timer_disarm(s->timer);
+		if ((queued || unreported) && fn)
+			fn(ctx, s->name, queued, unreported);
+		total += queued + unreported;
+	}
+	return total;
+}
+
 void vigil_output_stats(const struct vigil_output_set *set, struct vigil_output_stats *st)
 {
 	memset(st, 0, sizeof(*st));

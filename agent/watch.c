@@ -189,6 +189,8 @@ struct vigil_watch {
 	struct jobq fast, slow;
 	pthread_t fast_th, slow_th;
 	int threads_started;
+	int cancel;             /* atomic: stopping, running walks give up */
+	uint64_t not_evaluated; /* path jobs dropped at stop */
 
 	/* results */
 	pthread_mutex_t res_mu;
@@ -549,10 +551,21 @@ struct rescan {
 	struct vigil_err err;
 };
 
+/* A walk of a large tree can take minutes: at stop it gives up at the next
+ * record (in-flight files are still hashed to the end, one per walk thread). */
+static int walk_cancelled(struct rescan *r)
+{
+	if (!__atomic_load_n(&r->w->cancel, __ATOMIC_RELAXED))
+		return 0;
+	return vigil_err_set(&r->err, -ECANCELED, "cancelled: the daemon is stopping");
+}
+
 static int rescan_put(void *arg, const struct vigil_record *rec, const struct vigil_scope *scope)
 {
 	struct rescan *r = arg;
 
+	if (walk_cancelled(r))
+		return -ECANCELED;
 	return vigil_store_scratch_put(r->st, rec, &r->err);
 }
 
@@ -610,6 +623,8 @@ static int baseline_put(void *arg, const struct vigil_record *rec, const struct 
 {
 	struct rescan *r = arg;
 
+	if (walk_cancelled(r))
+		return -ECANCELED;
 	return vigil_store_put(r->st, rec, &r->err);
 }
 
@@ -712,24 +727,29 @@ static int worker_start(struct vigil_watch *w, struct jobq *q, pthread_t *th, st
 	return 0;
 }
 
+/* Stops both workers without waiting for their queues: what is queued is
+ * dropped (path jobs counted in not_evaluated) and a running walk gives up,
+ * so the wait is one job at most: one path, or the files a cancelled walk
+ * is hashing.  A read that hangs (a dead NFS server) still hangs here. */
 static void workers_stop(struct vigil_watch *w)
 {
 	struct jobq *qs[2] = { &w->fast, &w->slow };
 
 	if (!w->threads_started)
 		return;
+	__atomic_store_n(&w->cancel, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 2; i++) {
 		pthread_mutex_lock(&qs[i]->mu);
 		qs[i]->stop = 1;
-		/* A scheduled baseline or check still queued is not worth waiting for. */
-		if (i == 1)
-			while (qs[i]->head) {
-				struct job *j = qs[i]->head;
+		while (qs[i]->head) {
+			struct job *j = qs[i]->head;
 
-				qs[i]->head = j->next;
-				job_free(j);
-			}
-		qs[i]->tail = qs[i]->head ? qs[i]->tail : NULL;
+			qs[i]->head = j->next;
+			qs[i]->n--;
+			w->not_evaluated += j->type == J_PATH;
+			job_free(j);
+		}
+		qs[i]->tail = NULL;
 		pthread_cond_broadcast(&qs[i]->cv);
 		pthread_mutex_unlock(&qs[i]->mu);
 	}
@@ -1333,6 +1353,14 @@ static int outputs_equal(const struct vigil_config *a, const struct vigil_config
 
 static void on_sched(void *ctx, int action, size_t index);
 
+/* vigil_output_give_up's report; ctx: when ("before stopping"). */
+static void log_loss(void *ctx, const char *name, uint64_t queued, uint64_t unreported)
+{
+	vigil_warn("%" PRIu64 " events could not be written to '%s' %s and are dropped (%" PRIu64
+		   " still queued, %" PRIu64 " lost earlier and not yet reported there)",
+		   queued + unreported, name, (const char *)ctx, queued, unreported);
+}
+
 /* 0, or -errno with err saying why the old config stays. */
 static int reload(struct vigil_watch *w, struct vigil_err *err)
 {
@@ -1389,6 +1417,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 	}
 	if (out) {
 		vigil_output_flush(w->out, 0);
+		vigil_output_give_up(w->out, log_loss, "when the outputs were replaced");
 		vigil_output_free(w->out);
 		w->out = out;
 	} else if (vigil_output_reopen(w->out, err)) {
@@ -1765,6 +1794,23 @@ static void drain_at_stop(struct vigil_watch *w)
 	hold_fire(w->hold, 1, w);
 }
 
+/* Everything after SIGTERM, bounded whatever the disks, collectors and
+ * workers do: STOP_WAIT_MS for the changes already seen, the workers told to
+ * give up, STOP_WAIT_MS for the outputs; what is left is counted and said. */
+static void stop_all(struct vigil_watch *w)
+{
+	drain_at_stop(w);
+	workers_stop(w);
+	on_results(w->wake, w); /* what the workers finished meanwhile */
+	hold_fire(w->hold, 1, w);
+	if (w->not_evaluated)
+		vigil_warn("%" PRIu64 " changed paths were not evaluated before stopping (vigil check "
+			   "compares everything)", w->not_evaluated);
+	emit_info(w, VIGIL_ACTION_STOPPED, 0, NULL, "stopped");
+	vigil_output_flush(w->out, STOP_WAIT_MS);
+	vigil_output_give_up(w->out, log_loss, "before stopping");
+}
+
 int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1938,15 +1984,13 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	vigil_notify("STOPPING=1");
 	if (rc)
 		vigil_err("event loop: %s", strerror(-rc));
-	drain_at_stop(w);
-	emit_info(w, VIGIL_ACTION_STOPPED, 0, NULL, "stopped");
-	if (vigil_output_flush(w->out, STOP_WAIT_MS))
-		vigil_warn("some events could not be delivered before stopping");
+	stop_all(w);
 	if (w->cr->cfg->audit_enabled && vigil_audit_detach)
 		vigil_audit_detach(w);
 	ret = rc ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
 out:
 	watch_free(w);
+	/* Last: while the pid file exists the process is there to be signalled. */
 	if (pidfd >= 0) {
 		unlink(pid_file);
 		close(pidfd);

@@ -6,7 +6,8 @@
  *   vigil_output_new(loop, cfg->outputs, cfg->n_outputs, &set, err)
  *   vigil_output_emit(set, json_line, len, severity, msgid) for each event
  *   vigil_output_reopen(set) on SIGHUP (logrotate moved the files away)
- *   vigil_output_flush(set, timeout_ms) before stopping
+ *   vigil_output_flush(set, timeout_ms) before stopping, then
+ *   vigil_output_give_up(set, fn, ctx) to count and report what is left
  *   vigil_output_free(set)
  *
  * Nothing here blocks the loop for long and nothing is fatal: a sink that
@@ -55,8 +56,15 @@ void vigil_output_emit(struct vigil_output_set *set, const char *line, size_t le
  * descriptor is kept then). */
 int vigil_output_reopen(struct vigil_output_set *set, struct vigil_err *err);
 /* Tries to write everything queued, waiting at most timeout_ms for a TCP
- * collector.  Returns the number of events still queued. */
+ * collector (a file gets one attempt: a full disk does not wait).  Returns
+ * the number of events still queued. */
 size_t vigil_output_flush(struct vigil_output_set *set, int timeout_ms);
+/* After the last flush: what is still queued is dropped and counted, and fn
+ * is called for each output that lost events it could not report in its own
+ * stream (queued: dropped now; unreported: dropped earlier, its
+ * output-dropped notice never written).  Returns the total. */
+typedef void (*vigil_output_loss_fn)(void *ctx, const char *name, uint64_t queued, uint64_t unreported);
+uint64_t vigil_output_give_up(struct vigil_output_set *set, vigil_output_loss_fn fn, void *ctx);
 void vigil_output_stats(const struct vigil_output_set *set, struct vigil_output_stats *st);
 void vigil_output_free(struct vigil_output_set *set);
 

@@ -10,13 +10,15 @@ WF=/proc/sys/fs/inotify/max_user_watches
 OLDW=$(cat "$WF")
 MNT_SUB=$T/tree/mnt
 FULL=$T/full
-CLEANUP_EXTRA="echo $OLDW > $WF; umount $MNT_SUB 2>/dev/null; umount $FULL 2>/dev/null"
+CLEANUP_EXTRA="echo $OLDW > $WF"
 
 mkdir -p "$TREE/victim/sub" "$TREE/mnt" "$STATE" "$FULL"
 echo v > "$TREE/victim/sub/file"
 mount -t tmpfs -o size=1m tmpfs "$MNT_SUB" || skip "cannot mount tmpfs"
+mounted "$MNT_SUB"
 echo inside > "$MNT_SUB/on-tmpfs"
 mount -t tmpfs -o size=64k tmpfs "$FULL" || skip "cannot mount tmpfs"
+mounted "$FULL"
 SCOPE_EXTRA="    one_filesystem: false"
 OUTPUTS_EXTRA="  - type: jsonl
     path: $FULL/events.jsonl"
@@ -104,6 +106,7 @@ stop_daemon
 RESCAN_INTERVAL=1
 write_config
 start_daemon
+limits_exclusive
 echo 1 > "$WF"   # below what root holds already: every new watch fails
 mkdir -p "$TREE/nowatch/deep"
 wait_for '"action":"watch-limit"' 1 || fail "watch limit not reported"

@@ -1,17 +1,28 @@
 # watch_lib.sh - sourced by the watch_*.sh integration tests: a temp tree, a
 # config, a baseline, the daemon started in the foreground with a pid file,
-# and helpers that wait for events in its JSON-lines output.  Every daemon is
-# stopped by its pid file in the trap, whatever happens.
+# and helpers that wait for events in its JSON-lines output.
+#
+# The trap stops every daemon the test started by the pid recorded when it was
+# started (not by the pid file, which may be gone), waits until the process is
+# really gone, and only then unmounts what the test mounted (mounted PATH),
+# last mounted first.  A daemon that needs SIGKILL, or a mount that cannot be
+# unmounted, fails the test.
 set -eu
 
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*" >&2; [ -f "${EV:-/nonexistent}" ] && tail -n 20 "$EV" >&2; exit 1; }
+fail() {
+	echo "FAIL: $*" >&2
+	# Seen once: a concurrent script removed this test's directory.
+	[ -f "$EV" ] || echo "FAIL: $EV is gone: was $T removed by something else while the test ran?" >&2
+	[ -f "$EV" ] && tail -n 20 "$EV" >&2
+	exit 1
+}
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (inotify limits, mounts)"
 [ -n "${VIGIL:-}" ] && [ -x "$VIGIL" ] || skip "the vigil binary is not built (\$VIGIL='${VIGIL:-}')"
 command -v python3 >/dev/null || skip "python3 missing (scripts/setup.sh installs it)"
 
-T=$(mktemp -d /tmp/vigil-watch-test.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/vigil-watch-test.XXXXXX")
 TREE=$T/tree
 STATE=$T/state
 CONF=$T/vigil.yaml
@@ -19,18 +30,68 @@ EV=$T/events.jsonl
 PIDF=$T/vigil.pid
 SOCK=$T/ctl.sock
 CLEANUP_EXTRA=""
+DAEMON_PID=""
+DAEMON_PIDS="" # every daemon started and not yet reaped by stop_daemon
+MOUNTS=""      # what the test mounted, in order
+
+# alive PID: a process of ours that still runs (a zombie does not; a pid
+# reused by a process that is not our child is not ours)
+alive() {
+	_st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	_st=${_st##*) }
+	set -- $_st
+	[ "$1" != Z ] && [ "$1" != X ] && [ "$2" = "$$" ]
+}
+# gone_within PID SECONDS: 0 once PID does not run any more
+gone_within() {
+	for _ in $(seq $(($2 * 10))); do
+		alive "$1" || return 0
+		sleep 0.1
+	done
+	! alive "$1"
+}
+# mounted PATH: the test mounted PATH; unmounted in the trap after the daemons
+mounted() { MOUNTS="$1 $MOUNTS"; }
 
 cleanup() {
+	_rc=$?
 	set +e
-	if [ -f "$PIDF" ]; then
-		kill "$(cat "$PIDF")" 2>/dev/null
-		for _ in $(seq 50); do [ -f "$PIDF" ] || break; sleep 0.1; done
-		[ -f "$PIDF" ] && kill -9 "$(cat "$PIDF")" 2>/dev/null
-	fi
+	for _p in $DAEMON_PIDS; do
+		alive "$_p" || continue
+		kill -TERM "$_p"
+		gone_within "$_p" 30 && continue
+		echo "FAIL: vigil watch (pid $_p) still runs 30 s after SIGTERM: killed" >&2
+		_rc=1
+		kill -KILL "$_p"
+		gone_within "$_p" 30 || echo "FAIL: vigil watch (pid $_p) survives SIGKILL" >&2
+	done
+	for _p in $DAEMON_PIDS; do wait "$_p" 2>/dev/null; done
 	eval "$CLEANUP_EXTRA"
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
+	for _m in $MOUNTS; do
+		mountpoint -q "$_m" || continue
+		umount "$_m" && continue
+		echo "FAIL: cannot unmount $_m (still in use?): detached lazily" >&2
+		_rc=1
+		umount -l "$_m"
+	done
+	# --one-file-system: never delete what a mount still shows
+	[ -n "${KEEP:-}" ] || rm -rf --one-file-system "$T"
+	trap - EXIT
+	exit "$_rc"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# fs.inotify.* limits are system-wide: a test that lowers one starves every
+# daemon running at the time (seen: make check -j2 next to another worktree's
+# watch_faults.sh).  Every watch test holds this lock shared; limits_exclusive
+# takes it alone before changing a limit, limits_shared gives it back.
+if command -v flock >/dev/null; then
+	exec 9>"$( [ -d /run/lock ] && echo /run/lock || echo /tmp)/vigil-watch-tests.lock"
+	flock -s 9
+fi
+limits_exclusive() { ! command -v flock >/dev/null || flock -x 9; }
+limits_shared() { ! command -v flock >/dev/null || flock -s 9; }
 
 # write_config [extra yaml appended]
 write_config() {
@@ -60,14 +121,16 @@ EOC
 baseline() { "$VIGIL" --config "$CONF" -q baseline || fail "vigil baseline failed"; }
 
 start_daemon() {
-	"$VIGIL" --config "$CONF" watch --pid-file "$PIDF" 2>>"$T/daemon.log" &
+	"$VIGIL" --config "$CONF" watch --pid-file "$PIDF" 2>>"$T/daemon.log" 9>&- &
 	DAEMON_PID=$!
+	DAEMON_PIDS="$DAEMON_PIDS $DAEMON_PID"
 	wait_for '"action":"watch-started"' 1 30 || { cat "$T/daemon.log" >&2; fail "daemon did not start"; }
 }
 
 stop_daemon() {
 	kill -TERM "$DAEMON_PID"
 	wait "$DAEMON_PID" || fail "daemon exited with $?"
+	DAEMON_PIDS=$(echo "$DAEMON_PIDS" | tr ' ' '\n' | grep -vx "$DAEMON_PID" | tr '\n' ' ')
 	[ ! -f "$PIDF" ] || fail "pid file left behind"
 }
 

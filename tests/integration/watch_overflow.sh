@@ -16,9 +16,11 @@ echo base > "$TREE/d/base"
 write_config
 baseline
 # The limit is read when an inotify instance is made: only the daemon's gets it.
+limits_exclusive
 echo 64 > "$QF"
 start_daemon
 echo "$OLDQ" > "$QF"
+limits_shared
 
 python3 - "$TREE" "$N" <<'PY'
 import os, sys

@@ -9,8 +9,9 @@ mkdir -p "$TREE/d" "$STATE"
 echo a > "$TREE/d/a"
 write_config
 baseline
-mount --bind "$STATE" "$STATE" && mount -o remount,bind,ro "$STATE" || skip "cannot bind-mount read-only"
-CLEANUP_EXTRA="umount $STATE 2>/dev/null"
+mount --bind "$STATE" "$STATE" || skip "cannot bind-mount"
+mounted "$STATE"
+mount -o remount,bind,ro "$STATE" || skip "cannot make a bind mount read-only"
 sed -i 's/^schedule: \[\]/schedule:\n  - action: baseline\n    every: 2s/' "$CONF"
 start_daemon
 echo b >> "$TREE/d/a"

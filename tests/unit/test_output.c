@@ -123,6 +123,35 @@ static void test_jsonl_reopen(void **state)
 	rmdir(dir);
 }
 
+/* A 64 KiB tmpfs on dir (mkdtemp template) with file and filler named in
+ * it (64 bytes each), filler holding n lines of 200 bytes (-1: until the
+ * disk is full).  -1 when it cannot be mounted (not root). */
+static int mount_small(char *dir, char *file, char *filler, int n)
+{
+	char line[200];
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=64k")) {
+		rmdir(dir);
+		return -1;
+	}
+	snprintf(file, 64, "%s/events.jsonl", dir);
+	snprintf(filler, 64, "%s/filler", dir);
+	fd = open(filler, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	memset(line, 'f', sizeof(line));
+	for (int i = 0; n < 0 || i < n; i++) {
+		ssize_t w = write(fd, line, sizeof(line));
+
+		if (n < 0 && w != (ssize_t)sizeof(line))
+			break;
+		assert_int_equal(w, sizeof(line));
+	}
+	close(fd);
+	return 0;
+}
+
 static void test_disk_full(void **state)
 {
 	char dir[] = "/tmp/vigil-full-XXXXXX", file[64], filler[64], line[200];
@@ -131,23 +160,12 @@ static void test_disk_full(void **state)
 	struct vigil_output_stats st;
 	struct vigil_loop *loop;
 	struct vigil_err err;
-	int torn, fd;
+	int torn;
 	size_t lines;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=64k")) {
-		rmdir(dir);
+	if (mount_small(dir, file, filler, 100))
 		skip(); /* needs root (CI runs as root) */
-	}
-	snprintf(file, sizeof(file), "%s/events.jsonl", dir);
-	snprintf(filler, sizeof(filler), "%s/filler", dir);
-	fd = open(filler, O_WRONLY | O_CREAT, 0600);
-	assert_true(fd >= 0);
-	memset(line, 'f', sizeof(line));
-	for (int i = 0; i < 100; i++)
-		assert_int_equal(write(fd, line, sizeof(line)), sizeof(line));
-	close(fd);
 	o.path = file;
 	assert_int_equal(vigil_loop_new(&loop, &err), 0);
 	assert_int_equal(vigil_output_new(loop, &o, 1, &set, &err), 0);
@@ -183,6 +201,70 @@ static void test_disk_full(void **state)
 		pclose(p);
 		assert_int_equal(atoi(out), 1);
 	}
+	vigil_output_free(set);
+	vigil_loop_free(loop);
+	assert_int_equal(umount(dir), 0);
+	rmdir(dir);
+}
+
+struct loss {
+	int calls;
+	char name[128];
+	uint64_t queued, unreported;
+};
+
+static void on_loss(void *ctx, const char *name, uint64_t queued, uint64_t unreported)
+{
+	struct loss *l = ctx;
+
+	l->calls++;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->queued = queued;
+	l->unreported = unreported;
+}
+
+/* Stopping while the disk is still full: the flush gives up at once, and
+ * what is queued or was lost unreported is counted and handed to the caller
+ * to say. */
+static void test_give_up_full(void **state)
+{
+	char dir[] = "/tmp/vigil-full-XXXXXX", file[64], filler[64], line[200];
+	struct vigil_output o = { .type = VIGIL_OUT_JSONL, .backlog = 20 };
+	struct vigil_output_set *set;
+	struct vigil_output_stats st;
+	struct vigil_loop *loop;
+	struct vigil_err err;
+	struct loss l = { 0 };
+	int64_t t0;
+
+	(void)state;
+	if (mount_small(dir, file, filler, -1))
+		skip(); /* needs root (CI runs as root) */
+	o.path = file;
+	assert_int_equal(vigil_loop_new(&loop, &err), 0);
+	assert_int_equal(vigil_output_new(loop, &o, 1, &set, &err), 0);
+	for (int i = 0; i < 100; i++) {
+		int n = snprintf(line, sizeof(line), "{\"n\":%d}", i);
+
+		vigil_output_emit(set, line, (size_t)n, 0, NULL);
+	}
+	t0 = vigil_loop_now_ns();
+	assert_int_equal(vigil_output_flush(set, 60000), 20);
+	/* a file does not wait for space (generous bound: a loaded machine) */
+	assert_true(vigil_loop_now_ns() - t0 < 30 * 1000000000LL);
+	assert_int_equal(vigil_output_give_up(set, on_loss, &l), 100);
+	assert_int_equal(l.calls, 1);
+	assert_string_equal(l.name, file);
+	assert_int_equal(l.queued, 20);
+	assert_int_equal(l.unreported, 80);
+	vigil_output_stats(set, &st);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.dropped, 100);
+	assert_int_equal(st.written, 0);
+	/* Nothing left: a second call reports nothing. */
+	l.calls = 0;
+	assert_int_equal(vigil_output_give_up(set, on_loss, &l), 0);
+	assert_int_equal(l.calls, 0);
 	vigil_output_free(set);
 	vigil_loop_free(loop);
 	assert_int_equal(umount(dir), 0);
@@ -315,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_syslog_header),
 		cmocka_unit_test(test_jsonl_reopen),
 		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_give_up_full),
 		cmocka_unit_test(test_tcp_backlog),
 	};
 
