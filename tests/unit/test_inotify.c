@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -303,6 +304,23 @@ static void test_excluded_dir(void **state)
 	vigil_inotify_free(w);
 }
 
+/* The lock tests/integration/watch_lib.sh holds shared around every watch
+ * test and alone while it lowers a system-wide fs.inotify limit: held shared
+ * here, so a neighbour's max_user_watches=1 never starves these watches.
+ * Kept open (and so held) until the process exits. */
+static void hold_limits_lock(void)
+{
+	struct stat st;
+	const char *dir = stat("/run/lock", &st) == 0 && S_ISDIR(st.st_mode) ? "/run/lock" : "/tmp";
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vigil-watch-tests.lock", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		flock(fd, LOCK_SH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,5 +331,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_excluded_dir, setup, teardown),
 	};
 
+	hold_limits_lock();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
