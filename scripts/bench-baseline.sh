@@ -5,12 +5,14 @@
 # because this kernel evicts file pages left unread for ~30 s: warm-cache figures
 # are only stable on tmpfs.  Every tool runs RUNS times (default 3) after one
 # warm-up; medians are printed, with ratios and peak RSS.
-#   scripts/bench-baseline.sh [SRC] [RUNS]
+#   scripts/bench-baseline.sh [SRC] [RUNS] [AIDE_RUNS]
+# AIDE_RUNS (default RUNS) can be set lower: AIDE's check takes minutes a run.
 # Needs root (tmpfs mount), aide, GNU time; builds vigil in build/ if needed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=${1:-/usr}
 runs=${2:-3}
+aide_runs=${3:-$runs}
 vigil=${VIGIL:-$top/build/vigil}
 [ -x "$vigil" ] || { echo "build vigil first (scripts/run.sh or make)" >&2; exit 2; }
 command -v aide >/dev/null || { echo "aide missing: apt-get install aide" >&2; exit 2; }
@@ -54,12 +56,12 @@ CONF
 aide_conf 1 >"$w/aide1.conf"
 aide_conf 2 >"$w/aide2.conf"
 
-# run NAME CMD...: RUNS timed runs; records seconds and peak RSS (KiB) per run.
+# run N NAME CMD...: N timed runs; records wall s, peak RSS KiB, user s, sys s.
+# The tree is warm: it lives on tmpfs and the floor reads all of it first.
 run() {
-	name=$1; shift
-	"$@" >/dev/null 2>&1 || true # warm-up (and aide's first database)
+	n=$1 name=$2; shift 2
 	i=0
-	while [ $i -lt "$runs" ]; do
+	while [ $i -lt "$n" ]; do
 		/usr/bin/time -f "%e %M %U %S" -o "$w/t" "$@" >/dev/null 2>"$w/err" || true
 		tail -n 1 "$w/t" >>"$w/$name.times"
 		i=$((i + 1))
@@ -69,16 +71,16 @@ median() { # file column
 	sort -n -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'
 }
 
-echo "tree: $nfiles entries, $bytes bytes; $runs runs each" >&2
+echo "tree: $nfiles entries, $bytes bytes; $runs runs each ($aide_runs for aide)" >&2
 find "$tree" -type f -print0 >"$w/list"
-run floor sh -c "exec '$w/floor' 2 <'$w/list'"
-run vigil_baseline "$vigil" -q --config "$w/vigil.yaml" baseline
-run vigil_check "$vigil" -q --config "$w/vigil.yaml" check
-run aide1_init aide -c "$w/aide1.conf" --init
+run "$runs" floor sh -c "exec '$w/floor' 2 <'$w/list'"
+run "$runs" vigil_baseline "$vigil" -q --config "$w/vigil.yaml" baseline
+run "$runs" vigil_check "$vigil" -q --config "$w/vigil.yaml" check
+run "$aide_runs" aide1_init aide -c "$w/aide1.conf" --init
 cp "$w/aide.db.new" "$w/aide.db"
-run aide1_check aide -c "$w/aide1.conf" --check
-run aide2_init aide -c "$w/aide2.conf" --init
-run aide2_check aide -c "$w/aide2.conf" --check
+run "$aide_runs" aide1_check aide -c "$w/aide1.conf" --check
+run "$aide_runs" aide2_init aide -c "$w/aide2.conf" --init
+run "$aide_runs" aide2_check aide -c "$w/aide2.conf" --check
 
 for n in floor vigil_baseline vigil_check aide1_init aide1_check aide2_init aide2_check; do
 	awk '{print $0, $3 + $4}' "$w/$n.times" >"$w/$n.t2" && mv "$w/$n.t2" "$w/$n.times"
