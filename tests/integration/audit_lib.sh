@@ -25,7 +25,7 @@ on_exit "\"$V\" -q rules remove || true"
 # Starts `audit-tail ARGS` in the background, output in $T/tail.out, and
 # waits until it reads the multicast group.
 start_tail() {
-	"$V" audit-tail "$@" >"$T/tail.out" 2>"$T/tail.err" &
+	"$V" ${VIGIL_CONFIG:+--config "$VIGIL_CONFIG"} audit-tail "$@" >"$T/tail.out" 2>"$T/tail.err" &
 	TAIL_PID=$!
 	on_exit "kill $TAIL_PID || true"
 	i=0
