@@ -93,26 +93,40 @@ int vigil_audit_cgroup_container(const char *text, size_t len, char id[65])
 	return 0;
 }
 
-int vigil_audit_pid_container(const char *proc, pid_t pid, char id[65])
+/* Reads PROC/PID/NAME (at most size - 1 bytes, NUL-terminated); the length
+ * read, or -errno. */
+static long read_proc(const char *proc, pid_t pid, const char *name, char *buf, size_t size)
 {
-	char path[PATH_MAX], buf[8192];
+	char path[PATH_MAX];
 	ssize_t n;
 	size_t got = 0;
 	int fd, k;
 
-	id[0] = '\0';
-	if (pid <= 0)
-		return -EINVAL;
-	k = snprintf(path, sizeof(path), "%s/%d/cgroup", proc ? proc : "/proc", (int)pid);
+	k = snprintf(path, sizeof(path), "%s/%d/%s", proc ? proc : "/proc", (int)pid, name);
 	if (k < 0 || (size_t)k >= sizeof(path))
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
 		got += (size_t)n;
 	close(fd);
-	return vigil_audit_cgroup_container(buf, got, id);
+	buf[got] = '\0';
+	return (long)got;
+}
+
+int vigil_audit_pid_container(const char *proc, pid_t pid, char id[65])
+{
+	char buf[8192];
+	long got;
+
+	id[0] = '\0';
+	if (pid <= 0)
+		return -EINVAL;
+	got = read_proc(proc, pid, "cgroup", buf, sizeof(buf));
+	if (got < 0)
+		return (int)got;
+	return vigil_audit_cgroup_container(buf, (size_t)got, id);
 }
 
 int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65])
@@ -120,8 +134,9 @@ int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65])
 	char path[PATH_MAX], exe[PATH_MAX], buf[4096];
 	const char *b;
 	ssize_t n;
-	size_t got = 0;
-	int fd, k;
+	size_t got;
+	long r;
+	int k;
 
 	id[0] = '\0';
 	if (pid <= 0)
@@ -137,16 +152,10 @@ int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65])
 	b = b ? b + 1 : exe;
 	if (strncmp(b, "containerd-shim", 15))
 		return 0;
-	k = snprintf(path, sizeof(path), "%s/%d/cmdline", proc ? proc : "/proc", (int)pid);
-	if (k < 0 || (size_t)k >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	buf[got] = '\0';
+	r = read_proc(proc, pid, "cmdline", buf, sizeof(buf));
+	if (r < 0)
+		return (int)r;
+	got = (size_t)r;
 	/* arguments are NUL-separated: "-id" then the container id */
 	for (size_t o = 0; o < got;) {
 		size_t l = strnlen(buf + o, got - o);
