@@ -261,20 +261,29 @@ static int depth_under(const char *pat, const char *path, size_t len)
 }
 
 /* path or one of its ancestors matches an exclude glob */
+/* path as a C string for fnmatch: in small when it fits, else malloc'd
+ * (free it when it is not small); NULL on ENOMEM. */
+static char *cstr(const char *path, size_t len, char *small, size_t size)
+{
+	char *buf = len + 1 > size ? malloc(len + 1) : small;
+
+	if (buf) {
+		memcpy(buf, path, len);
+		buf[len] = '\0';
+	}
+	return buf;
+}
+
 static int excluded(const struct vigil_scope *s, const char *path, size_t len)
 {
-	char small[PATH_MAX], *buf = small;
+	char small[PATH_MAX], *buf;
 	int hit = 0;
 
 	if (!s->exclude.n)
 		return 0;
-	if (len + 1 > sizeof(small)) {
-		buf = malloc(len + 1);
-		if (!buf)
-			return 0;
-	}
-	memcpy(buf, path, len);
-	buf[len] = '\0';
+	buf = cstr(path, len, small, sizeof(small));
+	if (!buf)
+		return 0;
 	for (size_t i = 1; i <= len && !hit; i++) {
 		if (i < len && buf[i] != '/')
 			continue;
@@ -291,7 +300,7 @@ static int excluded(const struct vigil_scope *s, const char *path, size_t len)
 static int scope_selects(const struct vigil_scope *s, const char *path, size_t len)
 {
 	int best = -1;
-	char small[PATH_MAX], *buf = small;
+	char small[PATH_MAX], *buf;
 	int inc = 1;
 
 	for (size_t i = 0; i < s->paths.n; i++) {
@@ -304,13 +313,9 @@ static int scope_selects(const struct vigil_scope *s, const char *path, size_t l
 		return 0;
 	if (!s->include.n)
 		return 1;
-	if (len + 1 > sizeof(small)) {
-		buf = malloc(len + 1);
-		if (!buf)
-			return 0;
-	}
-	memcpy(buf, path, len);
-	buf[len] = '\0';
+	buf = cstr(path, len, small, sizeof(small));
+	if (!buf)
+		return 0;
 	inc = match_any(&s->include, buf);
 	if (buf != small)
 		free(buf);
