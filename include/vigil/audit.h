@@ -4,21 +4,21 @@
  * everything audit-side and is used by `vigil rules`, `vigil audit-plugin`,
  * `vigil audit-tail` and the watch daemon.
  *
- * Rules (agent/audit_rules.c):
+ * Rules (agent/audit/audit_rules.c):
  *   vigil_audit_rules_build(&opts, &set, err) -> vigil_audit_rules_print(set, f)
  *   | _install(set, flags, &rep, err) | _remove(&rep, err) | _status(set, &st, err)
  *   -> vigil_audit_rules_free(set).  Every rule carries a key starting "vigil-";
  *   remove deletes only kernel rules with such a key, never anyone else's.
- * Parser (agent/audit_parse.c): vigil_audit_parser_new(fn, ctx) ->
+ * Parser (agent/audit/audit_parse.c): vigil_audit_parser_new(fn, ctx) ->
  *   _feed(text) ... _age() on a timer ... _flush() -> _free().  Groups raw
  *   "type=... msg=audit(...): ..." records into events with libauparse.
- * Link (agent/audit_link.c): vigil_audit_link_open() -> fd for epoll ->
+ * Link (agent/audit/audit_link.c): vigil_audit_link_open() -> fd for epoll ->
  *   _read(link, parser) when readable -> _close().  Reads the kernel's
  *   AUDIT_NLGRP_READLOG multicast group: works with or without auditd and
  *   never takes auditd's place.  vigil_audit_kstatus() polls lost/backlog.
- * Who (agent/audit_who.c): container attribution from /proc/PID/cgroup and a
+ * Who (agent/audit/audit_who.c): container attribution from /proc/PID/cgroup and a
  *   short window of recent file events, to name who made an inotify change.
- * Engine (agent/audit_engine.c): parser + who + detections + counters, one
+ * Engine (agent/audit/audit_engine.c): parser + who + detections + counters, one
  *   object the daemon or a command drives; emits struct vigil_event.
  */
 #ifndef VIGIL_AUDIT_H

@@ -28,26 +28,26 @@ const char *vigil_cli_state_dir(const struct vigil_cli *cli);
 
 typedef int (*vigil_cmd_fn)(struct vigil_cli *cli, int argc, char **argv);
 
-/* foundation (agent/cmd_baseline.c) */
+/* foundation (agent/cmd/cmd_fim.c) */
 int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv);
-/* agent/cmd_config.c: "config OK: SOURCE, N scopes", or --print-default */
+/* agent/cmd/cmd_config.c: "config OK: SOURCE, N scopes", or --print-default */
 int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv);
 
-/* docker collector (collectors/docker_cmd.c) */
+/* docker collector (agent/cmd/cmd_docker.c) */
 int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv);
 
-/* watch daemon (agent/watch*.c, agent/ctl.c) */
+/* watch daemon (agent/daemon/, agent/daemon/ctl.c) */
 int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv);
 
-/* audit (agent/audit*.c) */
+/* audit (agent/audit/, agent/cmd/cmd_audit.c) */
 int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);

@@ -28,7 +28,7 @@
 
 struct vigil_store;
 
-/* ---- engine discovery (collectors/docker_engine.c) ---- */
+/* ---- engine discovery (collectors/docker/docker_engine.c) ---- */
 struct vigil_docker_engine {
 	char *data_root;               /* path inside root: data-root or /var/lib/docker */
 	struct vigil_strv binaries;    /* user-visible paths that exist (dockerd, runc, ...) */
@@ -44,7 +44,7 @@ void vigil_docker_engine_clear(struct vigil_docker_engine *eng);
  * (layers are baselined per layer with vigil_docker_layers_baseline()). */
 int vigil_docker_fill_scopes(struct vigil_config *cfg, const char *root, struct vigil_err *err);
 
-/* ---- the overlay2 model (collectors/docker_model.c) ---- */
+/* ---- the overlay2 model (collectors/docker/docker_model.c) ---- */
 #define VIGIL_DOCKER_DIGEST_LEN 71 /* "sha256:" + 64 hex */
 
 struct vigil_docker_layer {
@@ -127,7 +127,7 @@ const struct vigil_docker_layer *vigil_docker_find_layer(const struct vigil_dock
 const struct vigil_docker_container *vigil_docker_find_container(const struct vigil_docker *d,
 								 const char *ref, struct vigil_err *err);
 
-/* ---- layer verification (collectors/docker_layers.c, docker_tarsplit.c) ---- */
+/* ---- layer verification (collectors/docker/docker_layers.c, docker_tarsplit.c) ---- */
 enum vigil_docker_verify_status {
 	VIGIL_DOCKER_LAYER_OK = 0,
 	VIGIL_DOCKER_LAYER_MODIFIED, /* digest or metadata differ from the layer */
@@ -172,7 +172,7 @@ void vigil_docker_verify_free(struct vigil_docker_verify *v, size_t n);
 /* Images whose chain holds the layer (for messages): malloc'd "a:1, b:2" or NULL. */
 char *vigil_docker_layer_users(const struct vigil_docker *d, const struct vigil_docker_layer *l);
 
-/* ---- container drift (collectors/docker_drift.c) ---- */
+/* ---- container drift (collectors/docker/docker_drift.c) ---- */
 enum vigil_docker_change_flag {
 	VIGIL_DOCKER_CH_EXEC = 1u << 0,      /* ELF or "#!" file added or modified */
 	VIGIL_DOCKER_CH_SENSITIVE = 1u << 1, /* under /etc, /bin, /usr, /lib, /root/.ssh, crontabs... */
@@ -196,7 +196,7 @@ int vigil_docker_drift(struct vigil_docker *d, const struct vigil_docker_contain
 		       struct vigil_docker_change **out, size_t *n_out, struct vigil_err *err);
 void vigil_docker_drift_free(struct vigil_docker_change *ch, size_t n);
 
-/* ---- baseline integration (collectors/docker_layers.c) ---- */
+/* ---- baseline integration (collectors/docker/docker_layers.c) ---- */
 /* Stores one object per layer (kind "layer", key chain id, data JSON:
  * {"diff_id","cache_id","size","status","digest","images"}).  Runs the
  * verification too, so a layer already tampered with at baseline time is

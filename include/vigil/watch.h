@@ -1,7 +1,7 @@
 /* watch.h - the always-on FIM daemon (`vigil watch`) and the slot where
  * other modules plug into it (audit).
  *
- * Daemon lifecycle (agent/watch.c, vigil_cmd_watch in cli.h):
+ * Daemon lifecycle (agent/daemon/watch.c, vigil_cmd_watch in cli.h):
  *   load and verify the newest baseline generation (refuse a tampered one) ->
  *   open outputs -> add inotify watches for every `watch: true` scope ->
  *   control socket, schedules -> vigil_audit_attach() when audit is enabled ->

@@ -7,7 +7,7 @@
 
 #include "vigil/crypto.h"
 
-#include "../../collectors/docker_priv.h"
+#include "../../collectors/docker/docker_priv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

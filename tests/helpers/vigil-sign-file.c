@@ -1,4 +1,4 @@
-/* vigil-sign-file - test helper driving agent/sign.c from shell tests, until
+/* vigil-sign-file - test helper driving agent/core/sign.c from shell tests, until
  * the vigil CLI has its own keygen/verify commands.
  *
  *   vigil-sign-file keygen DIR [force]

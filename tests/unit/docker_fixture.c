@@ -14,7 +14,7 @@
 
 #include "vigil/crypto.h"
 
-#include "../../collectors/docker_priv.h"
+#include "../../collectors/docker/docker_priv.h"
 #include "docker_fixture.h"
 
 int fx_write(const char *path, const void *data, size_t len)

@@ -16,7 +16,7 @@
 #include "vigil/base64.h"
 #include "vigil/crypto.h"
 
-#include "../../collectors/docker_priv.h"
+#include "../../collectors/docker/docker_priv.h"
 
 static void test_crc64(void **state)
 {

@@ -1,4 +1,4 @@
-/* docker_model.h - the loaded model's layout, shared by collectors/docker_*.c only. */
+/* docker_model.h - the loaded model's layout, shared by the files of collectors/docker/ only. */
 #ifndef VIGIL_DOCKER_MODEL_H
 #define VIGIL_DOCKER_MODEL_H
 

@@ -1,4 +1,4 @@
-/* docker_cmd.c - `vigil images`, `vigil containers`, `vigil layers`, `vigil drift`:
+/* cmd_docker.c - `vigil images`, `vigil containers`, `vigil layers`, `vigil drift`:
  * the Docker host as its files say it is, dockerd not needed.
  *
  * Exit codes (DESIGN.md): images/containers 0, or 3 when the data root cannot

@@ -1,4 +1,4 @@
-/* docker_priv.h - helpers shared by collectors/docker_*.c only (not an API).
+/* docker_priv.h - helpers shared by the files of collectors/docker/ only (not an API).
  *
  * Everything here reads untrusted files: a data root on a compromised host or
  * a disk image.  Paths are confined: docker_open_beneath() never follows a

@@ -1,4 +1,4 @@
-/* cmd_baseline.c - the foundation commands: baseline, check, accept, show, keygen. */
+/* cmd_fim.c - the foundation commands: baseline, check, accept, show, keygen. */
 #include "config.h"
 
 #include <errno.h>

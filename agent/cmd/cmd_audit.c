@@ -1,4 +1,4 @@
-/* audit_cmd.c - `vigil rules print|install|remove|status`, `vigil audit-plugin`
+/* cmd_audit.c - `vigil rules print|install|remove|status`, `vigil audit-plugin`
  * (auditd plugin: records on stdin) and `vigil audit-tail` (the kernel's
  * multicast records, in the foreground).  Both event commands print one
  * ECS JSON line per event on stdout.
