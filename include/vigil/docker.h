@@ -179,6 +179,20 @@ enum vigil_docker_change_flag {
 	VIGIL_DOCKER_CH_OPAQUE = 1u << 2,    /* opaque directory: lower contents hidden */
 };
 
+/* Why a path is 'C' (struct vigil_docker_change.why). */
+enum vigil_docker_change_why {
+	VIGIL_DOCKER_WHY_TYPE = 1u << 0,
+	VIGIL_DOCKER_WHY_MODE = 1u << 1,
+	VIGIL_DOCKER_WHY_OWNER = 1u << 2,
+	VIGIL_DOCKER_WHY_DEVICE = 1u << 3,
+	VIGIL_DOCKER_WHY_SIZE = 1u << 4,
+	VIGIL_DOCKER_WHY_MTIME = 1u << 5,
+	VIGIL_DOCKER_WHY_CAP = 1u << 6,      /* security.capability */
+	VIGIL_DOCKER_WHY_CHILD = 1u << 7,    /* a directory listed for a change inside it */
+};
+/* "mode,owner" for why (static names, comma separated into buf). */
+const char *vigil_docker_why_str(unsigned why, char *buf, size_t len);
+
 struct vigil_docker_change {
 	char kind;        /* 'A' added, 'C' changed, 'D' deleted (as docker diff) */
 	char *path;       /* "/etc/passwd" */
@@ -188,6 +202,8 @@ struct vigil_docker_change {
 	int has_hash;
 	char sha256[65];  /* regular files */
 	unsigned flags;
+	uint32_t uid, gid;  /* of the upper entry (not for D) */
+	unsigned why;       /* 'C' only: enum vigil_docker_change_why */
 };
 
 /* The container's changes against its image, from its upper layer, in path
