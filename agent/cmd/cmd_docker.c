@@ -306,6 +306,7 @@ static const char *finding_name(int k)
 	case VIGIL_DOCKER_F_MISSING: return "missing";
 	case VIGIL_DOCKER_F_SHORT: return "size";
 	case VIGIL_DOCKER_F_EXTRA: return "extra";
+	case VIGIL_DOCKER_F_LAYERDB: return "layerdb";
 	default: return "metadata";
 	}
 }

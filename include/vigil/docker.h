@@ -55,6 +55,8 @@ struct vigil_docker_layer {
 	int64_t size;          /* layerdb "size", -1 when absent */
 	int chain_ok;          /* chain_id == sha256(parent " " diff_id) (or diff_id for a base) */
 	char *error;           /* NULL, or why this layer cannot be verified */
+	int meta_bad;          /* error says a layerdb file is missing or its content is wrong:
+				* tampering, reported as a finding (MODIFIED), not as ERROR */
 };
 
 struct vigil_docker_image {
@@ -140,6 +142,8 @@ enum vigil_docker_finding_kind {
 	VIGIL_DOCKER_F_SHORT,        /* shorter (or longer) than the layer says */
 	VIGIL_DOCKER_F_EXTRA,        /* in diff/, never in the layer */
 	VIGIL_DOCKER_F_META,         /* type, mode, owner, mtime, link target, xattrs */
+	VIGIL_DOCKER_F_LAYERDB,      /* the layer's own metadata (diff, cache-id, tar-split.json.gz)
+				      * missing or altered: path is that file under the data root */
 };
 
 struct vigil_docker_finding {
