@@ -55,7 +55,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct dopts *o, c
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || v < 1 || v > 64) {
-				vigil_err("%s: --threads '%s': expected 1 to 64", cmd, optarg);
+				vigil_log_err("%s: --threads '%s': expected 1 to 64", cmd, optarg);
 				return -1;
 			}
 			o->threads = (int)v;
@@ -79,12 +79,12 @@ static struct vigil_docker *load(struct vigil_cli *cli, const struct dopts *o)
 	const struct vigil_strv *w;
 
 	if (vigil_docker_load(cli->root, o->data_root, &d, &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return NULL;
 	}
 	w = vigil_docker_warnings(d);
 	for (size_t i = 0; i < w->n; i++)
-		vigil_warn("%s", w->v[i]);
+		vigil_log_warn("%s", w->v[i]);
 	return d;
 }
 
@@ -150,7 +150,7 @@ int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv)
 	if (parse_opts("images", argc, argv, &o, "images [--json] [--all] [--data-root DIR]") < 0)
 		return VIGIL_EXIT_USAGE;
 	if (optind < argc) {
-		vigil_err("images: unexpected argument '%s'", argv[optind]);
+		vigil_log_err("images: unexpected argument '%s'", argv[optind]);
 		return VIGIL_EXIT_USAGE;
 	}
 	d = load(cli, &o);
@@ -200,7 +200,7 @@ int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv)
 				       im->diff_ids.n);
 			}
 			if (im->error)
-				vigil_warn("image %.19s: %s", im->id, im->error);
+				vigil_log_warn("image %.19s: %s", im->id, im->error);
 		}
 	}
 	vigil_docker_free(d);
@@ -216,7 +216,7 @@ int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv)
 	if (parse_opts("containers", argc, argv, &o, "containers [--json] [--data-root DIR]") < 0)
 		return VIGIL_EXIT_USAGE;
 	if (optind < argc) {
-		vigil_err("containers: unexpected argument '%s'", argv[optind]);
+		vigil_log_err("containers: unexpected argument '%s'", argv[optind]);
 		return VIGIL_EXIT_USAGE;
 	}
 	d = load(cli, &o);
@@ -287,7 +287,7 @@ int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv)
 			       c->image_ref ? c->image_ref : "?", c->state ? c->state : "?", c->pid,
 			       c->created ? c->created : "?", c->name ? c->name : "?", notes);
 			if (c->error)
-				vigil_warn("container %.12s: %s", c->id, c->error);
+				vigil_log_warn("container %.12s: %s", c->id, c->error);
 		}
 	}
 	vigil_docker_free(d);
@@ -339,7 +339,7 @@ static int layers_list(struct vigil_docker *d, const struct dopts *o)
 		printf("%-19.19s %-19.19s %-12.12s %8s %s\n", l->chain_id, l->diff_id[0] ? l->diff_id : "?",
 		       l->cache_id ? l->cache_id : "?", size, users ? users : "-");
 		if (l->error)
-			vigil_warn("layer %.19s: %s", l->chain_id, l->error);
+			vigil_log_warn("layer %.19s: %s", l->chain_id, l->error);
 		free(users);
 	}
 	return VIGIL_EXIT_OK;
@@ -354,7 +354,7 @@ static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc
 
 	rc = vigil_docker_verify(d, (const char *const *)argv, (size_t)argc, o->threads, &v, &n, &err);
 	if (rc) {
-		vigil_err("layers verify: %s", err.msg);
+		vigil_log_err("layers verify: %s", err.msg);
 		return rc == -ENOENT ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
 	}
 	if (o->json) {
@@ -439,7 +439,7 @@ static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc
 			printf("MODIFIED image config %s [%s]\n         %s\n", im->id,
 			       im->tags.n ? im->tags.v[0] : "untagged", im->error ? im->error : "");
 		else
-			vigil_err("image config %s: %s", im->id, im->error ? im->error : "content digest differs");
+			vigil_log_err("image config %s: %s", im->id, im->error ? im->error : "content digest differs");
 	}
 	fprintf(stderr, "vigil: %zu layer%s: %zu ok, %zu modified, %zu not verifiable", n, n == 1 ? "" : "s",
 		nok, nmod, nerr);
@@ -468,7 +468,7 @@ int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv)
 	}
 	sub = argv[optind++];
 	if (strcmp(sub, "list") && strcmp(sub, "verify")) {
-		vigil_err("layers: unknown subcommand '%s' (list, verify)", sub);
+		vigil_log_err("layers: unknown subcommand '%s' (list, verify)", sub);
 		return VIGIL_EXIT_USAGE;
 	}
 	/* Options may also follow the subcommand. */
@@ -530,12 +530,12 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 		return VIGIL_EXIT_FAIL;
 	c = vigil_docker_find_container(d, argv[optind], &err);
 	if (!c) {
-		vigil_err("drift: %s", err.msg);
+		vigil_log_err("drift: %s", err.msg);
 		vigil_docker_free(d);
 		return VIGIL_EXIT_USAGE;
 	}
 	if (vigil_docker_drift(d, c, &ch, &n, &err)) {
-		vigil_err("drift: %s", err.msg);
+		vigil_log_err("drift: %s", err.msg);
 		vigil_docker_free(d);
 		return VIGIL_EXIT_FAIL;
 	}
