@@ -19,10 +19,6 @@
 #include "vigil/store.h"
 #include "vigil/walk.h"
 
-/* Exit code of a baseline that completed but could not read some files
- * (they are recorded as unreadable and reported by every later check). */
-#define VIGIL_EXIT_PARTIAL 4
-
 /* --- progress on a terminal ------------------------------------------------ */
 
 struct progress {
@@ -117,14 +113,14 @@ static int reverify(struct vigil_cli *cli, struct vigil_store *st, struct vigil_
 
 	rc = vigil_store_latest(st, &now, &err);
 	if (rc == -ENOENT) {
-		vigil_err("no baseline in '%s': run 'vigil baseline' first", dir);
+		vigil_log_err("no baseline in '%s': run 'vigil baseline' first", dir);
 		return VIGIL_EXIT_TAMPERED;
 	} else if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_TAMPERED;
 	}
 	if (gen->id && now.id != gen->id) {
-		vigil_err("baseline '%s' changed while checking: generation %" PRId64 " is now the newest, "
+		vigil_log_err("baseline '%s' changed while checking: generation %" PRId64 " is now the newest, "
 			  "run check again", vigil_store_path(st), now.id);
 		return VIGIL_EXIT_FAIL;
 	}
@@ -133,7 +129,7 @@ static int reverify(struct vigil_cli *cli, struct vigil_store *st, struct vigil_
 		rc = vigil_store_verify(st, &now, pub, &err);
 	vigil_pubkey_free(pub);
 	if (rc) {
-		vigil_err("refusing baseline '%s': %s", vigil_store_path(st), err.msg);
+		vigil_log_err("refusing baseline '%s': %s", vigil_store_path(st), err.msg);
 		return VIGIL_EXIT_TAMPERED;
 	}
 	*gen = now;
@@ -150,7 +146,7 @@ static int open_verified(struct vigil_cli *cli, unsigned flags, struct vigil_sto
 
 	*st = NULL;
 	if (vigil_store_open(vigil_cli_state_dir(cli), flags, st, &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	gen->id = 0;
@@ -175,7 +171,7 @@ static int load_or_create_key(const char *dir, struct vigil_store *st, struct vi
 	if (rc != -ENOENT)
 		goto out;
 	if (vigil_store_latest(st, &gen, NULL) != -ENOENT) {
-		vigil_err("signing key '%s/%s' is missing but baselines exist: restore it, or run "
+		vigil_log_err("signing key '%s/%s' is missing but baselines exist: restore it, or run "
 			  "'vigil keygen' deliberately", dir, VIGIL_SECKEY_FILE);
 		return VIGIL_EXIT_FAIL;
 	}
@@ -187,7 +183,7 @@ static int load_or_create_key(const char *dir, struct vigil_store *st, struct vi
 	rc = vigil_seckey_load(dir, key, &err);
 out:
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	return VIGIL_EXIT_OK;
@@ -213,7 +209,7 @@ static int scan_cb(void *arg, const struct vigil_record *rec, const struct vigil
 		char *p = vigil_path_escape(rec->path, rec->path_len);
 
 		s->unreadable++;
-		vigil_warn("cannot read '%s': %s", p ? p : "?", strerror(rec->err ? rec->err : EIO));
+		vigil_log_warn("cannot read '%s': %s", p ? p : "?", strerror(rec->err ? rec->err : EIO));
 		free(p);
 	}
 	if (s->scratch)
@@ -243,7 +239,7 @@ static int scan(struct vigil_cli *cli, struct scan *s, const char *const *only, 
 	rc = vigil_walk_run(&o, stats, &err);
 	progress_end(&prog);
 	if (rc) {
-		vigil_err("%s", s->err.msg[0] ? s->err.msg : err.msg);
+		vigil_log_err("%s", s->err.msg[0] ? s->err.msg : err.msg);
 		return rc;
 	}
 	return 0;
@@ -269,7 +265,7 @@ static void docker_fill(struct vigil_cli *cli)
 	if (!docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_BINARIES) && !docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_CONFIGS))
 		return;
 	if (vigil_docker_fill_scopes(cli->cfg, cli->root, &err))
-		vigil_warn("docker engine discovery: %s", err.msg);
+		vigil_log_warn("docker engine discovery: %s", err.msg);
 }
 
 /* One "layer" object per image layer in the generation being written.
@@ -283,11 +279,11 @@ static int docker_layers_baseline(struct vigil_cli *cli, struct vigil_store *st)
 		return 0;
 	rc = vigil_docker_layers_baseline(cli->root, st, cli->cfg->threads, &err);
 	if (rc < 0) {
-		vigil_err("docker layers: %s", err.msg);
+		vigil_log_err("docker layers: %s", err.msg);
 		return -1;
 	}
 	if (rc > 0)
-		vigil_warn("some image layers do not verify now (run 'vigil layers verify'); "
+		vigil_log_warn("some image layers do not verify now (run 'vigil layers verify'); "
 			   "they are recorded as they are");
 	return 0;
 }
@@ -338,7 +334,7 @@ static int docker_layers_check(struct vigil_cli *cli, struct vigil_store *st, in
 	c.scope = sc->name;
 	rc = vigil_docker_layers_check(cli->root, st, gen, cli->cfg->threads, 0, docker_layer_event, &c, &err);
 	if (rc < 0) {
-		vigil_err("docker layers: %s", err.msg);
+		vigil_log_err("docker layers: %s", err.msg);
 		return -1;
 	}
 	*changed += c.changed;
@@ -360,12 +356,12 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 	int rc, ret = VIGIL_EXIT_FAIL;
 
 	if (argc > 1) {
-		vigil_err("baseline takes no arguments (scopes come from the config)");
+		vigil_log_err("baseline takes no arguments (scopes come from the config)");
 		return VIGIL_EXIT_USAGE;
 	}
 	rc = vigil_store_open(dir, VIGIL_STORE_CREATE, &s.st, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	ret = load_or_create_key(dir, s.st, &key);
@@ -373,7 +369,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 		goto out;
 	ret = VIGIL_EXIT_FAIL;
 	if (vigil_store_begin(s.st, "baseline", &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	docker_fill(cli);
@@ -382,7 +378,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (vigil_store_commit(s.st, key, &gen, &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	vigil_hex(gen.digest, 16, digest);
@@ -394,7 +390,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 		       digest);
 	ret = VIGIL_EXIT_OK;
 	if (s.unreadable) {
-		vigil_warn("%" PRIu64 " paths could not be read fully; they are recorded as unreadable",
+		vigil_log_warn("%" PRIu64 " paths could not be read fully; they are recorded as unreadable",
 			   s.unreadable);
 		ret = VIGIL_EXIT_PARTIAL;
 	}
@@ -507,7 +503,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 		c.json = 1;
 	}
 	if (optind < argc) {
-		vigil_err("check takes no arguments besides --json");
+		vigil_log_err("check takes no arguments besides --json");
 		return VIGIL_EXIT_USAGE;
 	}
 	ret = open_verified(cli, VIGIL_STORE_RDONLY, &s.st, &gen);
@@ -516,7 +512,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	c.gen = gen.id;
 	ret = VIGIL_EXIT_TAMPERED;
 	if (vigil_store_scratch_begin(s.st, &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	ret = VIGIL_EXIT_FAIL;
@@ -536,7 +532,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	fflush(stdout);
 	ret = VIGIL_EXIT_FAIL;
 	if (vigil_store_scratch_merge(s.st, gen.id, merge_cb, &c, &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	if (docker_layers_check(cli, s.st, gen.id, c.json, &c.changed, &c.added))
@@ -551,7 +547,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	ret = c.added + c.removed + c.changed + c.unreadable ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
 	if (ret == VIGIL_EXIT_OK && s.unreadable) {
 		/* Nothing differs in what could be read, but not everything could. */
-		vigil_warn("%" PRIu64 " paths could not be read; they were not checked", s.unreadable);
+		vigil_log_warn("%" PRIu64 " paths could not be read; they were not checked", s.unreadable);
 		ret = VIGIL_EXIT_PARTIAL;
 	}
 out:
@@ -591,7 +587,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 	int ret, rc, n = argc - 1;
 
 	if (n < 1) {
-		vigil_err("usage: vigil accept PATH...");
+		vigil_log_err("usage: vigil accept PATH...");
 		return VIGIL_EXIT_USAGE;
 	}
 	paths = calloc((size_t)n + 1, sizeof(*paths));
@@ -601,7 +597,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 		size_t l = strlen(argv[i + 1]);
 
 		if (argv[i + 1][0] != '/') {
-			vigil_err("accept: '%s' is not an absolute path", argv[i + 1]);
+			vigil_log_err("accept: '%s' is not an absolute path", argv[i + 1]);
 			free(paths);
 			return VIGIL_EXIT_USAGE;
 		}
@@ -615,7 +611,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 		goto out;
 	ret = VIGIL_EXIT_FAIL;
 	if (vigil_seckey_load(dir, &key, &err) || vigil_store_begin(s.st, "accept", &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	/* Keep every record of the current generation outside the accepted paths... */
@@ -651,7 +647,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 	ret = VIGIL_EXIT_OK;
 	goto out;
 fail:
-	vigil_err("%s", err.msg);
+	vigil_log_err("%s", err.msg);
 	vigil_store_iter_free(it);
 	it = NULL;
 	vigil_store_rollback(s.st);
@@ -681,7 +677,7 @@ int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv)
 		json = 1;
 	}
 	if (optind >= argc) {
-		vigil_err("usage: vigil show [--json] PATH...");
+		vigil_log_err("usage: vigil show [--json] PATH...");
 		return VIGIL_EXIT_USAGE;
 	}
 	ret = open_verified(cli, VIGIL_STORE_RDONLY, &st, &gen);
@@ -691,11 +687,11 @@ int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		rc = vigil_store_get(st, gen.id, argv[i], strlen(argv[i]), &rec, &err);
 		if (rc == -ENOENT) {
-			vigil_err("'%s' is not in baseline generation %" PRId64, argv[i], gen.id);
+			vigil_log_err("'%s' is not in baseline generation %" PRId64, argv[i], gen.id);
 			ret = VIGIL_EXIT_DIFF;
 			continue;
 		} else if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			ret = VIGIL_EXIT_FAIL;
 			break;
 		}
@@ -754,11 +750,11 @@ int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv)
 	}
 	rc = vigil_sign_keygen(dir, force, &err);
 	if (rc == -EEXIST) {
-		vigil_err("%s (use --force to replace it; baselines signed with the old key will then be refused)",
+		vigil_log_err("%s (use --force to replace it; baselines signed with the old key will then be refused)",
 			  err.msg);
 		return VIGIL_EXIT_FAIL;
 	} else if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	if (!cli->quiet)
