@@ -21,10 +21,6 @@
 #include "vigil/sign.h"
 #include "vigil/store.h"
 
-/* Exit code of a baseline that completed but could not read some files
- * (they are recorded as unreadable and reported by every later check). */
-#define VIGIL_EXIT_PARTIAL 4
-
 /* --- progress on a terminal ------------------------------------------------ */
 
 struct progress {
@@ -118,7 +114,7 @@ static void say(void *arg, int level, const char *msg)
 static int prepare(struct vigil_cli *cli, struct vigil_docker_locator **loc)
 {
 	if (vigil_run_prepare(cli->cfg, cli->root, loc, say, NULL)) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		return VIGIL_EXIT_FAIL;
 	}
 	return VIGIL_EXIT_OK;
@@ -140,7 +136,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 	int ret;
 
 	if (argc > 1) {
-		vigil_err("baseline takes no arguments (scopes come from the config)");
+		vigil_log_err("baseline takes no arguments (scopes come from the config)");
 		return VIGIL_EXIT_USAGE;
 	}
 	ret = prepare(cli, &loc);
@@ -151,7 +147,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 	progress_end(&prog);
 	vigil_docker_locator_free(loc);
 	if (ret) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	vigil_hex(res.gen.digest, 16, digest);
@@ -162,7 +158,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 		       res.gen.id, res.gen.n_records, res.stats.files, res.stats.dirs, res.stats.others,
 		       res.stats.bytes, res.unreadable, digest);
 	if (res.unreadable) {
-		vigil_warn("%" PRIu64 " paths could not be read fully; they are recorded as unreadable",
+		vigil_log_warn("%" PRIu64 " paths could not be read fully; they are recorded as unreadable",
 			   res.unreadable);
 		return VIGIL_EXIT_PARTIAL;
 	}
@@ -273,7 +269,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 		c.json = 1;
 	}
 	if (optind < argc) {
-		vigil_err("check takes no arguments besides --json");
+		vigil_log_err("check takes no arguments besides --json");
 		return VIGIL_EXIT_USAGE;
 	}
 	ret = prepare(cli, &loc);
@@ -285,7 +281,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	progress_end(&prog);
 	vigil_docker_locator_free(loc);
 	if (ret) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL; /* also VIGIL_EXIT_TAMPERED: a refused baseline */
 	}
 	if (!cli->quiet) {
@@ -298,7 +294,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	ret = vigil_tally_diffs(&res.t) ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
 	if (ret == VIGIL_EXIT_OK && res.unreadable) {
 		/* Nothing differs in what could be read, but not everything could. */
-		vigil_warn("%" PRIu64 " paths could not be read; they were not checked", res.unreadable);
+		vigil_log_warn("%" PRIu64 " paths could not be read; they were not checked", res.unreadable);
 		ret = VIGIL_EXIT_PARTIAL;
 	}
 	return ret;
@@ -319,7 +315,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 	int ret, n = argc - 1;
 
 	if (n < 1) {
-		vigil_err("usage: vigil accept PATH...");
+		vigil_log_err("usage: vigil accept PATH...");
 		return VIGIL_EXIT_USAGE;
 	}
 	paths = calloc((size_t)n + 1, sizeof(*paths));
@@ -329,7 +325,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 		size_t l = strlen(argv[i + 1]);
 
 		if (argv[i + 1][0] != '/') {
-			vigil_err("accept: '%s' is not an absolute path", argv[i + 1]);
+			vigil_log_err("accept: '%s' is not an absolute path", argv[i + 1]);
 			free(paths);
 			return VIGIL_EXIT_USAGE;
 		}
@@ -343,7 +339,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 		ret = vigil_run_accept(&o, (const char *const *)paths, (size_t)n, &res, &err) ? VIGIL_EXIT_FAIL : 0;
 		progress_end(&prog);
 		if (ret)
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 	}
 	vigil_docker_locator_free(loc);
 	free(paths);
@@ -372,11 +368,11 @@ int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv)
 		json = 1;
 	}
 	if (optind >= argc) {
-		vigil_err("usage: vigil show [--json] PATH...");
+		vigil_log_err("usage: vigil show [--json] PATH...");
 		return VIGIL_EXIT_USAGE;
 	}
 	if (vigil_run_open_verified(vigil_cli_state_dir(cli), VIGIL_STORE_RDONLY, &st, &gen, &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_TAMPERED;
 	}
 	ret = VIGIL_EXIT_OK;
@@ -384,11 +380,11 @@ int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		rc = vigil_store_get(st, gen.id, argv[i], strlen(argv[i]), &rec, &err);
 		if (rc == -ENOENT) {
-			vigil_err("'%s' is not in baseline generation %" PRId64, argv[i], gen.id);
+			vigil_log_err("'%s' is not in baseline generation %" PRId64, argv[i], gen.id);
 			ret = VIGIL_EXIT_DIFF;
 			continue;
 		} else if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			ret = VIGIL_EXIT_FAIL;
 			break;
 		}
@@ -447,11 +443,11 @@ int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv)
 	}
 	rc = vigil_sign_keygen(dir, force, &err);
 	if (rc == -EEXIST) {
-		vigil_err("%s (use --force to replace it; baselines signed with the old key will then be refused)",
+		vigil_log_err("%s (use --force to replace it; baselines signed with the old key will then be refused)",
 			  err.msg);
 		return VIGIL_EXIT_FAIL;
 	} else if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	if (!cli->quiet)

@@ -27,7 +27,7 @@ static void say(const struct vigil_run_opts *o, int level, const char *fmt, ...)
 	if (o->say)
 		o->say(o->say_arg, level, msg);
 	else
-		vigil_debug("%s", msg);
+		vigil_log_debug("%s", msg);
 }
 
 static const struct vigil_scope *auto_scope(const struct vigil_config *cfg, int kind)

@@ -576,12 +576,12 @@ static void eval_path(struct vigil_watch *w, struct vigil_store *st, struct job 
 	stamp = vigil_reported_stamp(w->rep);
 	rc = vigil_walk_one(NULL, j->path, j->len, cfg->algos, cfg->max_file_size, &cur, &err);
 	if (rc) {
-		vigil_debug("%s", err.msg);
+		vigil_log_debug("%s", err.msg);
 		goto out;
 	}
 	rc = vigil_store_get(st, __atomic_load_n(&w->gen, __ATOMIC_RELAXED), j->path, j->len, &old, &err);
 	if (rc && rc != -ENOENT) {
-		vigil_debug("%s", err.msg);
+		vigil_log_debug("%s", err.msg);
 		goto out;
 	}
 	has_old = rc == 0;
@@ -945,7 +945,7 @@ static void on_done(struct vigil_watch *w, struct change *c)
 	case J_RESCAN:
 	case J_LAYER:
 		if (c->rc)
-			vigil_warn("%s failed: %s", c->job == J_LAYER ? "layer verification" : "rescan", c->msg);
+			vigil_log_warn("%s failed: %s", c->job == J_LAYER ? "layer verification" : "rescan", c->msg);
 		break;
 	case J_CHECK:
 		start_job_check_reply(w, c);
@@ -1267,7 +1267,7 @@ static void on_inotify_ev(void *ctx, const struct vigil_inotify_ev *ev)
 		if (ev->err != -ENOSPC && ev->err != -ENOMEM) {
 			char *p = vigil_path_escape(ev->path, ev->path_len);
 
-			vigil_warn("cannot watch '%s': %s", p ? p : "?", strerror(-ev->err));
+			vigil_log_warn("cannot watch '%s': %s", p ? p : "?", strerror(-ev->err));
 			free(p);
 			break;
 		}
@@ -1472,7 +1472,7 @@ static void docker_rediscover(struct vigil_loop_timer *t, uint64_t n, void *ctx)
 	/* The config is read again (it holds the filled `auto:` scopes); only
 	 * the scopes take effect: outputs and schedules wait for a reload. */
 	if (vigil_config_load(w->cli->config_file, &cfg, &err)) {
-		vigil_warn("docker: re-discovery skipped, the config does not load: %s", err.msg);
+		vigil_log_warn("docker: re-discovery skipped, the config does not load: %s", err.msg);
 		return;
 	}
 	cr = cfgref_new(cfg);
@@ -1484,7 +1484,7 @@ static void docker_rediscover(struct vigil_loop_timer *t, uint64_t n, void *ctx)
 	if (rebuild_watches(w, 0, &err)) {
 		w->cr = old;
 		cfgref_put(cr);
-		vigil_warn("docker: images changed, the watches are kept: %s", err.msg);
+		vigil_log_warn("docker: images changed, the watches are kept: %s", err.msg);
 		return;
 	}
 	cfgref_put(old);
@@ -1526,7 +1526,7 @@ static void docker_watch_start(struct vigil_watch *w)
 	if (added && !vigil_loop_add(w->loop, w->docker_fd, EPOLLIN, docker_changed, w))
 		return;
 fail:
-	vigil_warn("docker: cannot watch '%s' for images and containers: %s; they are re-discovered at "
+	vigil_log_warn("docker: cannot watch '%s' for images and containers: %s; they are re-discovered at "
 		   "reload only", dr, strerror(errno));
 	docker_watch_stop(w);
 }
@@ -1565,7 +1565,7 @@ static void on_sched(void *ctx, int action, size_t index);
 /* vigil_output_give_up's report; ctx: when ("before stopping"). */
 static void log_loss(void *ctx, const char *name, uint64_t queued, uint64_t unreported)
 {
-	vigil_warn("%" PRIu64 " events could not be written to '%s' %s and are dropped (%" PRIu64
+	vigil_log_warn("%" PRIu64 " events could not be written to '%s' %s and are dropped (%" PRIu64
 		   " still queued, %" PRIu64 " lost earlier and not yet reported there)",
 		   queued + unreported, name, (const char *)ctx, queued, unreported);
 }
@@ -1612,7 +1612,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 		vigil_output_free(w->out);
 		w->out = out;
 	} else if (vigil_output_reopen(w->out, err)) {
-		vigil_warn("%s", err->msg);
+		vigil_log_warn("%s", err->msg);
 	}
 	vigil_sched_free(w->sched);
 	w->sched = sched;
@@ -1643,7 +1643,7 @@ static void do_reload(struct vigil_watch *w, uint64_t client)
 		if (o)
 			extra = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
-		vigil_err("reload failed, the running configuration is kept: %s", err.msg);
+		vigil_log_err("reload failed, the running configuration is kept: %s", err.msg);
 		emit_info(w, VIGIL_ACTION_RELOAD_FAILED, VIGIL_SEV_HIGH, extra,
 			  "configuration reload failed, the running configuration is kept: %s", err.msg);
 		free(extra);
@@ -1665,7 +1665,7 @@ static void start_job_check_reply(struct vigil_watch *w, struct change *c)
 	json_t *o;
 
 	if (c->rc) {
-		vigil_warn("check failed: %s", c->msg);
+		vigil_log_warn("check failed: %s", c->msg);
 		if (c->client)
 			vigil_ctl_reply_error(w->ctl, c->client, c->msg);
 		return;
@@ -1721,7 +1721,7 @@ static void on_sched(void *ctx, int action, size_t index)
 {
 	struct vigil_watch *w = ctx;
 
-	vigil_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
+	vigil_log_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
 	queue_slow(w, action == VIGIL_SCHED_BASELINE ? J_BASELINE : J_CHECK, 0,
 		   action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
 }
@@ -1876,12 +1876,12 @@ static int load_baseline(struct vigil_watch *w)
 
 	rc = vigil_store_open(w->state_dir, VIGIL_STORE_RDONLY, &st, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	rc = vigil_store_latest(st, &gen, &err);
 	if (rc == -ENOENT) {
-		vigil_err("no baseline in '%s': run 'vigil baseline' first (%s)", w->state_dir, err.msg);
+		vigil_log_err("no baseline in '%s': run 'vigil baseline' first (%s)", w->state_dir, err.msg);
 		goto out;
 	}
 	if (!rc)
@@ -1889,7 +1889,7 @@ static int load_baseline(struct vigil_watch *w)
 	if (!rc)
 		rc = vigil_store_verify(st, &gen, pub, &err);
 	if (rc) {
-		vigil_err("refusing baseline in '%s': %s", w->state_dir, err.msg);
+		vigil_log_err("refusing baseline in '%s': %s", w->state_dir, err.msg);
 		goto out;
 	}
 	w->gen = gen.id;
@@ -1907,7 +1907,7 @@ static int pidfile_open(const char *path)
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		vigil_err("pid file '%s': %s", path, strerror(errno));
+		vigil_log_err("pid file '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -1915,13 +1915,13 @@ static int pidfile_open(const char *path)
 
 		buf[r > 0 ? r : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		vigil_err("pid file '%s' is locked: vigil watch is already running (pid %s)", path, buf);
+		vigil_log_err("pid file '%s' is locked: vigil watch is already running (pid %s)", path, buf);
 		close(fd);
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		vigil_err("pid file '%s': %s", path, strerror(errno));
+		vigil_log_err("pid file '%s': %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -1996,7 +1996,7 @@ static void stop_all(struct vigil_watch *w)
 	on_results(w->wake, w); /* what the workers finished meanwhile */
 	hold_fire(w->hold, 1, w);
 	if (w->not_evaluated)
-		vigil_warn("%" PRIu64 " changed paths were not evaluated before stopping (vigil check "
+		vigil_log_warn("%" PRIu64 " changed paths were not evaluated before stopping (vigil check "
 			   "compares everything)", w->not_evaluated);
 	emit_info(w, VIGIL_ACTION_STOPPED, 0, NULL, "stopped");
 	vigil_output_flush(w->out, STOP_WAIT_MS);
@@ -2026,11 +2026,11 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		vigil_err("watch takes no arguments (see --pid-file, --check-config)");
+		vigil_log_err("watch takes no arguments (see --pid-file, --check-config)");
 		return VIGIL_EXIT_USAGE;
 	}
 	if (cli->root && strcmp(cli->root, "/")) {
-		vigil_err("watch runs on the live host: --root '%s' is for baseline and check", cli->root);
+		vigil_log_err("watch runs on the live host: --root '%s' is for baseline and check", cli->root);
 		return VIGIL_EXIT_USAGE;
 	}
 	if (check_only) {
@@ -2042,7 +2042,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	sqlite3_soft_heap_limit64(4 << 20);
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		return VIGIL_EXIT_FAIL;
 	}
 	w->cli = cli;
@@ -2060,13 +2060,13 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->phash = calloc(w->pbuckets, sizeof(*w->phash));
 	w->rep = vigil_reported_new(REPORTED_MAX);
 	if (!w->phash || !w->rep) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		goto out;
 	}
 	/* The config now belongs to the daemon (reloads replace it). */
 	w->cr = cfgref_new(cli->cfg);
 	if (!w->cr) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		goto out;
 	}
 	cli->cfg = NULL;
@@ -2104,12 +2104,12 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = vigil_loop_async_new(w->loop, on_results, w, &w->wake);
 	if (rc) {
-		vigil_err("event loop: %s", err.msg[0] ? err.msg : strerror(-rc));
+		vigil_log_err("event loop: %s", err.msg[0] ? err.msg : strerror(-rc));
 		goto out;
 	}
 	rc = vigil_output_new(w->loop, w->cr->cfg->outputs, w->cr->cfg->n_outputs, &w->out, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		ret = rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
 		goto out;
 	}
@@ -2122,7 +2122,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		}
 	}
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	w->threads_started = 1;
@@ -2131,26 +2131,26 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = vigil_loop_add(w->loop, vigil_inotify_fd(w->ino), EPOLLIN, on_inotify, w);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	docker_watch_start(w);
 	if (w->cr->cfg->control_socket && w->cr->cfg->control_socket[0]) {
 		rc = vigil_ctl_listen(w->loop, w->cr->cfg->control_socket, on_ctl, w, &w->ctl, &err);
 		if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			goto out;
 		}
 	}
 	rc = vigil_sched_new(w->loop, w->cr->cfg->schedules, w->cr->cfg->n_schedules, on_sched, w, &w->sched, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	if (w->cr->cfg->audit_enabled && vigil_audit_attach) {
 		rc = vigil_audit_attach(w, &err);
 		if (rc) /* file changes are still reported, without who made them */
-			vigil_warn("audit: %s", err.msg);
+			vigil_log_warn("audit: %s", err.msg);
 	}
 	if (vigil_notify_watchdog_ms()) {
 		uint64_t ms = vigil_notify_watchdog_ms() / 2;
@@ -2177,7 +2177,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	rc = vigil_loop_run(w->loop);
 	vigil_notify("STOPPING=1");
 	if (rc)
-		vigil_err("event loop: %s", strerror(-rc));
+		vigil_log_err("event loop: %s", strerror(-rc));
 	stop_all(w);
 	if (w->cr->cfg->audit_enabled && vigil_audit_detach)
 		vigil_audit_detach(w);
