@@ -44,7 +44,7 @@ static void on_readable(struct vigil_loop *loop, int fd, uint32_t events, void *
 
 	(void)events;
 	if (rc < 0) {
-		vigil_warn("exec watcher: reading the proc connector: %s; container-shell detection "
+		vigil_log_warn("exec watcher: reading the proc connector: %s; container-shell detection "
 			   "stops here", strerror(-rc));
 		vigil_loop_del(loop, fd);
 		ew->registered = 0;
@@ -69,14 +69,14 @@ struct vigil_audit_exec_watch *vigil_audit_exec_watch_start(struct vigil_watch *
 	int rc;
 
 	if (!ew) {
-		vigil_warn("exec watcher: out of memory; no container-shell detection");
+		vigil_log_warn("exec watcher: out of memory; no container-shell detection");
 		return NULL;
 	}
 	ew->w = w;
 	o.exec_rate = cfg->audit_exec_rate;
 	rc = vigil_audit_exec_open(&ew->x, &o, emit, ew, &err);
 	if (rc) {
-		vigil_warn("%s; no container-shell detection", err.msg);
+		vigil_log_warn("%s; no container-shell detection", err.msg);
 		free(ew);
 		return NULL;
 	}
@@ -88,7 +88,7 @@ struct vigil_audit_exec_watch *vigil_audit_exec_watch_start(struct vigil_watch *
 	if (!rc)
 		rc = vigil_loop_timer_arm(ew->tick, REPORT_MS, REPORT_MS);
 	if (rc) {
-		vigil_warn("exec watcher: joining the daemon's loop: %s; no container-shell detection",
+		vigil_log_warn("exec watcher: joining the daemon's loop: %s; no container-shell detection",
 			   strerror(-rc));
 		vigil_audit_exec_watch_stop(ew);
 		return NULL;
