@@ -306,6 +306,7 @@ static const char *finding_name(int k)
 	case VIGIL_DOCKER_F_MISSING: return "missing";
 	case VIGIL_DOCKER_F_SHORT: return "size";
 	case VIGIL_DOCKER_F_EXTRA: return "extra";
+	case VIGIL_DOCKER_F_LAYERDB: return "layerdb";
 	default: return "metadata";
 	}
 }
@@ -496,6 +497,18 @@ int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* ["mode", "owner"]: the names vigil_docker_why_str() gives, as a list. */
+static json_t *why_json(unsigned why)
+{
+	char buf[128], *save = NULL;
+	json_t *a = json_array();
+
+	vigil_docker_why_str(why, buf, sizeof(buf));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(t));
+	return a;
+}
+
 int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 {
 	struct vigil_err err = { "" };
@@ -541,13 +554,19 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 				json_object_set_new(j, "executable", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_EXEC));
 				json_object_set_new(j, "sensitive", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE));
 				json_object_set_new(j, "opaque", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE));
+				if (ch[i].kind != 'D') {
+					json_object_set_new(j, "uid", json_integer(ch[i].uid));
+					json_object_set_new(j, "gid", json_integer(ch[i].gid));
+				}
+				if (ch[i].kind == 'C')
+					json_object_set_new(j, "changed", why_json(ch[i].why));
 			}
 			json_array_append_new(a, j);
 		}
 		print_json(a);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			char *p = vigil_path_escape(ch[i].path, strlen(ch[i].path));
+			char *p = vigil_path_escape(ch[i].path, strlen(ch[i].path)), why[128];
 
 			if (o.is_short) {
 				printf("%c %s\n", ch[i].kind, p ? p : "?");
@@ -557,6 +576,8 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 												   vigil_ftype_name(ch[i].ftype));
 				if (ch[i].has_hash)
 					printf(" %04o %10" PRIu64 " sha256:%s", (unsigned)ch[i].mode, ch[i].size, ch[i].sha256);
+				if (ch[i].kind == 'C')
+					printf(" (%s)", vigil_docker_why_str(ch[i].why, why, sizeof(why)));
 				printf("%s%s%s\n", ch[i].flags & VIGIL_DOCKER_CH_EXEC ? " [new executable]" : "",
 				       ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE ? " [sensitive path]" : "",
 				       ch[i].flags & VIGIL_DOCKER_CH_OPAQUE ? " [opaque dir]" : "");

@@ -55,6 +55,8 @@ struct vigil_docker_layer {
 	int64_t size;          /* layerdb "size", -1 when absent */
 	int chain_ok;          /* chain_id == sha256(parent " " diff_id) (or diff_id for a base) */
 	char *error;           /* NULL, or why this layer cannot be verified */
+	int meta_bad;          /* error says a layerdb file is missing or its content is wrong:
+				* tampering, reported as a finding (MODIFIED), not as ERROR */
 };
 
 struct vigil_docker_image {
@@ -140,6 +142,8 @@ enum vigil_docker_finding_kind {
 	VIGIL_DOCKER_F_SHORT,        /* shorter (or longer) than the layer says */
 	VIGIL_DOCKER_F_EXTRA,        /* in diff/, never in the layer */
 	VIGIL_DOCKER_F_META,         /* type, mode, owner, mtime, link target, xattrs */
+	VIGIL_DOCKER_F_LAYERDB,      /* the layer's own metadata (diff, cache-id, tar-split.json.gz)
+				      * missing or altered: path is that file under the data root */
 };
 
 struct vigil_docker_finding {
@@ -179,6 +183,20 @@ enum vigil_docker_change_flag {
 	VIGIL_DOCKER_CH_OPAQUE = 1u << 2,    /* opaque directory: lower contents hidden */
 };
 
+/* Why a path is 'C' (struct vigil_docker_change.why). */
+enum vigil_docker_change_why {
+	VIGIL_DOCKER_WHY_TYPE = 1u << 0,
+	VIGIL_DOCKER_WHY_MODE = 1u << 1,
+	VIGIL_DOCKER_WHY_OWNER = 1u << 2,
+	VIGIL_DOCKER_WHY_DEVICE = 1u << 3,
+	VIGIL_DOCKER_WHY_SIZE = 1u << 4,
+	VIGIL_DOCKER_WHY_MTIME = 1u << 5,
+	VIGIL_DOCKER_WHY_CAP = 1u << 6,      /* security.capability */
+	VIGIL_DOCKER_WHY_CHILD = 1u << 7,    /* a directory listed for a change inside it */
+};
+/* "mode,owner" for why (static names, comma separated into buf). */
+const char *vigil_docker_why_str(unsigned why, char *buf, size_t len);
+
 struct vigil_docker_change {
 	char kind;        /* 'A' added, 'C' changed, 'D' deleted (as docker diff) */
 	char *path;       /* "/etc/passwd" */
@@ -188,6 +206,8 @@ struct vigil_docker_change {
 	int has_hash;
 	char sha256[65];  /* regular files */
 	unsigned flags;
+	uint32_t uid, gid;  /* of the upper entry (not for D) */
+	unsigned why;       /* 'C' only: enum vigil_docker_change_why */
 };
 
 /* The container's changes against its image, from its upper layer, in path
