@@ -33,6 +33,8 @@ run() {
 	[ -d "$seeds" ] || seeds=
 	dict=$top/tests/fuzz/$t.dict
 	[ -f "$dict" ] && dict="-dict=$dict" || dict=
+	# TARGET.options: extra libFuzzer flags of one target (one line)
+	[ -f "$top/tests/fuzz/$t.options" ] && dict="$dict $(cat "$top/tests/fuzz/$t.options")"
 	echo "fuzz: $t ($limit)"
 	# shellcheck disable=SC2086
 	"$dir/tests/fuzz/$t" $limit $dict -timeout=10 -rss_limit_mb=1024 -max_len=65536 \
