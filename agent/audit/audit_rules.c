@@ -712,22 +712,43 @@ static int kfind(const struct audit_rule_data *r, uint32_t field)
 	return -1;
 }
 
-/* One of the rule's keys (they are joined by \001) starts with "vigil-". */
+/* The keys this vigil makes (after VIGIL_AUDIT_KEY_PREFIX); a trailing '-'
+ * is a family (scope-<name>). */
+static const char *const known_keys[] = { "exec", "docker-engine", "docker-runtime", "docker-data",
+					  "docker-config", "docker-sock", "scope-", NULL };
+
+/* One of the rule's keys (they are joined by \001) starts with "vigil-":
+ * 0 none, 1 a key this vigil no longer makes (stale), 2 a key it makes. */
 static int kis_vigil(const struct audit_rule_data *r)
 {
 	char key[AUDIT_MAX_KEY_LEN * 4 + 1];
-	int i = kfind(r, AUDIT_FILTERKEY);
+	int i = kfind(r, AUDIT_FILTERKEY), found = 0;
 	const char *k;
+	size_t pl = strlen(VIGIL_AUDIT_KEY_PREFIX);
 
 	if (i < 0 || !(k = kfield_str(r, (uint32_t)i, key, sizeof(key))))
 		return 0;
 	for (const char *p = k; p; p = strchr(p, AUDIT_KEY_SEPARATOR)) {
+		const char *end;
+		size_t n;
+
 		if (*p == AUDIT_KEY_SEPARATOR)
 			p++;
-		if (!strncmp(p, VIGIL_AUDIT_KEY_PREFIX, strlen(VIGIL_AUDIT_KEY_PREFIX)))
-			return 1;
+		if (strncmp(p, VIGIL_AUDIT_KEY_PREFIX, pl))
+			continue;
+		found = 1;
+		p += pl;
+		end = strchr(p, AUDIT_KEY_SEPARATOR);
+		n = end ? (size_t)(end - p) : strlen(p);
+		for (size_t j = 0; known_keys[j]; j++) {
+			size_t kl = strlen(known_keys[j]);
+
+			if (known_keys[j][kl - 1] == '-' ? n > kl && !strncmp(p, known_keys[j], kl) :
+							   n == kl && !strncmp(p, known_keys[j], kl))
+				return 2;
+		}
 	}
-	return 0;
+	return found;
 }
 
 /* The last word's top bits name syscall classes, which the kernel expands
@@ -742,6 +763,10 @@ static void kdescribe(const struct audit_rule_data *r, char *out, size_t len)
 {
 	const char *list = audit_flag_to_name((int)(r->flags & AUDIT_FILTER_MASK));
 	const char *act = audit_action_to_name((int)r->action);
+	int ai = kfind(r, AUDIT_ARCH);
+	/* Syscall numbers are the rule's arch's (execve is 11 on i386 and
+	 * munmap on x86_64): name them from that arch's table. */
+	int machine = ai >= 0 ? audit_elf_to_machine(r->values[ai]) : audit_detect_machine();
 	size_t o;
 	int n, all = 1;
 
@@ -758,7 +783,7 @@ static void kdescribe(const struct audit_rule_data *r, char *out, size_t len)
 
 			if (!(r->mask[s / 32] & (1U << (s % 32))))
 				continue;
-			name = audit_syscall_to_name((int)s, audit_detect_machine());
+			name = machine >= 0 ? audit_syscall_to_name((int)s, machine) : NULL;
 			n = snprintf(out + o, len - o, "%s%s", any ? "," : " -S ", name ? name : "?");
 			if (n < 0 || (size_t)n >= len - o)
 				return;
@@ -773,6 +798,13 @@ static void kdescribe(const struct audit_rule_data *r, char *out, size_t len)
 		const char *s = field_is_string(r->fields[i]) ?
 					kfield_str(r, i, sbuf, sizeof(sbuf)) : NULL;
 
+		if (r->fields[i] == AUDIT_ARCH) {
+			/* as auditctl -l: b64 or b32, never the raw AUDIT_ARCH_* */
+			snprintf(sbuf, sizeof(sbuf), "%s", r->values[i] & __AUDIT_ARCH_64BIT ? "b64" : "b32");
+			s = sbuf;
+		} else if (r->fields[i] == AUDIT_LOGINUID && r->values[i] == (uint32_t)-1) {
+			s = "unset";
+		}
 		if (r->fields[i] == AUDIT_PERM) {
 			uint32_t v = r->values[i];
 
@@ -1023,6 +1055,7 @@ void vigil_audit_status_clear(struct vigil_audit_status *st)
 	free(st->rules);
 	strv_free(st->warnings, st->n_warnings);
 	strv_free(st->stale, st->n_stale);
+	strv_free(st->other, st->n_other);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1087,7 +1120,10 @@ int vigil_audit_rules_status(const struct vigil_audit_ruleset *set,
 			char line[PATH_MAX + 512];
 
 			kdescribe(k.v[j], line, sizeof(line));
-			strv_push(&st->stale, &st->n_stale, "%s", line);
+			if (kis_vigil(k.v[j]) == 2)
+				strv_push(&st->other, &st->n_other, "%s", line);
+			else
+				strv_push(&st->stale, &st->n_stale, "%s", line);
 		} else if (!mine) {
 			st->n_foreign++;
 		}

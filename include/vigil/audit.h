@@ -134,6 +134,11 @@ struct vigil_audit_status {
 	char **warnings;    /* silencing rules, disabled, immutable, small backlog */
 	size_t n_warnings;
 	char **stale;       /* text of stale vigil rules */
+	/* vigil rules of a kind this vigil makes (exec, docker-*, scope-*) that
+	 * this set does not hold: another configuration's, e.g. the daemon's
+	 * execve rules seen by a `rules status` run without --execve. */
+	char **other;
+	size_t n_other;
 };
 int vigil_audit_rules_status(const struct vigil_audit_ruleset *set,
 			     struct vigil_audit_status *st, struct vigil_err *err);
