@@ -273,10 +273,14 @@ static void docker_fill(struct vigil_cli *cli)
 static int docker_layers_baseline(struct vigil_cli *cli, struct vigil_store *st)
 {
 	struct vigil_err err = { "" };
+	char *why;
 	int rc;
 
 	if (!docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_LAYERS))
 		return 0;
+	if ((why = vigil_docker_layers_warning(cli->root)))
+		vigil_log_warn("docker layers: %s", why);
+	free(why);
 	rc = vigil_docker_layers_baseline(cli->root, st, cli->cfg->threads, &err);
 	if (rc < 0) {
 		vigil_log_err("docker layers: %s", err.msg);

@@ -38,6 +38,10 @@ struct vigil_docker_engine {
 
 int vigil_docker_discover(const char *root, struct vigil_docker_engine *eng, struct vigil_err *err);
 void vigil_docker_engine_clear(struct vigil_docker_engine *eng);
+/* Why `baseline` would record no image layer although dockerd is installed
+ * (its data root is missing: set in a file discovery does not read?), as a
+ * malloc'd message for the caller to print, or NULL when all is well. */
+char *vigil_docker_layers_warning(const char *root);
 
 /* Fills the config's automatic scopes: docker-binaries and docker-configs get
  * the discovered paths (appended to their `paths`); docker-layers gets none
