@@ -419,7 +419,7 @@ int vigil_audit_rules_build(const struct vigil_audit_rules_opts *opts,
 		rc = add_socket(&b, default_socks[i], b32);
 	if (rc)
 		goto out;
-	execve = o.execve < 0 || !opts ? (o.cfg ? o.cfg->audit_execve : 1) : o.execve;
+	execve = o.execve < 0 || !opts ? (o.cfg ? o.cfg->audit_execve_rules : 1) : o.execve;
 	if (execve && (rc = add_exec(&b, b32)))
 		goto out;
 	rc = add_scopes(&b, &o);

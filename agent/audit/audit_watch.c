@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "vigil/audit.h"
+#include "vigil/audit_exec.h"
 #include "vigil/loop.h"
 #include "vigil/watch.h"
 
@@ -38,6 +39,9 @@ struct audit_daemon {
  * module's state for the one daemon of the process is kept here.  Set and
  * cleared on the loop thread only. */
 static struct audit_daemon *the_daemon;
+/* container-shell detection (audit_exec_watch.c): runs whether or not the
+ * audit socket could be opened, so it has its own slot */
+static struct vigil_audit_exec_watch *the_exec;
 
 static void emit(const struct vigil_event *ev, void *ctx)
 {
@@ -105,6 +109,8 @@ int vigil_audit_attach(struct vigil_watch *w, struct vigil_err *err)
 
 	if (the_daemon)
 		return vigil_err_set(err, -EBUSY, "audit: already attached");
+	if (cfg->audit_execve && !cfg->audit_execve_rules && !the_exec)
+		the_exec = vigil_audit_exec_watch_start(w);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return vigil_err_set(err, -ENOMEM, "audit: out of memory");
@@ -180,6 +186,8 @@ void vigil_audit_detach(struct vigil_watch *w)
 {
 	struct audit_daemon *d = the_daemon;
 
+	vigil_audit_exec_watch_stop(the_exec);
+	the_exec = NULL;
 	if (!d || d->w != w)
 		return;
 	vigil_watch_set_who(w, NULL, NULL, 0);

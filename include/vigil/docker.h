@@ -45,7 +45,8 @@ char *vigil_docker_layers_warning(const char *root);
 
 /* Fills the config's automatic scopes: docker-binaries and docker-configs get
  * the discovered paths (appended to their `paths`); docker-layers gets none
- * (layers are baselined per layer with vigil_docker_layers_baseline()). */
+ * here (see vigil_docker_fill_layer_scope(); layers are baselined per layer
+ * with vigil_docker_layers_baseline()). */
 int vigil_docker_fill_scopes(struct vigil_config *cfg, const char *root, struct vigil_err *err);
 
 /* ---- the overlay2 model (collectors/docker/docker_model.c) ---- */
@@ -230,22 +231,75 @@ void vigil_docker_drift_free(struct vigil_docker_change *ch, size_t n);
 
 /* ---- baseline integration (collectors/docker/docker_layers.c) ---- */
 /* Stores one object per layer (kind "layer", key chain id, data JSON:
- * {"diff_id","cache_id","size","status","digest","images"}).  Runs the
+ * {"diff_id","cache_id","size","status","digest","images"}) and one per image
+ * (kind "image", key image id, data JSON {"config_ok","layers","tags"}).  Runs the
  * verification too, so a layer already tampered with at baseline time is
  * reported (returns 1 then, 0 when all verified, -errno on failure). */
 int vigil_docker_layers_baseline(const char *root, struct vigil_store *st, int threads,
 				 struct vigil_err *err);
 
-/* What check reports per layer.  action: "layer-changed" (severity
+/* What check reports per layer and image.  action: "layer-changed" (severity
  * critical), "layer-added" (info: a newly pulled image), "layer-unverifiable"
- * (high), "layer-retired" (quiet: only with report_retired). */
+ * (high), "layer-retired" (quiet: only with report_retired), "image-changed"
+ * (critical: an image config no longer matches its id, or holds other layers
+ * than at baseline time).  object: the chain id or image id. */
 typedef int (*vigil_docker_layer_cb)(void *arg, const char *action, int severity,
-				     const char *chain_id, const char *message,
+				     const char *object, const char *message,
 				     const char *extra_json);
 /* Re-verifies every layer on disk and compares with generation gen's layer
  * objects.  Returns the number of critical findings (layers changed), or -errno. */
 int vigil_docker_layers_check(const char *root, struct vigil_store *st, int64_t gen, int threads,
 			      int report_retired, vigil_docker_layer_cb cb, void *arg,
 			      struct vigil_err *err);
+
+/* The same for some layers only (chain ids; images are not checked), as the
+ * daemon does after a change in a layer's diff dir; new layers are not
+ * reported (a check says those).  Returns as vigil_docker_layers_check(). */
+int vigil_docker_layers_check_some(const char *root, struct vigil_store *st, int64_t gen, int threads,
+				   const char *const *chain_ids, size_t n, vigil_docker_layer_cb cb,
+				   void *arg, struct vigil_err *err);
+
+/* ---- paths in Docker's terms (collectors/docker/docker_locate.c) ----
+ * Lifecycle: vigil_docker_locator_new(root, &loc, err) (a snapshot of the
+ * model: layers' and containers' overlay2 dirs) -> vigil_docker_locate() from
+ * any thread -> vigil_docker_where_clear() each answer ->
+ * vigil_docker_locator_free(loc) (accepts NULL). */
+enum vigil_docker_where_kind {
+	VIGIL_DOCKER_IN_NONE = 0,
+	VIGIL_DOCKER_IN_LAYER,     /* an image layer's diff dir */
+	VIGIL_DOCKER_IN_CONTAINER, /* a container's upper (diff) dir */
+};
+
+struct vigil_docker_where {
+	int kind;
+	char id[VIGIL_DOCKER_DIGEST_LEN + 1]; /* chain id, or the container's id */
+	char *images;  /* layer: "repo:tag, ..." of the images using it, or NULL */
+	char *name;    /* container: name */
+	char *image;   /* container: the image it runs (as asked for, else its id) */
+	char *inner;   /* the path inside the image or container ("/etc/passwd") */
+	char *json;    /* merged into vigil.*: {"layer":{"chain_id","images"},"image_path"}
+			  or {"container_path"} */
+};
+
+struct vigil_docker_locator;
+
+/* -ENOENT when root has no overlay2 data root (a locator is then not needed). */
+int vigil_docker_locator_new(const char *root, struct vigil_docker_locator **out, struct vigil_err *err);
+void vigil_docker_locator_free(struct vigil_docker_locator *loc);
+/* The data root as a user sees it. */
+const char *vigil_docker_locator_data_root(const struct vigil_docker_locator *loc);
+/* Image layers' diff dirs (user-visible paths, sorted) and their chain ids. */
+size_t vigil_docker_locator_n_layers(const struct vigil_docker_locator *loc);
+const char *vigil_docker_locator_layer_dir(const struct vigil_docker_locator *loc, size_t i);
+const char *vigil_docker_locator_layer_id(const struct vigil_docker_locator *loc, size_t i);
+/* Says what path (user-visible) is in Docker's terms; returns where->kind
+ * (0 and a cleared where when nothing), or -ENOMEM. */
+int vigil_docker_locate(const struct vigil_docker_locator *loc, const char *path, size_t len,
+			struct vigil_docker_where *where);
+void vigil_docker_where_clear(struct vigil_docker_where *where);
+/* Fills the docker-layers scope's paths with the layers' diff dirs (so the
+ * daemon watches them, and every command agrees on which scope holds them);
+ * their files are never walked into records: layers are verified whole. */
+int vigil_docker_fill_layer_scope(struct vigil_config *cfg, const struct vigil_docker_locator *loc);
 
 #endif

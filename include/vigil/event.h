@@ -19,12 +19,20 @@
 
 #include "vigil/record.h"
 
+struct vigil_docker_where;
+
 /* event.action values */
 #define VIGIL_ACTION_ADDED "file-added"
 #define VIGIL_ACTION_REMOVED "file-removed"
 #define VIGIL_ACTION_CHANGED "file-changed"
 #define VIGIL_ACTION_UNREADABLE "file-unreadable"
 #define VIGIL_ACTION_CHECK_SUMMARY "check-summary"
+/* Docker objects in the baseline (collectors/docker/docker_baseline.c) */
+#define VIGIL_ACTION_LAYER_ADDED "layer-added"
+#define VIGIL_ACTION_LAYER_CHANGED "layer-changed"
+#define VIGIL_ACTION_LAYER_UNVERIFIABLE "layer-unverifiable"
+#define VIGIL_ACTION_LAYER_RETIRED "layer-retired"
+#define VIGIL_ACTION_IMAGE_CHANGED "image-changed"
 
 /* Who made a change, from audit (or /proc); every field optional. */
 struct vigil_who {
@@ -50,6 +58,9 @@ struct vigil_event {
 	const struct vigil_who *who;
 	const char *source;        /* vigil.source: "check", "inotify", "audit", "rescan", ... */
 	const char *extra_json;    /* NULL or a JSON object text merged into "vigil" */
+	/* NULL, or the path in Docker's terms: container.* (unless who names a
+	 * container) and vigil.layer/image_path/container_path */
+	const struct vigil_docker_where *docker;
 	int64_t time_ns;           /* @timestamp; 0 = now */
 };
 
