@@ -959,7 +959,16 @@ static void on_done(struct vigil_watch *w, struct change *c)
 		/* Differences were against the old generation: start afresh. */
 		__atomic_store_n(&w->gen, c->new_gen, __ATOMIC_RELAXED);
 		vigil_reported_clear(w->rep);
-		emit_info(w, VIGIL_ACTION_BASELINE, 0, NULL, "baseline generation %" PRId64 " stored", c->new_gen);
+		{
+			/* the new signed head: a SIEM that sees its counter go down has seen a rollback */
+			struct vigil_store_head h;
+			char head[192];
+			int ok = !vigil_store_head_read(w->state_dir, NULL, &h, NULL) &&
+				 !vigil_store_head_json(&h, head, sizeof(head));
+
+			emit_info(w, VIGIL_ACTION_BASELINE, 0, ok ? head : NULL, "baseline generation %" PRId64
+				  " stored (head counter %" PRIu64 ")", c->new_gen, ok ? h.counter : 0);
+		}
 		break;
 	}
 }
