@@ -14,7 +14,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -86,28 +85,10 @@ static int64_t ktime_to_real(uint64_t ts)
 
 /* ------------------------------------------------------------ /proc reads */
 
-/* PROC/PID/NAME into buf (NUL-terminated); the length, or -errno. */
 static long proc_read(const struct vigil_audit_exec *x, pid_t pid, const char *name, char *buf,
 		      size_t size)
 {
-	char path[PATH_MAX];
-	size_t got = 0;
-	ssize_t r;
-	int fd, k;
-
-	k = snprintf(path, sizeof(path), "%s/%d/%s", x->o.proc ? x->o.proc : "/proc", (int)pid,
-		     name);
-	if (k < 0 || (size_t)k >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < size - 1 && (r = read(fd, buf + got, size - 1 - got)) > 0)
-		got += (size_t)r;
-	r = r < 0 ? -errno : 0;
-	close(fd);
-	buf[got] = '\0';
-	return r < 0 && !got ? (long)r : (long)got;
+	return vigil_audit_proc_read(x->o.proc, pid, name, buf, size);
 }
 
 struct proc_view {

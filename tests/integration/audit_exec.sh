@@ -73,7 +73,9 @@ PY
 shell_event "g(e,'container.id') == '$cid' and g(e,'container.name') == 'vigil-exec-test' and g(e,'container.image.name') == 'vigil-base:1' and g(e,'event.severity') == 73 and g(e,'process.name') == 'sh' and g(e,'process.executable') == '/bin/busybox' and 'echo hello' in (g(e,'process.command_line') or '')" ||
 	fail "no container-shell event with the container's id, name and image for $cid: $(cat "$T/daemon.log")"
 shell_event "g(e,'process.pid') == $hostpid" 0 && fail "the host shell (pid $hostpid) was reported as a container shell"
-shell_event "g(e,'container.id') != '$cid'" 0 && fail "a container-shell event names another container"
+# other containers may run on this host (other tests' dockerds): their
+# shells are reported too, but every event must name a container
+shell_event "len(g(e,'container.id') or '') != 64" 0 && fail "a container-shell event names no container"
 echo "container-shell for $cid (vigil-exec-test, vigil-base:1); host shell $hostpid not reported"
 
 # A burst: 2,000 short execs in the container.  The daemon keeps answering
