@@ -2206,13 +2206,19 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	periodic_arm(w);
 	{
 		struct vigil_inotify_stats st;
-		char extra[160];
+		/* which config: a --config file, the installed one, or the embedded default */
+		json_t *src = json_string(w->cr->cfg->source);
+		char extra[320], *js = src ? json_dumps(src, JSON_ENCODE_ANY) : NULL;
 
 		vigil_inotify_stats(w->ino, &st);
-		snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64 "}",
-			 st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000);
+		snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64
+			 ",\"config\":%.200s}", st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000,
+			 js && strlen(js) <= 200 ? js : "null");
+		free(js);
+		json_decref(src);
 		emit_info(w, VIGIL_ACTION_STARTED, 0, extra,
-			  "watching %" PRIu64 " directories against baseline generation %" PRId64, st.watches, w->gen);
+			  "watching %" PRIu64 " directories against baseline generation %" PRId64 " (config %s)", st.watches,
+			  w->gen, w->cr->cfg->source);
 		vigil_log(VIGIL_LOG_NOTICE, "watching %" PRIu64 " directories in %zu scopes against baseline "
 			  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
 			  w->state_dir);

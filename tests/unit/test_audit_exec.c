@@ -3,7 +3,8 @@
  * the exec watcher makes of an exec under a fake /proc: a shell in a
  * container gives container-shell with the container's id, name and image;
  * a host process, a process already gone and one that exec'd again give
- * none and are counted; the rate limit counts; the tick reports.  The real
+ * none and are counted; the same program seen twice within a second is
+ * reported once; the rate limit counts; the tick reports.  The real
  * socket is tested by tests/integration/audit_exec.sh (root, a kernel). */
 #include "config.h"
 
@@ -259,12 +260,27 @@ static void test_watcher(void **state)
 	vigil_audit_exec_tick(x);
 	assert_int_equal(s.n, 0);
 
+	/* pid 100 again, read as the same program within a second: a second
+	 * exec hidden behind the first, not reported twice; after a second it
+	 * is a new exec of the same program */
+	len = put_msg(buf, PROC_EVENT_EXEC, 100, 1000 + 500000000ULL);
+	vigil_audit_exec_handle(x, buf, len);
+	assert_int_equal(s.n, 0);
+	vigil_audit_exec_counters(x, &c);
+	assert_int_equal(c.superseded, 2);
+	len = put_msg(buf, PROC_EVENT_EXEC, 100, 1000 + 1500000000ULL);
+	vigil_audit_exec_handle(x, buf, len);
+	assert_int_equal(s.n, 1);
+	seen_clear(&s);
+	vigil_audit_exec_tick(x);
+	seen_clear(&s);
+
 	/* malformed input is counted, not examined */
 	memset(buf, 0, 64);
 	vigil_audit_exec_handle(x, buf, 17);
 	vigil_audit_exec_counters(x, &c);
 	assert_int_equal(c.bad, 1);
-	assert_int_equal(c.execs, 6);
+	assert_int_equal(c.execs, 8);
 	vigil_audit_exec_close(x);
 
 	/* the rate limit: 2 a second; 5 execs within one second, 1 later */
