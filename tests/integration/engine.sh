@@ -186,7 +186,7 @@ PY
 # --- ctl check and vigil check: the same differences ----------------------------
 n0=$(wc -l <"$EV")
 set +e
-ctl check >"$T/ctl-check.json"
+timeout 300 "$VIGIL" --config "$CONF" ctl --socket "$SOCK" check >"$T/ctl-check.json"
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "ctl check exited $rc, expected 1 (differences)"
