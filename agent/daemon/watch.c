@@ -2012,6 +2012,7 @@ static void watch_free(struct vigil_watch *w)
 	free(w->scopes_sig);
 	pthread_mutex_destroy(&w->res_mu);
 	cfgref_put(w->cr);
+	free((char *)w->state_dir);
 	free(w);
 }
 
@@ -2093,7 +2094,8 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->cli = cli;
 	w->sigfd = -1;
 	w->docker_fd = -1;
-	w->state_dir = vigil_cli_state_dir(cli);
+	/* A copy: the config it may point into is freed by the first reload. */
+	w->state_dir = strdup(vigil_cli_state_dir(cli));
 	w->started_ns = vigil_loop_now_ns();
 	w->started_real = now_real_ns();
 	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
@@ -2104,7 +2106,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->pbuckets = 1024;
 	w->phash = calloc(w->pbuckets, sizeof(*w->phash));
 	w->rep = vigil_reported_new(REPORTED_MAX);
-	if (!w->phash || !w->rep) {
+	if (!w->phash || !w->rep || !w->state_dir) {
 		vigil_log_err("out of memory");
 		goto out;
 	}
