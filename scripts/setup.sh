@@ -11,7 +11,7 @@ libcmocka-dev"
 # (libFuzzer), hyperfine (benchmarks).
 test_pkgs="$build_pkgs docker.io auditd aide inotify-tools minisign sleuthkit rsyslog \
 libarchive-tools busybox-static attr libcap2-bin e2fsprogs acl clang hyperfine procps \
-python3 file jq sqlite3 time"
+python3 file jq sqlite3 time valgrind util-linux"
 case $what in
 build) pkgs=$build_pkgs ;;
 test) pkgs=$test_pkgs ;;

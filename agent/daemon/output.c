@@ -230,6 +230,24 @@ static char *dropped_notice(struct sink *s, size_t *len)
 static void tcp_disconnect(struct sink *s);
 static void tcp_connect(struct sink *s);
 
+/* Connects a local sink to /dev/log: 0, or -errno. */
+static int local_connect(struct sink *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), rc;
+
+	memcpy(sa.sun_path, SYSLOG_PATH, sizeof(SYSLOG_PATH));
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	s->fd = fd;
+	return 0;
+}
+
 static void set_epoll(struct sink *s, uint32_t ev)
 {
 	if (s->fd < 0 || ev == s->epoll_events)
@@ -263,19 +281,8 @@ static int put(struct sink *s, const char *buf, size_t len, size_t *off)
 		}
 		return 0;
 	case S_LOCAL:
-		if (s->fd < 0) {
-			struct sockaddr_un sa = { .sun_family = AF_UNIX };
-			int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-			memcpy(sa.sun_path, SYSLOG_PATH, sizeof(SYSLOG_PATH));
-			if (fd < 0)
-				return 0;
-			if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-				close(fd);
-				return 0;
-			}
-			s->fd = fd;
-		}
+		if (s->fd < 0 && local_connect(s))
+			return 0;
 		n = send(s->fd, buf, len, MSG_NOSIGNAL);
 		if (n == (ssize_t)len)
 			return 1;
@@ -702,6 +709,23 @@ uint64_t vigil_output_give_up(struct vigil_output_set *set, vigil_output_loss_fn
 		total += queued + unreported;
 	}
 	return total;
+}
+
+void vigil_output_probe(struct vigil_output_set *set, vigil_output_problem_fn fn, void *ctx)
+{
+	char msg[256];
+
+	for (size_t i = 0; set && i < set->n; i++) {
+		struct sink *s = &set->s[i];
+		int rc;
+
+		if (s->kind != S_LOCAL || s->fd >= 0 || !(rc = local_connect(s)))
+			continue;
+		snprintf(msg, sizeof(msg), "no syslog daemon listens at " SYSLOG_PATH " (%s): its events "
+			 "are queued (at most %zu), retried every %d s and dropped at stop", strerror(-rc),
+			 s->qmax, RETRY_MS / 1000);
+		fn(ctx, s->name, msg);
+	}
 }
 
 void vigil_output_stats(const struct vigil_output_set *set, struct vigil_output_stats *st)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -377,7 +378,9 @@ static int emission_push(void *arg)
 	c->severity = em->sc ? em->sc->severity : VIGIL_SEV_MEDIUM;
 	c->gen = __atomic_load_n(&em->w->gen, __ATOMIC_RELAXED);
 	c->source = j->source;
-	if (j->from)
+	/* Only what is there now was renamed from somewhere: a path renamed into
+	 * and away again before it was evaluated is gone, not renamed. */
+	if (j->from && em->cur)
 		c->extra = path_json("renamed_from", j->from, strlen(j->from));
 	c->pub.action = em->action;
 	c->pub.changed = em->changed;
@@ -658,6 +661,66 @@ static void run_baseline(struct vigil_watch *w, struct job *j)
 	malloc_trim(0);
 }
 
+static struct job *job_alloc(struct cfgref *cr, int type, const char *path, size_t len, const char *source);
+
+/* ---- paths only the reported map knows (after a rescan or a check) ---- */
+
+struct gone {
+	const struct job *j;
+	char **paths;
+	size_t n, cap;
+};
+
+static int gone_collect(void *arg, const char *path, size_t len)
+{
+	struct gone *g = arg;
+	struct stat sb;
+	int in = !g->j->nprefixes;
+	char *p;
+
+	for (size_t i = 0; i < g->j->nprefixes && !in; i++)
+		in = under(path, len, g->j->prefixes[i]);
+	if (!in || memchr(path, '\0', len))
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		char **v = realloc(g->paths, cap * sizeof(*v));
+
+		if (!v)
+			return 1;
+		g->paths = v;
+		g->cap = cap;
+	}
+	if (!(p = strndup(path, len)))
+		return 1;
+	/* Under the map's lock: an lstat, no hashing. */
+	if (lstat(p, &sb) == 0 || errno != ENOENT) {
+		free(p);
+		return 0;
+	}
+	g->paths[g->n++] = p;
+	return 0;
+}
+
+/* A rescan compares the disk with the baseline, so a path reported as added
+ * and gone again while inotify's events were lost (an overflow) is seen by
+ * neither side: each such path is evaluated again, which reports it removed. */
+static void recheck_gone(struct vigil_watch *w, struct vigil_store *st, const struct job *j)
+{
+	struct gone g = { .j = j };
+
+	vigil_reported_changed(w->rep, gone_collect, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		struct job *pj = job_alloc(j->cr, J_PATH, g.paths[i], strlen(g.paths[i]), "rescan");
+
+		if (pj && !__atomic_load_n(&w->cancel, __ATOMIC_RELAXED))
+			eval_path(w, st, pj);
+		job_free(pj);
+		free(g.paths[i]);
+	}
+	free(g.paths);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -685,7 +748,10 @@ static void *worker_main(void *arg)
 		switch (j->type) {
 		case J_PATH: eval_path(wk->w, wk->st, j); break;
 		case J_RESCAN:
-		case J_CHECK: run_compare(wk->w, wk->st, j); break;
+		case J_CHECK:
+			run_compare(wk->w, wk->st, j);
+			recheck_gone(wk->w, wk->st, j);
+			break;
 		case J_BASELINE: run_baseline(wk->w, j); break;
 		}
 		job_free(j);
@@ -758,19 +824,24 @@ static void workers_stop(struct vigil_watch *w)
 	w->threads_started = 0;
 }
 
-static struct job *job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source)
+static struct job *job_alloc(struct cfgref *cr, int type, const char *path, size_t len, const char *source)
 {
 	struct job *j = calloc(1, sizeof(*j) + len + 1);
 
 	if (!j)
 		return NULL;
 	j->type = type;
-	j->cr = cfgref_get(w->cr);
+	j->cr = cfgref_get(cr);
 	j->source = source;
 	j->len = len;
 	if (path)
 		memcpy(j->path, path, len);
 	return j;
+}
+
+static struct job *job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source)
+{
+	return job_alloc(w->cr, type, path, len, source);
 }
 
 /* ======================================================================= */
@@ -1074,6 +1145,11 @@ static void pend_add(struct vigil_watch *w, const char *path, size_t len, uint32
 	if (from) {
 		free(p->from);
 		p->from = strdup(from);
+	} else if (mask & (IN_MOVED_FROM | IN_DELETE)) {
+		/* Renamed or deleted away after it was renamed into: no longer the
+		 * file that came from p->from. */
+		free(p->from);
+		p->from = NULL;
 	}
 	if (p == w->phead || !vigil_loop_timer_armed(w->debounce))
 		debounce_arm(w);
@@ -1265,6 +1341,16 @@ static void on_inotify(struct vigil_loop *loop, int fd, uint32_t events, void *c
 	periodic_arm(w);
 }
 
+static void output_problem(void *ctx, const char *name, const char *problem)
+{
+	struct vigil_watch *w = ctx;
+	char *extra = path_json("output", name, strlen(name));
+
+	vigil_warn("output '%s': %s", name, problem);
+	emit_info(w, VIGIL_ACTION_OUTPUT_UNAVAILABLE, VIGIL_SEV_HIGH, extra, "output '%s': %s", name, problem);
+	free(extra);
+}
+
 static int watch_dir_filter(void *ctx, const char *path, size_t len)
 {
 	struct vigil_watch *w = ctx;
@@ -1420,6 +1506,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 		vigil_output_give_up(w->out, log_loss, "when the outputs were replaced");
 		vigil_output_free(w->out);
 		w->out = out;
+		vigil_output_probe(w->out, output_problem, w);
 	} else if (vigil_output_reopen(w->out, err)) {
 		vigil_warn("%s", err->msg);
 	}
@@ -1709,6 +1796,39 @@ out:
 	return ret;
 }
 
+/* The directory of path, made when missing (0755, like mkdir -p): a unit's
+ * RuntimeDirectory= makes /run/vigil, a `vigil watch` by hand has nobody to
+ * make it.  0, or -1 after saying why. */
+static int make_parent_dir(const char *what, const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		vigil_err("%s '%s': path too long", what, path);
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			vigil_err("%s '%s': cannot make directory '%s': %s", what, path, dir, strerror(errno));
+			return -1;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	return 0;
+}
+
 static int pidfile_open(const char *path)
 {
 	char buf[32];
@@ -1821,13 +1941,14 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	};
 	struct vigil_watch *w;
 	struct vigil_err err = { "" };
-	const char *pid_file = cli->cfg->pid_file;
+	const char *pid_opt = NULL;
+	char *pid_file = NULL;
 	int check_only = 0, pidfd = -1, o, rc, ret = VIGIL_EXIT_FAIL;
 	sigset_t mask;
 
 	while ((o = getopt_long(argc, argv, "p:fn", opts, NULL)) != -1) {
 		switch (o) {
-		case 'p': pid_file = optarg; break;
+		case 'p': pid_opt = optarg; break;
 		case 'f': break; /* the daemon always runs in the foreground */
 		case 'n': check_only = 1; break;
 		default: return VIGIL_EXIT_USAGE;
@@ -1845,12 +1966,21 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		printf("%s: configuration ok\n", cli->cfg->source);
 		return VIGIL_EXIT_OK;
 	}
+	/* The config (and the path in it) belongs to the daemon from here on, and
+	 * reloads free it: the pid file, removed last, needs its own copy. */
+	if (!pid_opt)
+		pid_opt = cli->cfg->pid_file;
+	if (pid_opt && pid_opt[0] && !(pid_file = strdup(pid_opt))) {
+		vigil_err("out of memory");
+		return VIGIL_EXIT_FAIL;
+	}
 	/* Few threads, low contention: one malloc arena keeps RSS small. */
 	mallopt(M_ARENA_MAX, 1);
 	sqlite3_soft_heap_limit64(4 << 20);
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		vigil_err("out of memory");
+		free(pid_file);
 		return VIGIL_EXIT_FAIL;
 	}
 	w->cli = cli;
@@ -1884,8 +2014,8 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = VIGIL_EXIT_FAIL;
-	if (pid_file && pid_file[0]) {
-		pidfd = pidfile_open(pid_file);
+	if (pid_file) {
+		pidfd = make_parent_dir("pid file", pid_file) ? -1 : pidfile_open(pid_file);
 		if (pidfd < 0)
 			goto out;
 	}
@@ -1942,6 +2072,8 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (w->cr->cfg->control_socket && w->cr->cfg->control_socket[0]) {
+		if (make_parent_dir("control socket", w->cr->cfg->control_socket))
+			goto out;
 		rc = vigil_ctl_listen(w->loop, w->cr->cfg->control_socket, on_ctl, w, &w->ctl, &err);
 		if (rc) {
 			vigil_err("%s", err.msg);
@@ -1978,6 +2110,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 			  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
 			  w->state_dir);
 	}
+	vigil_output_probe(w->out, output_problem, w);
 	malloc_trim(0);
 	vigil_notify("READY=1");
 	rc = vigil_loop_run(w->loop);
@@ -1995,5 +2128,6 @@ out:
 		unlink(pid_file);
 		close(pidfd);
 	}
+	free(pid_file);
 	return ret;
 }

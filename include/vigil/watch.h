@@ -52,6 +52,7 @@
 #define VIGIL_ACTION_RELOAD_FAILED "config-reload-failed"
 #define VIGIL_ACTION_BASELINE "baseline-generation"  /* a scheduled generation was stored */
 #define VIGIL_ACTION_BASELINE_FAILED "baseline-failed"
+#define VIGIL_ACTION_OUTPUT_UNAVAILABLE "output-unavailable" /* e.g. nobody at /dev/log */
 
 struct vigil_watch;
 
