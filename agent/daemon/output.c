@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "vigil/event.h"
 #include "vigil/output.h"
 
 #define RETRY_MS 5000
@@ -194,35 +197,34 @@ static char *frame(struct sink *s, const char *line, size_t len, int severity, c
 	return buf;
 }
 
-/* The notice written first when a sink works again after losing events. */
+/* The notice written first when a sink works again after losing events:
+ * an event like any other (event.c renders it). */
 static char *dropped_notice(struct sink *s, size_t *len)
 {
-	char line[1024], ts[40];
-	int64_t t = now_real_ns();
-	time_t secs = (time_t)(t / 1000000000);
-	struct tm tm;
-	char *name = NULL;
-	int n;
+	struct vigil_event ev = { 0 };
+	char msg[512], *extra = NULL, *line, *buf = NULL;
+	json_t *o = json_pack("{s:s,s:I}", "output", s->name, "dropped", (json_int_t)s->unreported);
 
-	gmtime_r(&secs, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	/* name is a path or a target from the config: keep it JSON-safe. */
-	name = strdup(s->name);
-	if (!name)
+	if (!o)
 		return NULL;
-	for (char *p = name; *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 32)
-			*p = '_';
-	n = snprintf(line, sizeof(line),
-		     "{\"@timestamp\":\"%s.%03ldZ\",\"event\":{\"kind\":\"event\",\"action\":\"output-dropped\","
-		     "\"severity\":3},\"host\":{\"name\":\"%s\"},\"message\":\"%llu events could not be "
-		     "written to %s and were dropped\",\"vigil\":{\"output\":\"%s\",\"dropped\":%llu}}",
-		     ts, (long)(t % 1000000000 / 1000000), s->set->host, (unsigned long long)s->unreported,
-		     name, name, (unsigned long long)s->unreported);
-	free(name);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	extra = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!extra)
 		return NULL;
-	return frame(s, line, (size_t)n, VIGIL_SEV_HIGH, "output-dropped", len);
+	snprintf(msg, sizeof(msg), "%llu events could not be written to %s and were dropped",
+		 (unsigned long long)s->unreported, s->name);
+	ev.action = VIGIL_ACTION_OUTPUT_DROPPED;
+	ev.kind = "event";
+	ev.severity = VIGIL_SEV_HIGH;
+	ev.message = msg;
+	ev.source = "output";
+	ev.extra_json = extra;
+	line = vigil_event_json(&ev, s->set->host);
+	if (line)
+		buf = frame(s, line, strlen(line), VIGIL_SEV_HIGH, VIGIL_ACTION_OUTPUT_DROPPED, len);
+	free(line);
+	free(extra);
+	return buf;
 }
 
 /* ---- writing ---- */

@@ -18,8 +18,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@
 #include "vigil/reported.h"
 #include "vigil/sched.h"
 #include "vigil/sign.h"
+#include "vigil/statedir.h"
 #include "vigil/store.h"
 #include "vigil/walk.h"
 #include "vigil/watch.h"
@@ -47,6 +50,7 @@
 #define PREFIXES_MAX 256    /* subtrees waiting for a rescan; beyond: a full rescan */
 #define STOP_WAIT_MS 2000   /* at stop: time for pending changes and outputs */
 #define LIMIT_EVENT_EVERY_S 600
+#define STATE_QUIET_MS 500  /* the state dir changed: verified once quiet that long */
 
 /* ---- config references: a reload swaps the config while jobs still use the old one ---- */
 
@@ -95,7 +99,7 @@ static void cfgref_put(struct cfgref *r)
 
 /* ---- jobs and results ---- */
 
-enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE };
+enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE, J_VERIFY };
 
 struct job {
 	struct job *next;
@@ -108,6 +112,8 @@ struct job {
 	char **prefixes;  /* J_RESCAN: subtrees, NULL = every watched scope */
 	size_t nprefixes;
 	const char *source;
+	int startup;      /* J_CHECK: what changed while the daemon was down */
+	int untrusted;    /* J_CHECK: refused, the baseline did not verify */
 	size_t len;
 	char path[];
 };
@@ -137,6 +143,7 @@ struct change {
 	int64_t hold_until;
 	/* C_DONE */
 	int job;
+	int startup, untrusted;
 	uint64_t client;
 	int rc;
 	char msg[512];
@@ -202,6 +209,12 @@ struct vigil_watch {
 	size_t nheld;
 
 	struct vigil_reported *rep;
+
+	/* the state dir: changed by someone else -> verified again */
+	struct vigil_statedir *sd;
+	unsigned store_epoch;   /* atomic: bumped when workers must reopen the store */
+	int verify_queued;
+	int tampered;           /* the last verification failed */
 
 	vigil_watch_who_fn who_fn;
 	void *who_ctx;
@@ -445,6 +458,8 @@ static void done_push(struct vigil_watch *w, const struct job *j, int rc, const 
 		return;
 	c->type = C_DONE;
 	c->job = j->type;
+	c->startup = j->startup;
+	c->untrusted = j->untrusted;
 	c->client = j->client;
 	c->rc = rc;
 	snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
@@ -507,6 +522,8 @@ struct worker {
 	struct vigil_watch *w;
 	struct jobq *q;
 	struct vigil_store *st;
+	unsigned epoch;  /* w->store_epoch when st was opened */
+	int low;         /* the slow worker: nice 10, lowest best-effort I/O class */
 };
 
 static void eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *j)
@@ -595,7 +612,7 @@ static int rescan_merge(void *arg, const struct vigil_record *old, const struct 
  * scopes, every difference reported). */
 static void run_compare(struct vigil_watch *w, struct vigil_store *st, struct job *j)
 {
-	struct rescan r = { .w = w, .st = st, .j = j, .force = j->type == J_CHECK };
+	struct rescan r = { .w = w, .st = st, .j = j, .force = j->type == J_CHECK && !j->startup };
 	struct vigil_walk_opts o = { 0 };
 	struct vigil_walk_stats ws;
 	struct vigil_err err = { "" };
@@ -721,10 +738,85 @@ static void recheck_gone(struct vigil_watch *w, struct vigil_store *st, const st
 	free(g.paths);
 }
 
+/* The newest generation, verified afresh; one older than the generation in
+ * use means the database was rolled back.  Any thread. */
+static int verify_latest(struct vigil_watch *w, struct vigil_generation *g, struct vigil_err *err)
+{
+	int64_t in_use = __atomic_load_n(&w->gen, __ATOMIC_RELAXED);
+	int rc = vigil_statedir_verify(w->state_dir, g, err);
+
+	if (!rc && g->id < in_use)
+		rc = vigil_err_set(err, -EBADMSG, "the newest baseline generation is %" PRId64 ", older than "
+				   "generation %" PRId64 " in use: the database was rolled back", g->id, in_use);
+	return rc;
+}
+
+/* Checks (asked, scheduled, at start) verify the baseline first and refuse a
+ * tampered one: a row edited to hide a change must not hide it here too. */
+static void run_check(struct vigil_watch *w, struct vigil_store *st, struct job *j)
+{
+	struct vigil_generation g;
+	struct vigil_err err = { "" };
+	char msg[sizeof(err.msg) + 64];
+	int rc = verify_latest(w, &g, &err);
+
+	if (rc) {
+		snprintf(msg, sizeof(msg), "refusing to check against baseline: %s", err.msg);
+		j->untrusted = 1;
+		done_push(w, j, rc, msg, NULL, 0);
+		return;
+	}
+	run_compare(w, st, j);
+	recheck_gone(w, st, j);
+}
+
+static void run_verify(struct vigil_watch *w, struct job *j)
+{
+	struct vigil_generation g;
+	struct vigil_err err = { "" };
+	int rc = verify_latest(w, &g, &err);
+
+	/* Whatever the outcome, connections opened before may have cached rows. */
+	__atomic_add_fetch(&w->store_epoch, 1, __ATOMIC_RELAXED);
+	done_push(w, j, rc, rc ? err.msg : NULL, NULL, rc ? 0 : g.id);
+}
+
+static void worker_lower_priority(void)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	/* Per thread on Linux.  IOPRIO_WHO_PROCESS (1) with a thread id sets the
+	 * thread's I/O priority: class best-effort (2), level 7 (lowest). */
+	if (setpriority(PRIO_PROCESS, (id_t)tid, 10) < 0)
+		vigil_debug("slow worker: nice: %s", strerror(errno));
+	if (syscall(SYS_ioprio_set, 1, tid, (2 << 13) | 7) < 0)
+		vigil_debug("slow worker: ioprio: %s", strerror(errno));
+}
+
+static void worker_reopen(struct worker *wk)
+{
+	unsigned epoch = __atomic_load_n(&wk->w->store_epoch, __ATOMIC_RELAXED);
+	struct vigil_store *st = NULL;
+	struct vigil_err err = { "" };
+
+	if (epoch == wk->epoch)
+		return;
+	if (vigil_store_open(wk->w->state_dir, VIGIL_STORE_RDONLY, &st, &err)) {
+		vigil_warn("reopening the baseline: %s", err.msg);
+		return; /* the old connection stays, tried again at the next job */
+	}
+	vigil_store_close(wk->st);
+	wk->st = st;
+	wk->epoch = epoch;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct jobq *q = wk->q;
+
+	if (wk->low)
+		worker_lower_priority();
 
 	for (;;) {
 		struct job *j;
@@ -745,14 +837,16 @@ static void *worker_main(void *arg)
 		if (j->type == J_RESCAN && !j->nprefixes)
 			__atomic_store_n(&wk->w->rescan_queued, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&q->mu);
+		worker_reopen(wk);
 		switch (j->type) {
 		case J_PATH: eval_path(wk->w, wk->st, j); break;
 		case J_RESCAN:
-		case J_CHECK:
 			run_compare(wk->w, wk->st, j);
 			recheck_gone(wk->w, wk->st, j);
 			break;
+		case J_CHECK: run_check(wk->w, wk->st, j); break;
 		case J_BASELINE: run_baseline(wk->w, j); break;
+		case J_VERIFY: run_verify(wk->w, j); break;
 		}
 		job_free(j);
 		pthread_mutex_lock(&q->mu);
@@ -775,6 +869,8 @@ static int worker_start(struct vigil_watch *w, struct jobq *q, pthread_t *th, st
 		return vigil_err_set(err, -ENOMEM, "out of memory");
 	wk->w = w;
 	wk->q = q;
+	wk->low = q == &w->slow;
+	wk->epoch = __atomic_load_n(&w->store_epoch, __ATOMIC_RELAXED);
 	rc = vigil_store_open(w->state_dir, VIGIL_STORE_RDONLY, &wk->st, err);
 	if (rc) {
 		free(wk);
@@ -949,6 +1045,49 @@ static void hold_fire(struct vigil_loop_timer *t, uint64_t n, void *ctx)
 
 static void start_job_check_reply(struct vigil_watch *w, struct change *c);
 
+/* A verification failed: said as a critical event each time it fails. */
+static void baseline_untrusted(struct vigil_watch *w, const char *why)
+{
+	char *extra = NULL;
+	json_t *o = json_pack("{s:s,s:s}", "state_dir", w->state_dir, "error", why);
+
+	if (o)
+		extra = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	w->tampered = 1;
+	vigil_err("the baseline in '%s' does not verify: %s", w->state_dir, why);
+	emit_info(w, VIGIL_ACTION_BASELINE_TAMPERED, VIGIL_SEV_CRITICAL, extra,
+		  "the baseline in '%s' was changed outside vigil and does not verify: %s; checks are "
+		  "refused until it does (run 'vigil check' to see what it hides, 'vigil baseline' to "
+		  "make a new one)", w->state_dir, why);
+	free(extra);
+}
+
+static void on_verified(struct vigil_watch *w, struct change *c)
+{
+	w->verify_queued = 0;
+	if (c->rc == -EBUSY || c->rc == -EAGAIN) {
+		vigil_info("state dir changed; verifying the baseline again later: %s", c->msg);
+		return;
+	}
+	if (c->rc) {
+		baseline_untrusted(w, c->msg);
+		return;
+	}
+	if (w->tampered) {
+		w->tampered = 0;
+		emit_info(w, VIGIL_ACTION_BASELINE_VERIFIED, VIGIL_SEV_MEDIUM, NULL,
+			  "the baseline in '%s' verifies again (generation %" PRId64 ")", w->state_dir, c->new_gen);
+	}
+	if (c->new_gen > w->gen) {
+		/* `vigil baseline` or `accept` by hand: a newer signed generation. */
+		__atomic_store_n(&w->gen, c->new_gen, __ATOMIC_RELAXED);
+		vigil_reported_clear(w->rep);
+		emit_info(w, VIGIL_ACTION_BASELINE, 0, NULL, "baseline generation %" PRId64 " (made outside the "
+			  "daemon) verified and in use", c->new_gen);
+	}
+}
+
 static void on_done(struct vigil_watch *w, struct change *c)
 {
 	switch (c->job) {
@@ -957,7 +1096,12 @@ static void on_done(struct vigil_watch *w, struct change *c)
 			vigil_warn("rescan failed: %s", c->msg);
 		break;
 	case J_CHECK:
+		if (c->untrusted)
+			baseline_untrusted(w, c->msg);
 		start_job_check_reply(w, c);
+		break;
+	case J_VERIFY:
+		on_verified(w, c);
 		break;
 	case J_BASELINE:
 		if (c->rc) {
@@ -1459,6 +1603,16 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 	int rc;
 
 	vigil_notify("RELOADING=1");
+	{
+		struct vigil_generation g;
+
+		rc = verify_latest(w, &g, err);
+		if (rc) {
+			baseline_untrusted(w, err->msg);
+			vigil_err_prefix(err, rc, "refusing to reload against baseline");
+			goto fail;
+		}
+	}
 	rc = vigil_config_load(w->cli->config_file, &cfg, err);
 	if (rc)
 		goto fail;
@@ -1575,14 +1729,15 @@ static void start_job_check_reply(struct vigil_watch *w, struct change *c)
 	if (o)
 		extra = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	snprintf(msg, sizeof(msg), "check: %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " changed, %" PRIu64
-		 " unreadable; %" PRIu64 " entries checked", c->added, c->removed, c->changed, c->unreadable, c->seen);
-	ev.action = VIGIL_ACTION_CHECK_SUMMARY;
+	snprintf(msg, sizeof(msg), "%s: %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " changed, %" PRIu64
+		 " unreadable; %" PRIu64 " entries checked", c->startup ? "changed while vigil was not running" :
+		 "check", c->added, c->removed, c->changed, c->unreadable, c->seen);
+	ev.action = c->startup ? VIGIL_ACTION_STARTUP_CHECK : VIGIL_ACTION_CHECK_SUMMARY;
 	ev.kind = "event";
 	ev.severity = diffs ? VIGIL_SEV_MEDIUM : 0;
 	ev.message = msg;
 	ev.generation = w->gen;
-	ev.source = "check";
+	ev.source = c->startup ? "startup" : "check";
 	ev.extra_json = extra;
 	/* After the differences it sums up (those may still be held). */
 	if (w->held_head)
@@ -1610,6 +1765,31 @@ static void queue_slow(struct vigil_watch *w, int type, uint64_t client, const c
 		return;
 	}
 	j->client = client;
+	jobq_push(&w->slow, j);
+}
+
+static void on_state_changed(void *ctx)
+{
+	struct vigil_watch *w = ctx;
+
+	if (w->verify_queued)
+		return;
+	w->verify_queued = 1;
+	queue_slow(w, J_VERIFY, 0, "verify");
+}
+
+/* Samhain-like: what changed while the daemon was not running is found by
+ * one comparison of every scope with the baseline, on the slow worker (low
+ * priority), reported like a rescan's findings (once each), then summed up. */
+static void queue_startup_check(struct vigil_watch *w)
+{
+	struct job *j = job_new(w, J_CHECK, NULL, 0, "startup");
+
+	if (!j) {
+		vigil_warn("out of memory: no comparison at start ('vigil ctl check' does it)");
+		return;
+	}
+	j->startup = 1;
 	jobq_push(&w->slow, j);
 }
 
@@ -1862,6 +2042,7 @@ static void watch_free(struct vigil_watch *w)
 	struct change *c, *next;
 
 	workers_stop(w);
+	vigil_statedir_free(w->sd);
 	vigil_ctl_free(w->ctl);
 	vigil_sched_free(w->sched);
 	if (w->ino) {
@@ -2085,6 +2266,9 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		vigil_err("%s", err.msg);
 		goto out;
 	}
+	rc = vigil_statedir_new(w->loop, w->state_dir, STATE_QUIET_MS, on_state_changed, w, &w->sd, &err);
+	if (rc)
+		vigil_warn("%s: a baseline changed behind the daemon's back is found by checks only", err.msg);
 	if (w->cr->cfg->audit_enabled && vigil_audit_attach) {
 		rc = vigil_audit_attach(w, &err);
 		if (rc) /* file changes are still reported, without who made them */
@@ -2111,6 +2295,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 			  w->state_dir);
 	}
 	vigil_output_probe(w->out, output_problem, w);
+	queue_startup_check(w);
 	malloc_trim(0);
 	vigil_notify("READY=1");
 	rc = vigil_loop_run(w->loop);

@@ -17,14 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vigil/actions.h" /* event.action names */
 #include "vigil/record.h"
-
-/* event.action values */
-#define VIGIL_ACTION_ADDED "file-added"
-#define VIGIL_ACTION_REMOVED "file-removed"
-#define VIGIL_ACTION_CHANGED "file-changed"
-#define VIGIL_ACTION_UNREADABLE "file-unreadable"
-#define VIGIL_ACTION_CHECK_SUMMARY "check-summary"
 
 /* Who made a change, from audit (or /proc); every field optional. */
 struct vigil_who {

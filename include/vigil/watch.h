@@ -40,20 +40,6 @@
 #include "vigil/loop.h"
 #include "vigil/record.h"
 
-/* event.action values of the daemon's own events, besides event.h's. */
-#define VIGIL_ACTION_RESTORED "file-restored"        /* back to its baseline state */
-#define VIGIL_ACTION_STARTED "watch-started"
-#define VIGIL_ACTION_STOPPED "watch-stopped"
-#define VIGIL_ACTION_OVERFLOW "watch-overflow"       /* inotify queue overflow: rescanned */
-#define VIGIL_ACTION_LIMIT "watch-limit"             /* fs.inotify.max_user_watches reached */
-#define VIGIL_ACTION_UNMOUNTED "watch-unmounted"
-#define VIGIL_ACTION_ROOT_GONE "watch-root-gone"
-#define VIGIL_ACTION_RELOAD "config-reloaded"
-#define VIGIL_ACTION_RELOAD_FAILED "config-reload-failed"
-#define VIGIL_ACTION_BASELINE "baseline-generation"  /* a scheduled generation was stored */
-#define VIGIL_ACTION_BASELINE_FAILED "baseline-failed"
-#define VIGIL_ACTION_OUTPUT_UNAVAILABLE "output-unavailable" /* e.g. nobody at /dev/log */
-
 struct vigil_watch;
 
 /* A file change as the hook sees it.  Everything is borrowed for the call. */
