@@ -115,23 +115,23 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd->name, check_only ? "check-config" : argv[optind]))
 			break;
 	if (!cmd->name) {
-		vigil_err("unknown command '%s' (see vigil --help)", argv[optind]);
+		vigil_log_err("unknown command '%s' (see vigil --help)", argv[optind]);
 		return VIGIL_EXIT_USAGE;
 	}
 	vigil_log_set_level(cli.quiet ? VIGIL_LOG_ERR : VIGIL_LOG_NOTICE + cli.verbose);
 	cli.progress = !cli.quiet && isatty(STDERR_FILENO);
 	if (cli.root && (!cli.root[0] || access(cli.root, F_OK))) {
-		vigil_err("--root '%s': %s", cli.root, cli.root[0] ? strerror(errno) : "empty path");
+		vigil_log_err("--root '%s': %s", cli.root, cli.root[0] ? strerror(errno) : "empty path");
 		return VIGIL_EXIT_USAGE;
 	}
 	if (vigil_crypto_init(&err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	if (cmd->needs_config) {
 		rc = vigil_config_load(cli.config_file, &cli.cfg, &err);
 		if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			/* a missing or unreadable --config file is the caller's error too */
 			return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
 		}

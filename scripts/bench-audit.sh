@@ -1,88 +1,170 @@
 #!/bin/sh
-# Audit benchmark (not a timed test): with vigil's rules loaded and its audit
-# reader running, 100,000 file writes in an audited directory and 10,000
-# execs on the host.  Reports the reader's CPU time and peak RSS, audit
-# events it parsed, records lost (kernel counter, socket overflows), and the
-# workload's slowdown against the same workload with no vigil rule.
-#   scripts/bench-audit.sh [BUILD_DIR]      (root; restores the audit state)
+# Audit benchmark (not a timed test): what `vigil watch` costs a workload of
+# file writes in a watched, audited directory and of execs on the host, in
+# three modes, alternating runs so that a machine whose load drifts weighs
+# on every mode alike:
+#   none   no vigil at all (no daemon, no vigil audit rule)
+#   proc   `vigil watch` as configured by default: container-shell detection
+#          from the proc connector (audit.execve: true), audit rules for the
+#          critical scope (who-data of file changes), no execve audit rule
+#   rules  `vigil watch` with the older execve audit rules instead
+#          (audit.execve: false, audit.execve_rules: true)
+# Reports per mode the median wall time and CPU time (user+sys of the
+# workload and its children) of each workload, the daemon's CPU during it,
+# slowdowns against `none`, the exec watcher's counters and the kernel's
+# lost counter.
+#   scripts/bench-audit.sh [BUILD_DIR]   (root; WRITES, EXECS, RUNS, BACKLOG,
+#                                         MODES in the environment)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 V=$build/vigil
 [ -x "$V" ] || { echo "bench-audit: build first (no $V)" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "bench-audit: needs root" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench-audit: needs /usr/bin/time (Debian package time)" >&2; exit 2; }
 # the audit tests' lock: one user of the host's audit state at a time
 exec 9>"${TMPDIR:-/tmp}/vigil-audit-tests.lock"
 flock 9
 WRITES=${WRITES:-100000}
 EXECS=${EXECS:-10000}
 RUNS=${RUNS:-3}
+MODES=${MODES:-none proc rules}
 D=$(mktemp -d /tmp/vigil-bench-audit.XXXXXX)
 was=$(auditctl -s | awk '$1 == "enabled" { print $2 }')
 # BACKLOG=N runs with the kernel's backlog_limit set to N (restored after):
-# with the kernel's default of 64 an audited writer sleeps whenever 64
-# records wait for kauditd, which is most of the rules' cost.
+# with the kernel's default of 64 an audited process sleeps whenever 64
+# records wait for kauditd, which is most of the execve rules' cost.
 backlog_was=$(auditctl -s | awk '$1 == "backlog_limit" { print $2 }')
-tail_pid=
+dpid=
 cleanup() {
-	[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
 	"$V" -q rules remove >/dev/null 2>&1 || true
 	auditctl -e "$was" >/dev/null 2>&1 || true
 	auditctl -b "$backlog_was" >/dev/null 2>&1 || true
 	rm -rf "$D"
 }
 trap cleanup EXIT INT TERM
-mkdir -p "$D/scope"
+mkdir -p "$D/scope" "$D/state"
+i=0
+while [ $i -lt 100 ]; do echo x >"$D/scope/f$i"; i=$((i + 1)); done
+hz=$(getconf CLK_TCK)
 
-now() { date +%s.%N; }
-writes() { # WRITES opens for writing in the audited dir, 100 files rewritten
-	python3 -c '
+# config MODE: the daemon's config for that mode (audit block as the
+# embedded default has it, execve switched for `rules`)
+config() {
+	{
+		cat <<EOC
+state_dir: $D/state
+scopes:
+  - name: bench
+    paths: [$D/scope]
+    watch: true
+    critical: true
+watch:
+  control_socket: $D/ctl.sock
+outputs:
+  - type: jsonl
+    path: $D/events.jsonl
+schedule: []
+EOC
+		"$V" check-config --print-default | sed -n '/^audit:/,$p' |
+			if [ "$1" = rules ]; then
+				sed -e 's/^  execve: true$/  execve: false/' -e 's/^  execve_rules: false$/  execve_rules: true/'
+			else cat; fi
+	} >"$D/$1.yaml"
+}
+
+PY='
 import sys
 d, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
     with open("%s/f%d" % (d, i % 100), "w") as f:
         f.write("x")
-' "$D/scope" "$WRITES"
+'
+dcpu() { # the daemon's CPU seconds so far (0 without a daemon)
+	if [ -n "$dpid" ]; then
+		awk -v hz="$hz" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$dpid/stat"
+	else echo 0; fi
 }
-execs() {
+# measure MODE WORKLOAD: wall and CPU (user+sys, children included) of the
+# workload, and the daemon's CPU over the same time plus a second to drain.
+#   writes: WRITES opens for writing in the audited dir, 100 files rewritten
+#   execs:  EXECS fork+exec of /bin/true from a shell loop
+measure() {
+	c0=$(dcpu)
+	case $2 in
+	writes) /usr/bin/time -f '%e %U %S' -o "$D/t" python3 -c "$PY" "$D/scope" "$WRITES" ;;
+	execs) /usr/bin/time -f '%e %U %S' -o "$D/t" \
+		sh -c 'i=0; while [ $i -lt "$1" ]; do /bin/true; i=$((i + 1)); done' sh "$EXECS" ;;
+	esac
+	sleep 1
+	c1=$(dcpu)
+	awk -v c0="$c0" -v c1="$c1" '{ printf "%.3f %.3f %.3f\n", $1, $2 + $3, c1 - c0 }' "$D/t" \
+		>>"$D/$2.$1"
+}
+start_daemon() {
+	: >"$D/daemon.log"
+	"$V" --config "$D/$1.yaml" watch --pid-file "$D/vigil.pid" 2>>"$D/daemon.log" 9>&- &
+	dpid=$!
 	i=0
-	while [ $i -lt "$EXECS" ]; do /bin/true; i=$((i + 1)); done
+	until grep -q '"watch-started"' "$D/events.jsonl" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || { cat "$D/daemon.log" >&2; echo "bench-audit: daemon did not start" >&2; exit 3; }
+		sleep 0.05
+	done
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+stop_daemon() {
+	kill -TERM "$dpid"
+	wait "$dpid" || true
+	dpid=
+	grep 'exec watcher: [0-9]* execs' "$D/daemon.log" >>"$D/watcher.$1" || true
+	rm -f "$D/events.jsonl"
+}
 
 auditctl -e 1 >/dev/null
 [ -n "${BACKLOG:-}" ] && auditctl -b "$BACKLOG" >/dev/null
 lost0=$(auditctl -s | awk '$1 == "lost" { print $2 }')
-echo "bench-audit: $WRITES writes, $EXECS execs, median of $RUNS runs; kernel $(uname -r)," \
+echo "bench-audit: $WRITES writes, $EXECS execs, median of $RUNS runs per mode; kernel $(uname -r)," \
 	"backlog_limit $(auditctl -s | awk '$1 == "backlog_limit" { print $2 }'), load $(cut -d' ' -f1 /proc/loadavg)," \
 	"$(nproc) cores"
-# The reader runs throughout; runs alternate without and with vigil's rules,
-# so a machine whose load drifts weighs on both sides alike.
-"$V" -v audit-tail >"$D/tail.out" 2>"$D/tail.err" &
-tail_pid=$!
-until grep -q 'reading the audit multicast group' "$D/tail.err"; do sleep 0.05; done
+config proc
+config rules
+"$V" --config "$D/proc.yaml" -q baseline
 r=0
 while [ $r -lt "$RUNS" ]; do
-	"$V" -q rules remove >/dev/null 2>&1
-	for f in writes execs; do s=$(now); $f; e=$(now); echo "$s $e" | awk '{ printf "%.3f\n", $2 - $1 }' >>"$D/$f.0"; done
-	"$V" -q rules install --execve --path "$D/scope" >/dev/null 2>&1
-	for f in writes execs; do s=$(now); $f; e=$(now); echo "$s $e" | awk '{ printf "%.3f\n", $2 - $1 }' >>"$D/$f.1"; done
+	# rotate the order each run: none proc rules, proc rules none, ...
+	order=$(echo $MODES | awk -v r="$r" '{ for (i = 0; i < NF; i++) printf "%s ", $(((i + r) % NF) + 1) }')
+	for m in $order; do
+		"$V" -q rules remove >/dev/null 2>&1 || true
+		[ "$m" = none ] || start_daemon "$m"
+		for f in writes execs; do measure "$m" "$f"; done
+		[ "$m" = none ] || stop_daemon "$m"
+	done
 	r=$((r + 1))
 done
-w0=$(median <"$D/writes.0"); x0=$(median <"$D/execs.0")
-w1=$(median <"$D/writes.1"); x1=$(median <"$D/execs.1")
-echo "no vigil rules:      writes ${w0}s  execs ${x0}s"
-sleep 2 # let the reader drain and age the last events
-hz=$(getconf CLK_TCK)
-cpu=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$tail_pid/stat")
-rss=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$tail_pid/status")
-kill -TERM "$tail_pid"
-wait "$tail_pid" 2>/dev/null || true
-tail_pid=
 lost1=$(auditctl -s | awk '$1 == "lost" { print $2 }')
-echo "with rules + reader: writes ${w1}s  execs ${x1}s"
-awk -v a="$w0" -v b="$w1" -v c="$x0" -v d="$x1" 'BEGIN {
-	printf "slowdown:            writes %+.1f%%  execs %+.1f%%\n", (b / a - 1) * 100, (d / c - 1) * 100 }'
-echo "reader (vigil audit-tail, the daemon's audit engine): cpu ${cpu}s for all $((2 * RUNS)) rounds, peak RSS ${rss} KiB"
-grep 'audit:' "$D/tail.err" | sed 's/^vigil: /reader counters: /'
+
+med() { # FILE COLUMN
+	awk -v c="$2" '{ print $c }' "$1" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+printf '%-6s %-30s %-30s\n' mode "writes: wall / CPU / daemon s" "execs: wall / CPU / daemon s"
+for m in $MODES; do
+	printf '%-6s %-30s %-30s\n' "$m" \
+		"$(med "$D/writes.$m" 1) / $(med "$D/writes.$m" 2) / $(med "$D/writes.$m" 3)" \
+		"$(med "$D/execs.$m" 1) / $(med "$D/execs.$m" 2) / $(med "$D/execs.$m" 3)"
+done
+case " $MODES " in *" none "*)
+	for m in $MODES; do
+		[ "$m" = none ] && continue
+		awk -v a="$(med "$D/writes.none" 1)" -v b="$(med "$D/writes.$m" 1)" \
+		    -v c="$(med "$D/writes.none" 2)" -v d="$(med "$D/writes.$m" 2)" \
+		    -v e="$(med "$D/execs.none" 1)" -v f="$(med "$D/execs.$m" 1)" \
+		    -v g="$(med "$D/execs.none" 2)" -v h="$(med "$D/execs.$m" 2)" -v m="$m" 'BEGIN {
+			printf "%-6s vs none: writes wall %+.1f%% CPU %+.1f%%; execs wall %+.1f%% CPU %+.1f%%\n",
+				m, (b / a - 1) * 100, (d / c - 1) * 100, (f / e - 1) * 100, (h / g - 1) * 100 }'
+	done ;;
+esac
+for m in $MODES; do
+	[ -s "$D/watcher.$m" ] && sed "s/^vigil: /$m, last run: /" "$D/watcher.$m" | tail -n 1
+done
 echo "kernel lost counter: +$((lost1 - lost0))"

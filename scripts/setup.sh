@@ -8,10 +8,13 @@ libsqlite3-dev libjansson-dev libarchive-dev libaudit-dev libauparse-dev zlib1g-
 libcmocka-dev"
 # Peers and real parts the tests drive: dockerd, auditd, aide, inotifywait, minisign,
 # mactime, rsyslog, bsdtar, busybox (image rootfs), xattr/capability/chattr tools, clang
-# (libFuzzer), hyperfine (benchmarks).
+# and its runtime (libFuzzer, a Recommends that --no-install-recommends would drop),
+# valgrind (the daemon tests), strace, systemd-analyze (unit checks), setpriv/flock/
+# mount (util-linux), hyperfine (benchmarks).  Under CI=true a test whose part is
+# missing fails, so this list is the suite's whole list of parts.
 test_pkgs="$build_pkgs docker.io auditd aide inotify-tools minisign sleuthkit rsyslog \
-libarchive-tools busybox-static attr libcap2-bin e2fsprogs acl clang hyperfine procps \
-python3 file jq sqlite3 time valgrind util-linux"
+libarchive-tools busybox-static attr libcap2-bin e2fsprogs acl clang libclang-rt-14-dev \
+valgrind strace systemd util-linux hyperfine procps python3 file jq sqlite3 time"
 case $what in
 build) pkgs=$build_pkgs ;;
 test) pkgs=$test_pkgs ;;

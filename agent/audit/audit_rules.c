@@ -433,7 +433,7 @@ int vigil_audit_rules_build(const struct vigil_audit_rules_opts *opts,
 		}
 	}
 
-	execve = o.execve < 0 || !opts ? (o.cfg ? o.cfg->audit_execve : 1) : o.execve;
+	execve = o.execve < 0 || !opts ? (o.cfg ? o.cfg->audit_execve_rules : 1) : o.execve;
 	if (execve) {
 		/* Processes in containers descend from containerd, a service
 		 * with no login uid; an admin's session and cron jobs have

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "vigil/audit.h"
+#include "vigil/audit_exec.h"
 #include "vigil/loop.h"
 #include "vigil/watch.h"
 
@@ -38,6 +39,9 @@ struct audit_daemon {
  * module's state for the one daemon of the process is kept here.  Set and
  * cleared on the loop thread only. */
 static struct audit_daemon *the_daemon;
+/* container-shell detection (audit_exec_watch.c): runs whether or not the
+ * audit socket could be opened, so it has its own slot */
+static struct vigil_audit_exec_watch *the_exec;
 
 static void emit(const struct vigil_event *ev, void *ctx)
 {
@@ -52,7 +56,7 @@ static void on_readable(struct vigil_loop *loop, int fd, uint32_t events, void *
 	int rc = vigil_audit_link_read(d->link, vigil_audit_engine_parser(d->eng), &d->dropped);
 
 	if (rc < 0) {
-		vigil_warn("audit: reading records: %s; who-data stops here", strerror(-rc));
+		vigil_log_warn("audit: reading records: %s; who-data stops here", strerror(-rc));
 		vigil_loop_del(loop, fd);
 	}
 }
@@ -105,19 +109,21 @@ int vigil_audit_attach(struct vigil_watch *w, struct vigil_err *err)
 
 	if (the_daemon)
 		return vigil_err_set(err, -EBUSY, "audit: already attached");
+	if (cfg->audit_execve && !cfg->audit_execve_rules && !the_exec)
+		the_exec = vigil_audit_exec_watch_start(w);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return vigil_err_set(err, -ENOMEM, "audit: out of memory");
 	d->w = w;
 	if (!vigil_audit_kstatus(&ks, err)) {
 		if (ks.enabled == 0)
-			vigil_warn("audit: disabled in the kernel (enabled 0): no who-data until "
+			vigil_log_warn("audit: disabled in the kernel (enabled 0): no who-data until "
 				   "`auditctl -e 1`; vigil does not change it");
 		else if (ks.enabled == 2)
-			vigil_warn("audit: rules are immutable (enabled 2): vigil's rules can be "
+			vigil_log_warn("audit: rules are immutable (enabled 2): vigil's rules can be "
 				   "neither loaded nor removed");
 	} else {
-		vigil_warn("%s", err->msg);
+		vigil_log_warn("%s", err->msg);
 	}
 	if (cfg->audit_install_rules) {
 		struct vigil_audit_report rep = { 0 };
@@ -127,12 +133,12 @@ int vigil_audit_attach(struct vigil_watch *w, struct vigil_err *err)
 		if (!rc)
 			rc = vigil_audit_rules_install(d->rules, 0, &rep, err);
 		for (size_t i = 0; i < rep.n_msgs; i++)
-			vigil_warn("audit: %s", rep.msgs[i]);
+			vigil_log_warn("audit: %s", rep.msgs[i]);
 		if (rc)
-			vigil_warn("%s; carrying on without vigil's audit rules", err->msg);
+			vigil_log_warn("%s; carrying on without vigil's audit rules", err->msg);
 		else
 			d->installed = 1;
-		vigil_info("audit: %zu rules loaded, %zu already there, %zu failed", rep.added,
+		vigil_log_info("audit: %zu rules loaded, %zu already there, %zu failed", rep.added,
 			   rep.present, rep.failed);
 		vigil_audit_report_clear(&rep);
 	}
@@ -180,6 +186,8 @@ void vigil_audit_detach(struct vigil_watch *w)
 {
 	struct audit_daemon *d = the_daemon;
 
+	vigil_audit_exec_watch_stop(the_exec);
+	the_exec = NULL;
 	if (!d || d->w != w)
 		return;
 	vigil_watch_set_who(w, NULL, NULL, 0);
@@ -188,7 +196,7 @@ void vigil_audit_detach(struct vigil_watch *w)
 		struct vigil_err err = { "" };
 
 		if (vigil_audit_rules_remove(&rep, &err))
-			vigil_warn("%s", err.msg);
+			vigil_log_warn("%s", err.msg);
 		vigil_audit_report_clear(&rep);
 	}
 	daemon_free(d);

@@ -39,7 +39,7 @@ struct list {
 static int list_add(struct list *l, const char *s)
 {
 	if (l->n >= MAX_LIST) {
-		vigil_err("too many values (at most %d)", MAX_LIST);
+		vigil_log_err("too many values (at most %d)", MAX_LIST);
 		return -1;
 	}
 	l->v[l->n++] = s;
@@ -50,7 +50,7 @@ static int list_add(struct list *l, const char *s)
 static void print_msgs(char **m, size_t n, const char *prefix)
 {
 	for (size_t i = 0; i < n; i++)
-		vigil_warn("%s%s", prefix, m[i]);
+		vigil_log_warn("%s%s", prefix, m[i]);
 }
 
 static int rules_usage(void)
@@ -120,7 +120,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 	    strcmp(sub, "status"))
 		return rules_usage();
 	if (strcmp(sub, "print") && cli->root && strcmp(cli->root, "/")) {
-		vigil_err("rules %s: --root applies to `rules print` only: the kernel's rules "
+		vigil_log_err("rules %s: --root applies to `rules print` only: the kernel's rules "
 			  "belong to the running host", sub);
 		return VIGIL_EXIT_USAGE;
 	}
@@ -131,7 +131,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 	if (!strcmp(sub, "remove")) {
 		rc = vigil_audit_rules_remove(&rep, &err);
 		if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			ret = fail_code(rc);
 			goto out;
 		}
@@ -145,13 +145,13 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 	}
 	rc = vigil_audit_rules_build(&ro, &set, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		ret = fail_code(rc);
 		goto out;
 	}
 	if (!strcmp(sub, "print")) {
 		if (vigil_audit_rules_print(set, stdout) || fflush(stdout)) {
-			vigil_err("rules print: cannot write to stdout");
+			vigil_log_err("rules print: cannot write to stdout");
 			ret = VIGIL_EXIT_FAIL;
 		}
 	} else if (!strcmp(sub, "install")) {
@@ -159,7 +159,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 		rc = vigil_audit_rules_install(set, enable ? VIGIL_AUDIT_INSTALL_ENABLE : 0, &rep, &err);
 		print_msgs(rep.msgs, rep.n_msgs, "");
 		if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			ret = fail_code(rc);
 			goto out;
 		}
@@ -172,7 +172,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 
 		rc = vigil_audit_rules_status(set, &st, &err);
 		if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			ret = fail_code(rc);
 			goto out;
 		}
@@ -288,7 +288,7 @@ static void print_counters(struct vigil_audit_engine *e)
 	struct vigil_audit_counters c;
 
 	vigil_audit_engine_counters(e, &c);
-	vigil_info("audit: %llu events (%llu malformed), %llu execs (%llu over the rate limit), "
+	vigil_log_info("audit: %llu events (%llu malformed), %llu execs (%llu over the rate limit), "
 		   "%llu lost by the kernel, %llu socket overflows, %llu detections",
 		   (unsigned long long)c.events, (unsigned long long)c.malformed,
 		   (unsigned long long)c.execs, (unsigned long long)c.execs_suppressed,
@@ -307,7 +307,7 @@ int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv)
 		return VIGIL_EXIT_USAGE;
 	e = vigil_audit_engine_new(&o.eo, print_event, &o.pr);
 	if (!e) {
-		vigil_err("audit-plugin: out of memory");
+		vigil_log_err("audit-plugin: out of memory");
 		return VIGIL_EXIT_FAIL;
 	}
 	/* auditd writes records as text lines, one event's records together
@@ -354,7 +354,7 @@ int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv)
 		return VIGIL_EXIT_USAGE;
 	rc = vigil_audit_link_open(&link, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	e = vigil_audit_engine_new(&o.eo, print_event, &o.pr);
@@ -364,7 +364,7 @@ int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!e || sfd < 0) {
-		vigil_err("audit-tail: %s", e ? strerror(errno) : "out of memory");
+		vigil_log_err("audit-tail: %s", e ? strerror(errno) : "out of memory");
 		ret = VIGIL_EXIT_FAIL;
 		goto out;
 	}
@@ -378,7 +378,7 @@ int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv)
 		pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		rc = poll(pfd, 2, 250);
 		if (rc < 0 && errno != EINTR) {
-			vigil_err("audit-tail: poll: %s", strerror(errno));
+			vigil_log_err("audit-tail: poll: %s", strerror(errno));
 			ret = VIGIL_EXIT_FAIL;
 			break;
 		}
@@ -387,7 +387,7 @@ int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv)
 		if (rc > 0 && (pfd[0].revents & POLLIN)) {
 			rc = vigil_audit_link_read(link, vigil_audit_engine_parser(e), &dropped);
 			if (rc < 0) {
-				vigil_err("audit-tail: reading audit records: %s", strerror(-rc));
+				vigil_log_err("audit-tail: reading audit records: %s", strerror(-rc));
 				ret = VIGIL_EXIT_FAIL;
 				break;
 			}

@@ -37,14 +37,14 @@ int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		vigil_err("check-config: unexpected argument '%s'", argv[optind]);
+		vigil_log_err("check-config: unexpected argument '%s'", argv[optind]);
 		return VIGIL_EXIT_USAGE;
 	}
 	if (print_default) {
 		const char *text = vigil_config_default_text();
 
 		if (fwrite(text, 1, strlen(text), stdout) != strlen(text) || fflush(stdout)) {
-			vigil_err("check-config: writing to stdout failed");
+			vigil_log_err("check-config: writing to stdout failed");
 			return VIGIL_EXIT_FAIL;
 		}
 		return VIGIL_EXIT_OK;
@@ -54,7 +54,7 @@ int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv)
 	if (!cfg) {
 		rc = vigil_config_load(cli->config_file, &own, &err);
 		if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
 		}
 		cfg = own;

@@ -55,7 +55,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct dopts *o, c
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || v < 1 || v > 64) {
-				vigil_err("%s: --threads '%s': expected 1 to 64", cmd, optarg);
+				vigil_log_err("%s: --threads '%s': expected 1 to 64", cmd, optarg);
 				return -1;
 			}
 			o->threads = (int)v;
@@ -79,12 +79,12 @@ static struct vigil_docker *load(struct vigil_cli *cli, const struct dopts *o)
 	const struct vigil_strv *w;
 
 	if (vigil_docker_load(cli->root, o->data_root, &d, &err)) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return NULL;
 	}
 	w = vigil_docker_warnings(d);
 	for (size_t i = 0; i < w->n; i++)
-		vigil_warn("%s", w->v[i]);
+		vigil_log_warn("%s", w->v[i]);
 	return d;
 }
 
@@ -150,7 +150,7 @@ int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv)
 	if (parse_opts("images", argc, argv, &o, "images [--json] [--all] [--data-root DIR]") < 0)
 		return VIGIL_EXIT_USAGE;
 	if (optind < argc) {
-		vigil_err("images: unexpected argument '%s'", argv[optind]);
+		vigil_log_err("images: unexpected argument '%s'", argv[optind]);
 		return VIGIL_EXIT_USAGE;
 	}
 	d = load(cli, &o);
@@ -200,7 +200,7 @@ int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv)
 				       im->diff_ids.n);
 			}
 			if (im->error)
-				vigil_warn("image %.19s: %s", im->id, im->error);
+				vigil_log_warn("image %.19s: %s", im->id, im->error);
 		}
 	}
 	vigil_docker_free(d);
@@ -216,7 +216,7 @@ int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv)
 	if (parse_opts("containers", argc, argv, &o, "containers [--json] [--data-root DIR]") < 0)
 		return VIGIL_EXIT_USAGE;
 	if (optind < argc) {
-		vigil_err("containers: unexpected argument '%s'", argv[optind]);
+		vigil_log_err("containers: unexpected argument '%s'", argv[optind]);
 		return VIGIL_EXIT_USAGE;
 	}
 	d = load(cli, &o);
@@ -287,7 +287,7 @@ int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv)
 			       c->image_ref ? c->image_ref : "?", c->state ? c->state : "?", c->pid,
 			       c->created ? c->created : "?", c->name ? c->name : "?", notes);
 			if (c->error)
-				vigil_warn("container %.12s: %s", c->id, c->error);
+				vigil_log_warn("container %.12s: %s", c->id, c->error);
 		}
 	}
 	vigil_docker_free(d);
@@ -306,6 +306,7 @@ static const char *finding_name(int k)
 	case VIGIL_DOCKER_F_MISSING: return "missing";
 	case VIGIL_DOCKER_F_SHORT: return "size";
 	case VIGIL_DOCKER_F_EXTRA: return "extra";
+	case VIGIL_DOCKER_F_LAYERDB: return "layerdb";
 	default: return "metadata";
 	}
 }
@@ -338,7 +339,7 @@ static int layers_list(struct vigil_docker *d, const struct dopts *o)
 		printf("%-19.19s %-19.19s %-12.12s %8s %s\n", l->chain_id, l->diff_id[0] ? l->diff_id : "?",
 		       l->cache_id ? l->cache_id : "?", size, users ? users : "-");
 		if (l->error)
-			vigil_warn("layer %.19s: %s", l->chain_id, l->error);
+			vigil_log_warn("layer %.19s: %s", l->chain_id, l->error);
 		free(users);
 	}
 	return VIGIL_EXIT_OK;
@@ -353,7 +354,7 @@ static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc
 
 	rc = vigil_docker_verify(d, (const char *const *)argv, (size_t)argc, o->threads, &v, &n, &err);
 	if (rc) {
-		vigil_err("layers verify: %s", err.msg);
+		vigil_log_err("layers verify: %s", err.msg);
 		return rc == -ENOENT ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
 	}
 	if (o->json) {
@@ -438,7 +439,7 @@ static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc
 			printf("MODIFIED image config %s [%s]\n         %s\n", im->id,
 			       im->tags.n ? im->tags.v[0] : "untagged", im->error ? im->error : "");
 		else
-			vigil_err("image config %s: %s", im->id, im->error ? im->error : "content digest differs");
+			vigil_log_err("image config %s: %s", im->id, im->error ? im->error : "content digest differs");
 	}
 	fprintf(stderr, "vigil: %zu layer%s: %zu ok, %zu modified, %zu not verifiable", n, n == 1 ? "" : "s",
 		nok, nmod, nerr);
@@ -467,7 +468,7 @@ int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv)
 	}
 	sub = argv[optind++];
 	if (strcmp(sub, "list") && strcmp(sub, "verify")) {
-		vigil_err("layers: unknown subcommand '%s' (list, verify)", sub);
+		vigil_log_err("layers: unknown subcommand '%s' (list, verify)", sub);
 		return VIGIL_EXIT_USAGE;
 	}
 	/* Options may also follow the subcommand. */
@@ -496,6 +497,18 @@ int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* ["mode", "owner"]: the names vigil_docker_why_str() gives, as a list. */
+static json_t *why_json(unsigned why)
+{
+	char buf[128], *save = NULL;
+	json_t *a = json_array();
+
+	vigil_docker_why_str(why, buf, sizeof(buf));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(t));
+	return a;
+}
+
 int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 {
 	struct vigil_err err = { "" };
@@ -517,12 +530,12 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 		return VIGIL_EXIT_FAIL;
 	c = vigil_docker_find_container(d, argv[optind], &err);
 	if (!c) {
-		vigil_err("drift: %s", err.msg);
+		vigil_log_err("drift: %s", err.msg);
 		vigil_docker_free(d);
 		return VIGIL_EXIT_USAGE;
 	}
 	if (vigil_docker_drift(d, c, &ch, &n, &err)) {
-		vigil_err("drift: %s", err.msg);
+		vigil_log_err("drift: %s", err.msg);
 		vigil_docker_free(d);
 		return VIGIL_EXIT_FAIL;
 	}
@@ -541,13 +554,19 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 				json_object_set_new(j, "executable", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_EXEC));
 				json_object_set_new(j, "sensitive", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE));
 				json_object_set_new(j, "opaque", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE));
+				if (ch[i].kind != 'D') {
+					json_object_set_new(j, "uid", json_integer(ch[i].uid));
+					json_object_set_new(j, "gid", json_integer(ch[i].gid));
+				}
+				if (ch[i].kind == 'C')
+					json_object_set_new(j, "changed", why_json(ch[i].why));
 			}
 			json_array_append_new(a, j);
 		}
 		print_json(a);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			char *p = vigil_path_escape(ch[i].path, strlen(ch[i].path));
+			char *p = vigil_path_escape(ch[i].path, strlen(ch[i].path)), why[128];
 
 			if (o.is_short) {
 				printf("%c %s\n", ch[i].kind, p ? p : "?");
@@ -557,6 +576,8 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 												   vigil_ftype_name(ch[i].ftype));
 				if (ch[i].has_hash)
 					printf(" %04o %10" PRIu64 " sha256:%s", (unsigned)ch[i].mode, ch[i].size, ch[i].sha256);
+				if (ch[i].kind == 'C')
+					printf(" (%s)", vigil_docker_why_str(ch[i].why, why, sizeof(why)));
 				printf("%s%s%s\n", ch[i].flags & VIGIL_DOCKER_CH_EXEC ? " [new executable]" : "",
 				       ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE ? " [sensitive path]" : "",
 				       ch[i].flags & VIGIL_DOCKER_CH_OPAQUE ? " [opaque dir]" : "");

@@ -1,4 +1,6 @@
-/* cmd_fim.c - the foundation commands: baseline, check, accept, show, keygen. */
+/* cmd_fim.c - the foundation commands: baseline, check, accept, show, keygen.
+ * Options and printing only: what they compute is agent/core/run.c, which the
+ * daemon calls too. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,13 +17,9 @@
 #include "vigil/docker.h"
 #include "vigil/event.h"
 #include "vigil/record.h"
+#include "vigil/run.h"
 #include "vigil/sign.h"
 #include "vigil/store.h"
-#include "vigil/walk.h"
-
-/* Exit code of a baseline that completed but could not read some files
- * (they are recorded as unreadable and reported by every later check). */
-#define VIGIL_EXIT_PARTIAL 4
 
 /* --- progress on a terminal ------------------------------------------------ */
 
@@ -68,6 +66,15 @@ static void progress_cb(void *arg, const struct vigil_walk_stats *st, uint64_t p
 	p->printed = 1;
 }
 
+static void progress_start(struct progress *p, struct vigil_run_opts *o)
+{
+	if (!p->on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	o->progress = progress_cb;
+	o->progress_arg = p;
+}
+
 static void progress_end(struct progress *p)
 {
 	if (p->printed)
@@ -88,14 +95,6 @@ static int print_event(const struct vigil_event *ev)
 	return 0;
 }
 
-static const struct vigil_scope *scope_by_name(const struct vigil_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_scopes; i++)
-		if (!strcmp(cfg->scopes[i].name, name))
-			return &cfg->scopes[i];
-	return NULL;
-}
-
 static void print_time(int64_t t, char *buf, size_t size)
 {
 	time_t s = (time_t)t;
@@ -105,303 +104,65 @@ static void print_time(int64_t t, char *buf, size_t size)
 		snprintf(buf, size, "%" PRId64, t);
 }
 
-/* Checks that gen is still the newest generation and that its digest and
- * signature verify; an exit code. */
-static int reverify(struct vigil_cli *cli, struct vigil_store *st, struct vigil_generation *gen)
+/* Warnings and notes of the engine, on stderr. */
+static void say(void *arg, int level, const char *msg)
 {
-	const char *dir = vigil_cli_state_dir(cli);
-	struct vigil_pubkey *pub = NULL;
-	struct vigil_generation now;
-	struct vigil_err err = { "" };
-	int rc;
-
-	rc = vigil_store_latest(st, &now, &err);
-	if (rc == -ENOENT) {
-		vigil_err("no baseline in '%s': run 'vigil baseline' first", dir);
-		return VIGIL_EXIT_TAMPERED;
-	} else if (rc) {
-		vigil_err("%s", err.msg);
-		return VIGIL_EXIT_TAMPERED;
-	}
-	if (gen->id && now.id != gen->id) {
-		vigil_err("baseline '%s' changed while checking: generation %" PRId64 " is now the newest, "
-			  "run check again", vigil_store_path(st), now.id);
-		return VIGIL_EXIT_FAIL;
-	}
-	rc = vigil_pubkey_load(dir, &pub, &err);
-	if (!rc)
-		rc = vigil_store_verify(st, &now, pub, &err);
-	vigil_pubkey_free(pub);
-	if (rc) {
-		vigil_err("refusing baseline '%s': %s", vigil_store_path(st), err.msg);
-		return VIGIL_EXIT_TAMPERED;
-	}
-	*gen = now;
-	return VIGIL_EXIT_OK;
+	vigil_log(level, "%s", msg);
 }
 
-/* Opens the store and checks the newest generation's digest and signature.
- * Returns an exit code; on success *st, *gen are set. */
-static int open_verified(struct vigil_cli *cli, unsigned flags, struct vigil_store **st,
-			 struct vigil_generation *gen)
+/* Fills the auto scopes; *loc: Docker terms, or NULL.  An exit code. */
+static int prepare(struct vigil_cli *cli, struct vigil_docker_locator **loc)
 {
-	struct vigil_err err = { "" };
-	int ret;
-
-	*st = NULL;
-	if (vigil_store_open(vigil_cli_state_dir(cli), flags, st, &err)) {
-		vigil_err("%s", err.msg);
-		return VIGIL_EXIT_FAIL;
-	}
-	gen->id = 0;
-	ret = reverify(cli, *st, gen);
-	if (ret) {
-		vigil_store_close(*st);
-		*st = NULL;
-	}
-	return ret;
-}
-
-/* The signing key: created on first use when the state dir has none and no
- * baseline exists yet; a key that vanished later is an error, since a new key
- * could otherwise re-sign a forged baseline without anyone noticing. */
-static int load_or_create_key(const char *dir, struct vigil_store *st, struct vigil_seckey **key)
-{
-	struct vigil_generation gen;
-	struct vigil_err err = { "" };
-	int rc;
-
-	rc = vigil_seckey_load(dir, key, &err);
-	if (rc != -ENOENT)
-		goto out;
-	if (vigil_store_latest(st, &gen, NULL) != -ENOENT) {
-		vigil_err("signing key '%s/%s' is missing but baselines exist: restore it, or run "
-			  "'vigil keygen' deliberately", dir, VIGIL_SECKEY_FILE);
-		return VIGIL_EXIT_FAIL;
-	}
-	rc = vigil_sign_keygen(dir, 0, &err);
-	if (rc)
-		goto out;
-	vigil_log(VIGIL_LOG_NOTICE, "created signing key '%s/%s' (public key: %s/%s)", dir,
-		  VIGIL_SECKEY_FILE, dir, VIGIL_PUBKEY_FILE);
-	rc = vigil_seckey_load(dir, key, &err);
-out:
-	if (rc) {
-		vigil_err("%s", err.msg);
+	if (vigil_run_prepare(cli->cfg, cli->root, loc, say, NULL)) {
+		vigil_log_err("out of memory");
 		return VIGIL_EXIT_FAIL;
 	}
 	return VIGIL_EXIT_OK;
-}
-
-struct scan {
-	struct vigil_store *st;
-	int scratch;
-	uint64_t unreadable;
-	struct vigil_err err;
-};
-
-static int scan_cb(void *arg, const struct vigil_record *rec, const struct vigil_scope *scope)
-{
-	struct scan *s = arg;
-
-	/* Gone between the directory listing and the open: as if never seen, so a
-	 * file deleted during the walk is reported once, as removed, not as a
-	 * half-record that differs from everything. */
-	if (rec->status & VIGIL_REC_VANISHED)
-		return 0;
-	if (rec->status & (VIGIL_REC_UNREADABLE | VIGIL_REC_XATTR_ERR)) {
-		char *p = vigil_path_escape(rec->path, rec->path_len);
-
-		s->unreadable++;
-		vigil_warn("cannot read '%s': %s", p ? p : "?", strerror(rec->err ? rec->err : EIO));
-		free(p);
-	}
-	if (s->scratch)
-		return vigil_store_scratch_put(s->st, rec, &s->err);
-	return vigil_store_put(s->st, rec, &s->err);
-}
-
-/* Walks the config's scopes (or only the given paths) into the store. */
-static int scan(struct vigil_cli *cli, struct scan *s, const char *const *only, struct vigil_walk_stats *stats)
-{
-	struct progress prog = { .on = cli->progress };
-	struct vigil_walk_opts o = {
-		.cfg = cli->cfg,
-		.root = cli->root,
-		.only = only,
-		.cb = scan_cb,
-		.arg = s,
-	};
-	struct vigil_err err = { "" };
-	int rc;
-
-	if (prog.on) {
-		clock_gettime(CLOCK_MONOTONIC, &prog.start);
-		o.progress = progress_cb;
-		o.progress_arg = &prog;
-	}
-	rc = vigil_walk_run(&o, stats, &err);
-	progress_end(&prog);
-	if (rc) {
-		vigil_err("%s", s->err.msg[0] ? s->err.msg : err.msg);
-		return rc;
-	}
-	return 0;
-}
-
-/* --- docker collector: auto scopes and image layers (collectors/docker*.c) --- */
-
-/* The scope of the given auto kind, or NULL when the config has none. */
-static const struct vigil_scope *docker_scope(const struct vigil_config *cfg, int kind)
-{
-	for (size_t i = 0; i < cfg->n_scopes; i++)
-		if (cfg->scopes[i].auto_kind == kind)
-			return &cfg->scopes[i];
-	return NULL;
-}
-
-/* Fills docker-binaries / docker-configs with what the engine's files say.
- * A failure is a warning: the other scopes are still worth scanning. */
-static void docker_fill(struct vigil_cli *cli)
-{
-	struct vigil_err err = { "" };
-
-	if (!docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_BINARIES) && !docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_CONFIGS))
-		return;
-	if (vigil_docker_fill_scopes(cli->cfg, cli->root, &err))
-		vigil_warn("docker engine discovery: %s", err.msg);
-}
-
-/* One "layer" object per image layer in the generation being written.
- * Returns 0, or -1 after printing why. */
-static int docker_layers_baseline(struct vigil_cli *cli, struct vigil_store *st)
-{
-	struct vigil_err err = { "" };
-	int rc;
-
-	if (!docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_LAYERS))
-		return 0;
-	rc = vigil_docker_layers_baseline(cli->root, st, cli->cfg->threads, &err);
-	if (rc < 0) {
-		vigil_err("docker layers: %s", err.msg);
-		return -1;
-	}
-	if (rc > 0)
-		vigil_warn("some image layers do not verify now (run 'vigil layers verify'); "
-			   "they are recorded as they are");
-	return 0;
-}
-
-struct docker_check {
-	struct vigil_cli *cli;
-	int json;
-	int64_t gen;
-	const char *scope;
-	uint64_t changed, added;
-};
-
-static int docker_layer_event(void *arg, const char *action, int severity, const char *chain_id,
-			      const char *message, const char *extra_json)
-{
-	struct docker_check *c = arg;
-	struct vigil_event ev = {
-		.action = action, .kind = severity >= VIGIL_SEV_HIGH ? "alert" : "event",
-		.severity = severity, .scope = c->scope, .message = message,
-		.generation = c->gen, .source = "check", .extra_json = extra_json,
-	};
-
-	if (!strcmp(action, "layer-added"))
-		c->added++;
-	else
-		c->changed++;
-	if (c->json) {
-		if (print_event(&ev))
-			return -ENOMEM;
-	} else {
-		printf("%s: %s\n  %s\n", action, chain_id, message);
-	}
-	return 0;
-}
-
-/* Re-verifies every image layer against the generation's layer objects.
- * Returns 0, or -1 after printing why. */
-static int docker_layers_check(struct vigil_cli *cli, struct vigil_store *st, int64_t gen, int json,
-			       uint64_t *changed, uint64_t *added)
-{
-	const struct vigil_scope *sc = docker_scope(cli->cfg, VIGIL_AUTO_DOCKER_LAYERS);
-	struct docker_check c = { .cli = cli, .json = json, .gen = gen };
-	struct vigil_err err = { "" };
-	int rc;
-
-	if (!sc)
-		return 0;
-	c.scope = sc->name;
-	rc = vigil_docker_layers_check(cli->root, st, gen, cli->cfg->threads, 0, docker_layer_event, &c, &err);
-	if (rc < 0) {
-		vigil_err("docker layers: %s", err.msg);
-		return -1;
-	}
-	*changed += c.changed;
-	*added += c.added;
-	return 0;
 }
 
 /* --- baseline -------------------------------------------------------------- */
 
 int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 {
-	const char *dir = vigil_cli_state_dir(cli);
-	struct vigil_seckey *key = NULL;
-	struct vigil_generation gen;
-	struct vigil_walk_stats stats = { 0 };
-	struct scan s = { 0 };
+	struct progress prog = { .on = cli->progress };
+	struct vigil_run_opts o = {
+		.cfg = cli->cfg, .root = cli->root, .state_dir = vigil_cli_state_dir(cli), .kind = "baseline",
+		.flags = VIGIL_RUN_CREATE_KEY, .say = say,
+	};
+	struct vigil_docker_locator *loc = NULL;
+	struct vigil_run_result res;
 	struct vigil_err err = { "" };
 	char digest[65];
-	int rc, ret = VIGIL_EXIT_FAIL;
+	int ret;
 
 	if (argc > 1) {
-		vigil_err("baseline takes no arguments (scopes come from the config)");
+		vigil_log_err("baseline takes no arguments (scopes come from the config)");
 		return VIGIL_EXIT_USAGE;
 	}
-	rc = vigil_store_open(dir, VIGIL_STORE_CREATE, &s.st, &err);
-	if (rc) {
-		vigil_err("%s", err.msg);
+	ret = prepare(cli, &loc);
+	if (ret)
+		return ret;
+	progress_start(&prog, &o);
+	ret = vigil_run_baseline(&o, &res, &err);
+	progress_end(&prog);
+	vigil_docker_locator_free(loc);
+	if (ret) {
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
-	ret = load_or_create_key(dir, s.st, &key);
-	if (ret)
-		goto out;
-	ret = VIGIL_EXIT_FAIL;
-	if (vigil_store_begin(s.st, "baseline", &err)) {
-		vigil_err("%s", err.msg);
-		goto out;
-	}
-	docker_fill(cli);
-	if (scan(cli, &s, NULL, &stats) || docker_layers_baseline(cli, s.st)) {
-		vigil_store_rollback(s.st);
-		goto out;
-	}
-	if (vigil_store_commit(s.st, key, &gen, &err)) {
-		vigil_err("%s", err.msg);
-		goto out;
-	}
-	vigil_hex(gen.digest, 16, digest);
+	vigil_hex(res.gen.digest, 16, digest);
 	if (!cli->quiet)
 		printf("baseline generation %" PRId64 ": %" PRIu64 " records (%" PRIu64 " files, %" PRIu64
 		       " directories, %" PRIu64 " other), %" PRIu64 " bytes hashed, %" PRIu64
 		       " unreadable; digest %s..., signed\n",
-		       gen.id, gen.n_records, stats.files, stats.dirs, stats.others, stats.bytes, s.unreadable,
-		       digest);
-	ret = VIGIL_EXIT_OK;
-	if (s.unreadable) {
-		vigil_warn("%" PRIu64 " paths could not be read fully; they are recorded as unreadable",
-			   s.unreadable);
-		ret = VIGIL_EXIT_PARTIAL;
+		       res.gen.id, res.gen.n_records, res.stats.files, res.stats.dirs, res.stats.others,
+		       res.stats.bytes, res.unreadable, digest);
+	if (res.unreadable) {
+		vigil_log_warn("%" PRIu64 " paths could not be read fully; they are recorded as unreadable",
+			   res.unreadable);
+		return VIGIL_EXIT_PARTIAL;
 	}
-out:
-	vigil_seckey_free(key);
-	vigil_store_close(s.st);
-	return ret;
+	return VIGIL_EXIT_OK;
 }
 
 /* --- check ----------------------------------------------------------------- */
@@ -410,24 +171,41 @@ struct check {
 	struct vigil_cli *cli;
 	int json;
 	int64_t gen;
-	uint64_t added, removed, changed, unreadable, seen;
 };
 
-static void print_diff(const char *what, const struct vigil_record *old, const struct vigil_record *cur,
-		       unsigned changed)
+static void print_docker(const struct vigil_docker_where *w)
 {
-	const struct vigil_record *r = cur ? cur : old;
-	char *p = vigil_path_escape(r->path, r->path_len);
-	char a[1024], b[1024];
+	if (!w)
+		return;
+	if (w->kind == VIGIL_DOCKER_IN_LAYER)
+		printf("  image layer: %s (images: %s), path in the image: %s\n", w->id,
+		       w->images ? w->images : "none", w->inner);
+	else if (w->kind == VIGIL_DOCKER_IN_CONTAINER)
+		printf("  container: %.12s %s (image %s), path in the container: %s\n", w->id,
+		       w->name ? w->name : "?", w->image ? w->image : "?", w->inner);
+}
 
+static void print_diff(const struct vigil_run_diff *d)
+{
+	const char *what = !strcmp(d->action, VIGIL_ACTION_ADDED) ? "added" :
+			   !strcmp(d->action, VIGIL_ACTION_REMOVED) ? "removed" :
+			   !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" : "changed";
+	const struct vigil_record *cur = d->cur;
+	char *p, a[1024], b[1024];
+
+	if (!d->path) { /* a Docker object */
+		printf("%s: %s\n  %s\n", d->action, d->object, d->message);
+		return;
+	}
+	p = vigil_path_escape(d->path, d->path_len);
 	printf("%s: %s\n", what, p ? p : "?");
 	free(p);
 	for (int i = 0; i < VIGIL_ATTR_COUNT; i++) {
 		unsigned bit = 1u << i;
 
-		if (!(changed & bit))
+		if (!(d->changed & bit))
 			continue;
-		vigil_record_attr_str(old, bit, a, sizeof(a));
+		vigil_record_attr_str(d->old, bit, a, sizeof(a));
 		vigil_record_attr_str(cur, bit, b, sizeof(b));
 		printf("  %s: %s -> %s\n", vigil_attr_name(bit), a, b);
 	}
@@ -435,163 +213,109 @@ static void print_diff(const char *what, const struct vigil_record *old, const s
 		printf("  unreadable: %s\n", strerror(cur->err ? cur->err : EIO));
 	if (cur && (cur->status & VIGIL_REC_CHANGED))
 		printf("  note: changed while it was being read\n");
+	print_docker(d->docker);
 }
 
-static int merge_cb(void *arg, const struct vigil_record *old, const struct vigil_record *cur)
+static int check_diff(void *arg, const struct vigil_run_diff *d)
 {
 	struct check *c = arg;
-	const struct vigil_record *r = cur ? cur : old;
-	const struct vigil_scope *sc = scope_by_name(c->cli->cfg, r->scope);
-	unsigned mask = sc ? sc->attrs : VIGIL_ATTR_DEFAULT, d = 0;
 	struct vigil_event ev = {
-		.severity = sc ? sc->severity : VIGIL_SEV_MEDIUM,
-		.scope = r->scope,
-		.generation = c->gen,
-		.old = old,
-		.cur = cur,
-		.source = "check",
+		.action = d->action, .severity = d->severity, .scope = d->scope, .message = d->message,
+		.old = d->old, .cur = d->cur, .changed = d->changed, .source = "check",
+		.extra_json = d->extra_json, .docker = d->docker,
 	};
-	const char *what;
 
-	if (cur)
-		c->seen++;
-	if (!old) {
-		what = "added";
-		ev.action = VIGIL_ACTION_ADDED;
-		c->added++;
-	} else if (!cur) {
-		what = "removed";
-		ev.action = VIGIL_ACTION_REMOVED;
-		c->removed++;
-	} else {
-		int unread_now = cur->status & VIGIL_REC_UNREADABLE, unread_then = old->status & VIGIL_REC_UNREADABLE;
-
-		d = vigil_record_diff(old, cur, mask);
-		if (unread_now && !unread_then) {
-			what = "unreadable";
-			ev.action = VIGIL_ACTION_UNREADABLE;
-			c->unreadable++;
-		} else if (d || unread_now != unread_then) {
-			what = "changed";
-			ev.action = VIGIL_ACTION_CHANGED;
-			c->changed++;
-		} else {
-			return 0;
-		}
-		ev.changed = d;
-	}
+	if (!d->path) /* a Docker object: an alert when it is serious */
+		ev.kind = d->severity >= VIGIL_SEV_HIGH ? "alert" : "event";
 	if (c->json) {
-		if (print_event(&ev))
-			return -ENOMEM;
-	} else {
-		/* -q drops the header and summary, never the differences themselves */
-		print_diff(what, old, cur, d);
+		ev.generation = c->gen;
+		return print_event(&ev);
 	}
+	/* -q drops the header and summary, never the differences themselves */
+	print_diff(d);
 	return 0;
+}
+
+static void check_started(void *arg, const struct vigil_generation *gen)
+{
+	struct check *c = arg;
+	char when[64];
+
+	c->gen = gen->id;
+	print_time(gen->created, when, sizeof(when));
+	if (!c->json && !c->cli->quiet)
+		printf("vigil check against baseline generation %" PRId64 " (%s, host %s)\n", gen->id, when,
+		       gen->host);
+	fflush(stdout);
 }
 
 int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	struct check c = { .cli = cli };
-	struct vigil_generation gen;
-	struct vigil_walk_stats stats = { 0 };
-	struct scan s = { .scratch = 1 };
+	struct progress prog = { .on = cli->progress };
+	struct vigil_run_opts o = {
+		.cfg = cli->cfg, .root = cli->root, .state_dir = vigil_cli_state_dir(cli), .say = say,
+		.diff = check_diff, .diff_arg = &c, .started = check_started, .started_arg = &c,
+	};
+	struct vigil_docker_locator *loc = NULL;
+	struct vigil_run_result res;
 	struct vigil_err err = { "" };
-	char when[64];
-	int ret, o;
+	int ret, o_;
 
-	while ((o = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (o != 'j')
+	while ((o_ = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (o_ != 'j')
 			return VIGIL_EXIT_USAGE;
 		c.json = 1;
 	}
 	if (optind < argc) {
-		vigil_err("check takes no arguments besides --json");
+		vigil_log_err("check takes no arguments besides --json");
 		return VIGIL_EXIT_USAGE;
 	}
-	ret = open_verified(cli, VIGIL_STORE_RDONLY, &s.st, &gen);
+	ret = prepare(cli, &loc);
 	if (ret)
 		return ret;
-	c.gen = gen.id;
-	ret = VIGIL_EXIT_TAMPERED;
-	if (vigil_store_scratch_begin(s.st, &err)) {
-		vigil_err("%s", err.msg);
-		goto out;
+	o.loc = loc;
+	progress_start(&prog, &o);
+	ret = vigil_run_check(&o, &res, &err);
+	progress_end(&prog);
+	vigil_docker_locator_free(loc);
+	if (ret) {
+		vigil_log_err("%s", err.msg);
+		return VIGIL_EXIT_FAIL; /* also VIGIL_EXIT_TAMPERED: a refused baseline */
 	}
-	ret = VIGIL_EXIT_FAIL;
-	docker_fill(cli);
-	if (scan(cli, &s, NULL, &stats))
-		goto out;
-	ret = VIGIL_EXIT_TAMPERED;
-	/* The scan took a while: verify again, now, so the generation merged below
-	 * is the one whose digest and signature were just checked (the store reads
-	 * both in one snapshot). */
-	if (reverify(cli, s.st, &gen))
-		goto out;
-	print_time(gen.created, when, sizeof(when));
-	if (!c.json && !cli->quiet)
-		printf("vigil check against baseline generation %" PRId64 " (%s, host %s)\n", gen.id, when,
-		       gen.host);
-	fflush(stdout);
-	ret = VIGIL_EXIT_FAIL;
-	if (vigil_store_scratch_merge(s.st, gen.id, merge_cb, &c, &err)) {
-		vigil_err("%s", err.msg);
-		goto out;
-	}
-	if (docker_layers_check(cli, s.st, gen.id, c.json, &c.changed, &c.added))
-		goto out;
 	if (!cli->quiet) {
 		FILE *f = c.json ? stderr : stdout;
 
 		fprintf(f, "summary: %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " changed, %" PRIu64
 			   " unreadable; %" PRIu64 " entries checked\n",
-			c.added, c.removed, c.changed, c.unreadable, c.seen);
+			res.t.added, res.t.removed, res.t.changed, res.t.unreadable, res.t.seen);
 	}
-	ret = c.added + c.removed + c.changed + c.unreadable ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
-	if (ret == VIGIL_EXIT_OK && s.unreadable) {
+	ret = vigil_tally_diffs(&res.t) ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
+	if (ret == VIGIL_EXIT_OK && res.unreadable) {
 		/* Nothing differs in what could be read, but not everything could. */
-		vigil_warn("%" PRIu64 " paths could not be read; they were not checked", s.unreadable);
+		vigil_log_warn("%" PRIu64 " paths could not be read; they were not checked", res.unreadable);
 		ret = VIGIL_EXIT_PARTIAL;
 	}
-out:
-	vigil_store_scratch_end(s.st);
-	vigil_store_close(s.st);
 	return ret;
 }
 
 /* --- accept ---------------------------------------------------------------- */
 
-/* 1 when path equals prefix or lies below it. */
-static int under(const char *path, size_t len, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	if (n == 1 && prefix[0] == '/')
-		return 1;
-	return len >= n && !memcmp(path, prefix, n) && (len == n || path[n] == '/');
-}
-
-static int copy_object(void *arg, const char *kind, const char *key, const void *data, size_t len)
-{
-	return vigil_store_put_object(arg, kind, key, data, len, NULL);
-}
-
 int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 {
-	const char *dir = vigil_cli_state_dir(cli);
-	struct vigil_seckey *key = NULL;
-	struct vigil_store_iter *it = NULL;
-	struct vigil_generation gen, ngen;
-	struct vigil_walk_stats stats = { 0 };
-	struct vigil_record rec;
-	struct scan s = { 0 };
+	struct progress prog = { .on = cli->progress };
+	struct vigil_run_opts o = {
+		.cfg = cli->cfg, .root = cli->root, .state_dir = vigil_cli_state_dir(cli), .say = say,
+	};
+	struct vigil_docker_locator *loc = NULL;
+	struct vigil_run_result res;
 	struct vigil_err err = { "" };
 	char **paths = NULL;
-	int ret, rc, n = argc - 1;
+	int ret, n = argc - 1;
 
 	if (n < 1) {
-		vigil_err("usage: vigil accept PATH...");
+		vigil_log_err("usage: vigil accept PATH...");
 		return VIGIL_EXIT_USAGE;
 	}
 	paths = calloc((size_t)n + 1, sizeof(*paths));
@@ -601,7 +325,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 		size_t l = strlen(argv[i + 1]);
 
 		if (argv[i + 1][0] != '/') {
-			vigil_err("accept: '%s' is not an absolute path", argv[i + 1]);
+			vigil_log_err("accept: '%s' is not an absolute path", argv[i + 1]);
 			free(paths);
 			return VIGIL_EXIT_USAGE;
 		}
@@ -609,58 +333,21 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 			argv[i + 1][--l] = '\0';
 		paths[i] = argv[i + 1];
 	}
-	vigil_record_init(&rec);
-	ret = open_verified(cli, 0, &s.st, &gen);
-	if (ret)
-		goto out;
-	ret = VIGIL_EXIT_FAIL;
-	if (vigil_seckey_load(dir, &key, &err) || vigil_store_begin(s.st, "accept", &err)) {
-		vigil_err("%s", err.msg);
-		goto out;
+	ret = prepare(cli, &loc);
+	if (!ret) {
+		progress_start(&prog, &o);
+		ret = vigil_run_accept(&o, (const char *const *)paths, (size_t)n, &res, &err) ? VIGIL_EXIT_FAIL : 0;
+		progress_end(&prog);
+		if (ret)
+			vigil_log_err("%s", err.msg);
 	}
-	/* Keep every record of the current generation outside the accepted paths... */
-	if (vigil_store_iter_new(s.st, gen.id, &it, &err))
-		goto fail;
-	while ((rc = vigil_store_iter_next(it, &rec, &err)) > 0) {
-		int skip = 0;
-
-		for (int i = 0; i < n && !skip; i++)
-			skip = under(rec.path, rec.path_len, paths[i]);
-		if (!skip && vigil_store_put(s.st, &rec, &err))
-			goto fail;
-	}
-	if (rc < 0)
-		goto fail;
-	vigil_store_iter_free(it);
-	it = NULL;
-	/* Objects (Docker layers) are not paths: they go along unchanged. */
-	if (vigil_store_objects(s.st, gen.id, NULL, copy_object, s.st, &err))
-		goto fail;
-	/* ...and take the accepted paths as they are now. */
-	docker_fill(cli);
-	if (scan(cli, &s, (const char *const *)paths, &stats)) {
-		vigil_store_rollback(s.st);
-		goto out;
-	}
-	if (vigil_store_commit(s.st, key, &ngen, &err))
-		goto fail;
-	if (!cli->quiet)
+	vigil_docker_locator_free(loc);
+	free(paths);
+	if (!ret && !cli->quiet)
 		printf("accepted %" PRIu64 " current records under %d path%s into generation %" PRId64
 		       " (%" PRIu64 " records)\n",
-		       stats.files + stats.dirs + stats.others, n, n == 1 ? "" : "s", ngen.id, ngen.n_records);
-	ret = VIGIL_EXIT_OK;
-	goto out;
-fail:
-	vigil_err("%s", err.msg);
-	vigil_store_iter_free(it);
-	it = NULL;
-	vigil_store_rollback(s.st);
-out:
-	vigil_store_iter_free(it);
-	vigil_record_clear(&rec);
-	vigil_seckey_free(key);
-	vigil_store_close(s.st);
-	free(paths);
+		       res.stats.files + res.stats.dirs + res.stats.others, n, n == 1 ? "" : "s", res.gen.id,
+		       res.gen.n_records);
 	return ret;
 }
 
@@ -681,21 +368,23 @@ int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv)
 		json = 1;
 	}
 	if (optind >= argc) {
-		vigil_err("usage: vigil show [--json] PATH...");
+		vigil_log_err("usage: vigil show [--json] PATH...");
 		return VIGIL_EXIT_USAGE;
 	}
-	ret = open_verified(cli, VIGIL_STORE_RDONLY, &st, &gen);
-	if (ret)
-		return ret;
+	if (vigil_run_open_verified(vigil_cli_state_dir(cli), VIGIL_STORE_RDONLY, &st, &gen, &err)) {
+		vigil_log_err("%s", err.msg);
+		return VIGIL_EXIT_TAMPERED;
+	}
+	ret = VIGIL_EXIT_OK;
 	vigil_record_init(&rec);
 	for (int i = optind; i < argc; i++) {
 		rc = vigil_store_get(st, gen.id, argv[i], strlen(argv[i]), &rec, &err);
 		if (rc == -ENOENT) {
-			vigil_err("'%s' is not in baseline generation %" PRId64, argv[i], gen.id);
+			vigil_log_err("'%s' is not in baseline generation %" PRId64, argv[i], gen.id);
 			ret = VIGIL_EXIT_DIFF;
 			continue;
 		} else if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			ret = VIGIL_EXIT_FAIL;
 			break;
 		}
@@ -754,11 +443,11 @@ int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv)
 	}
 	rc = vigil_sign_keygen(dir, force, &err);
 	if (rc == -EEXIST) {
-		vigil_err("%s (use --force to replace it; baselines signed with the old key will then be refused)",
+		vigil_log_err("%s (use --force to replace it; baselines signed with the old key will then be refused)",
 			  err.msg);
 		return VIGIL_EXIT_FAIL;
 	} else if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	if (!cli->quiet)

@@ -1232,6 +1232,7 @@ static const struct key audit_keys[] = {
 	{ "enabled", p_bool, CFG(audit_enabled), 0, 0, NULL, 0 },
 	{ "install_rules", p_bool, CFG(audit_install_rules), 0, 0, NULL, 0 },
 	{ "execve", p_bool, CFG(audit_execve), 0, 0, NULL, 0 },
+	{ "execve_rules", p_bool, CFG(audit_execve_rules), 0, 0, NULL, 0 },
 	{ "window_ms", p_int, CFG(audit_window_ms), 0, 600000, NULL, 0 },
 	{ "exec_rate", p_int, CFG(audit_exec_rate), 0, 1000000, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
@@ -1319,9 +1320,10 @@ static int config_defaults(struct vigil_config *cfg)
 	cfg->rescan_interval_s = 300;
 	cfg->audit_enabled = 1;
 	cfg->audit_install_rules = 1;
-	cfg->audit_execve = 0;
+	cfg->audit_execve = 1;
+	cfg->audit_execve_rules = 0;
 	cfg->audit_window_ms = 2000;
-	cfg->audit_exec_rate = 200;
+	cfg->audit_exec_rate = 1000;
 	if (set_str(&cfg->state_dir, "/var/lib/vigil") ||
 	    set_str(&cfg->control_socket, "/run/vigil/control.sock") ||
 	    set_str(&cfg->pid_file, "/run/vigil/vigil.pid"))

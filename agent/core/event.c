@@ -13,6 +13,7 @@
 
 #include "vigil/base64.h"
 #include "vigil/config.h"
+#include "vigil/docker.h"
 #include "vigil/event.h"
 
 /* ECS event.severity is numeric; these follow Elastic's 0-100 risk scale so
@@ -204,6 +205,28 @@ static json_t *who_objects(json_t *root, const struct vigil_who *w, json_t *vigi
 	return root;
 }
 
+/* The path in Docker's terms: container.* for a container's upper layer
+ * (unless audit already named the container), vigil.layer/image_path or
+ * vigil.container_path. */
+static void docker_objects(json_t *root, const struct vigil_docker_where *w, json_t *vigil)
+{
+	json_t *extra;
+
+	if (w->kind == VIGIL_DOCKER_IN_CONTAINER && !json_object_get(root, "container")) {
+		json_t *c = json_object();
+
+		set_str(c, "id", w->id);
+		set_str(c, "name", w->name);
+		if (w->image)
+			json_object_set_new(c, "image", json_pack("{s:s}", "name", w->image));
+		json_object_set_new(root, "container", c);
+	}
+	extra = w->json ? json_loads(w->json, 0, NULL) : NULL;
+	if (json_is_object(extra))
+		json_object_update(vigil, extra);
+	json_decref(extra);
+}
+
 static const char *event_type(const char *action)
 {
 	if (!action)
@@ -265,6 +288,8 @@ char *vigil_event_json(const struct vigil_event *ev, const char *host)
 	}
 	if (ev->who)
 		who_objects(root, ev->who, vigil);
+	if (ev->docker)
+		docker_objects(root, ev->docker, vigil);
 
 	if (ev->severity)
 		json_object_set_new(vigil, "severity", json_string(vigil_severity_name(ev->severity)));

@@ -63,6 +63,7 @@
 #include <linux/openat2.h>
 
 #include "vigil/attr.h"
+#include "vigil/clock.h"
 #include "vigil/walk.h"
 
 /* Read size per worker.  Measured on a tmpfs copy of /usr (137,299 files,
@@ -204,14 +205,6 @@ static void set_scope_name(struct vigil_record *rec, const struct vigil_scope *s
 	if (n)
 		memcpy(rec->scope, s->name, n);
 	rec->scope[n] = '\0';
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* --- scope selection (lexical, shared with vigil_walk_scope_for) ---------- */
@@ -758,7 +751,7 @@ static void progress(struct walk *w, int force)
 
 	if (!w->opts->progress)
 		return;
-	t = now_ns();
+	t = vigil_clock_mono_ns();
 	if (!force && t < w->next_progress)
 		return;
 	w->next_progress = t + WALK_PROGRESS_NS;

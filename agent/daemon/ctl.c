@@ -538,14 +538,14 @@ int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1 || (strcmp(argv[optind], "status") && strcmp(argv[optind], "rescan") &&
 				   strcmp(argv[optind], "reload") && strcmp(argv[optind], "check"))) {
-		vigil_err("usage: vigil ctl [--socket PATH] [--timeout SECONDS] status|rescan|reload|check");
+		vigil_log_err("usage: vigil ctl [--socket PATH] [--timeout SECONDS] status|rescan|reload|check");
 		return VIGIL_EXIT_USAGE;
 	}
 	if (timeout_s <= 0) /* a check hashes every scope: give it time */
 		timeout_s = strcmp(argv[optind], "check") ? 10 : 3600;
 	rc = vigil_ctl_request(path, argv[optind], timeout_s * 1000, &reply, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
 	j = json_loads(reply, 0, NULL);

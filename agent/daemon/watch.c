@@ -30,12 +30,14 @@
 
 #include "vigil/cli.h"
 #include "vigil/ctl.h"
+#include "vigil/docker.h"
 #include "vigil/err.h"
 #include "vigil/event.h"
 #include "vigil/inotify.h"
 #include "vigil/notify.h"
 #include "vigil/output.h"
 #include "vigil/reported.h"
+#include "vigil/run.h"
 #include "vigil/sched.h"
 #include "vigil/sign.h"
 #include "vigil/statedir.h"
@@ -54,8 +56,14 @@
 
 /* ---- config references: a reload swaps the config while jobs still use the old one ---- */
 
+static void say_log(void *arg, int level, const char *msg)
+{
+	vigil_log(level, "%s", msg);
+}
+
 struct cfgref {
 	struct vigil_config *cfg;
+	struct vigil_docker_locator *loc; /* Docker terms; NULL without a data root */
 	struct vigil_config watched; /* shallow copy holding only `watch: true` scopes */
 	int refs;
 };
@@ -67,9 +75,15 @@ static struct cfgref *cfgref_new(struct vigil_config *cfg)
 
 	if (!r)
 		return NULL;
+	/* The `auto:` scopes, as every command fills them (agent/core/run.c). */
+	if (vigil_run_prepare(cfg, NULL, &r->loc, say_log, NULL)) {
+		free(r);
+		return NULL;
+	}
 	r->watched = *cfg;
 	r->watched.scopes = calloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(*cfg->scopes));
 	if (!r->watched.scopes) {
+		vigil_docker_locator_free(r->loc);
 		free(r);
 		return NULL;
 	}
@@ -93,13 +107,14 @@ static void cfgref_put(struct cfgref *r)
 	if (!r || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	free(r->watched.scopes);
+	vigil_docker_locator_free(r->loc);
 	vigil_config_free(r->cfg);
 	free(r);
 }
 
 /* ---- jobs and results ---- */
 
-enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE, J_VERIFY };
+enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE, J_LAYER, J_VERIFY };
 
 struct job {
 	struct job *next;
@@ -140,6 +155,8 @@ struct change {
 	int64_t gen;
 	const char *source;
 	char *extra;
+	char *message;
+	struct vigil_docker_where where; /* the path in Docker's terms */
 	int64_t hold_until;
 	/* C_DONE */
 	int job;
@@ -149,10 +166,6 @@ struct change {
 	char msg[512];
 	uint64_t added, removed, changed, unreadable, seen;
 	int64_t new_gen;
-};
-
-struct tally {
-	uint64_t added, removed, changed, unreadable, seen;
 };
 
 /* ---- debounced paths (loop thread only) ---- */
@@ -183,6 +196,8 @@ struct vigil_watch {
 	struct vigil_loop_timer *debounce, *hold, *periodic, *watchdog;
 	struct vigil_loop_async *wake;
 	char *scopes_sig;       /* what the watches were built from */
+	int docker_fd;          /* inotify on Docker's layer store and containers, -1 none */
+	struct vigil_loop_timer *docker_timer;
 
 	/* debounce */
 	struct pend **phash;
@@ -224,7 +239,7 @@ struct vigil_watch {
 	uint64_t events, internal_dropped, overflows, limit_events;
 	int64_t last_limit_event;
 	int64_t last_check_real;
-	struct tally last_check;
+	struct vigil_tally last_check;
 	int have_check;
 	int stopping;
 	int exit_code;
@@ -341,6 +356,8 @@ static int result_push(struct vigil_watch *w, struct change *c)
 		vigil_record_clear(&c->old);
 		vigil_record_clear(&c->cur);
 		free(c->extra);
+		free(c->message);
+		vigil_docker_where_clear(&c->where);
 		free(c);
 		return -ENOBUFS;
 	}
@@ -360,97 +377,97 @@ static int result_push(struct vigil_watch *w, struct change *c)
  * order in which states were recorded). */
 struct emission {
 	struct vigil_watch *w;
-	const struct vigil_scope *sc;
-	const char *path;
+	const struct vigil_run_diff *d;
+	const struct vigil_docker_locator *loc;
+	const char *path; /* the path the event is about (a layer's: the change seen in it) */
 	size_t len;
-	const struct vigil_record *old, *cur;
 	const struct job *j;
 	const char *action;
-	unsigned changed;
 };
 
 static int emission_push(void *arg)
 {
 	struct emission *em = arg;
+	const struct vigil_run_diff *d = em->d;
 	struct change *c = calloc(1, sizeof(*c));
 	const struct job *j = em->j;
 
 	if (!c)
 		return -ENOMEM;
 	c->type = C_FILE;
-	if (em->old && vigil_record_copy(&c->old, em->old) == 0)
+	if (d->old && vigil_record_copy(&c->old, d->old) == 0)
 		c->has_old = 1;
-	if (em->cur && vigil_record_copy(&c->cur, em->cur) == 0)
+	if (d->cur && vigil_record_copy(&c->cur, d->cur) == 0)
 		c->has_cur = 1;
-	if (!c->has_old && !c->has_cur) {
+	if (!c->has_old && !c->has_cur && d->path) {
 		/* Gone, and never in the baseline: the record carries the path only. */
-		vigil_record_set_path(&c->old, em->path, em->len);
+		vigil_record_set_path(&c->old, d->path, d->path_len);
 		c->has_old = 1;
 	}
-	snprintf(c->scope, sizeof(c->scope), "%s", em->sc ? em->sc->name : "");
-	c->severity = em->sc ? em->sc->severity : VIGIL_SEV_MEDIUM;
+	snprintf(c->scope, sizeof(c->scope), "%s", d->scope ? d->scope : "");
+	c->severity = d->severity;
 	c->gen = __atomic_load_n(&em->w->gen, __ATOMIC_RELAXED);
 	c->source = j->source;
 	/* Only what is there now was renamed from somewhere: a path renamed into
 	 * and away again before it was evaluated is gone, not renamed. */
-	if (j->from && em->cur)
+	if (j->from && d->cur)
 		c->extra = path_json("renamed_from", j->from, strlen(j->from));
+	else if (d->extra_json)
+		c->extra = strdup(d->extra_json);
+	if (d->message)
+		c->message = strdup(d->message);
+	if (em->path && vigil_docker_locate(em->loc, em->path, em->len, &c->where) < 0)
+		memset(&c->where, 0, sizeof(c->where));
 	c->pub.action = em->action;
-	c->pub.changed = em->changed;
+	c->pub.changed = d->changed;
 	c->pub.inotify_mask = j->mask;
 	c->pub.first_seen_ns = j->first_ns;
 	c->pub.time_ns = j->time_ns ? j->time_ns : now_real_ns();
 	return result_push(em->w, c);
 }
 
-/* The change decision, shared by path evaluations, rescans and checks:
- * compares with the baseline record and with what was last reported.
- * stamp: vigil_reported_stamp() taken before cur was read, so that an
- * observation older than one already reported is not reported over it.
- * force (checks): report every difference, even one already reported. */
-static void decide(struct vigil_watch *w, const struct vigil_scope *sc, const char *path, size_t len,
-		   const struct vigil_record *old, const struct vigil_record *cur, const struct job *j,
-		   uint64_t stamp, int force, struct tally *t)
+/* The daemon's layer over the engine's decision (compare.c, run.c): one
+ * event per state, compared with what was last reported.  stamp:
+ * vigil_reported_stamp() taken before cur was read, so that an observation
+ * older than one already reported is not reported over it.  force (checks):
+ * report every difference, even one already reported.  A Docker object is
+ * claimed under "layer:<chain id>" / "image:<id>", its state being its
+ * details. */
+static void decide(struct vigil_watch *w, const struct job *j, const struct vigil_run_diff *d, uint64_t stamp,
+		   int force, struct vigil_tally *t)
 {
-	struct emission em = { .w = w, .sc = sc, .path = path, .len = len, .old = old, .cur = cur, .j = j };
-	unsigned mask = sc ? sc->attrs : VIGIL_ATTR_DEFAULT;
-	unsigned char fp[VIGIL_REPORTED_FP_LEN];
-	int matches = 0;
+	struct emission em = { .w = w, .d = d, .loc = j->cr->loc, .path = d->path, .len = d->path_len, .j = j,
+			       .action = d->action };
+	unsigned char fp[VIGIL_REPORTED_FP_LEN], md[32];
+	char key[VIGIL_DOCKER_DIGEST_LEN + 16];
+	const char *kp = d->path;
+	size_t kl = d->path_len;
+	int matches = !d->action;
 
-	if (cur)
-		t->seen++;
-	if (!old && !cur) {
-		matches = 1;
-	} else if (!old) {
-		em.action = VIGIL_ACTION_ADDED;
-	} else if (!cur) {
-		em.action = VIGIL_ACTION_REMOVED;
-	} else {
-		int un_now = cur->status & VIGIL_REC_UNREADABLE, un_then = old->status & VIGIL_REC_UNREADABLE;
-
-		em.changed = vigil_record_diff(old, cur, mask);
-		if (un_now && !un_then)
-			em.action = VIGIL_ACTION_UNREADABLE;
-		else if (em.changed || un_now != un_then)
-			em.action = VIGIL_ACTION_CHANGED;
-		else
-			matches = 1;
-	}
-	if (matches)
+	if (!d->path) {
+		snprintf(key, sizeof(key), "%s:%s", strncmp(d->action, "image", 5) ? "layer" : "image", d->object);
+		kp = key;
+		kl = strlen(key);
+		vigil_sha256(d->extra_json ? d->extra_json : "", d->extra_json ? strlen(d->extra_json) : 0, md);
+		memcpy(fp, md, sizeof(fp));
+		if (j->type == J_LAYER) { /* the change seen in the layer's diff dir */
+			em.path = j->path;
+			em.len = j->len;
+		}
+	} else if (matches) {
 		/* Back to the baseline state: emitted only after a reported change. */
-		em.action = old || cur ? VIGIL_ACTION_RESTORED : VIGIL_ACTION_REMOVED;
-	else
-		fingerprint(cur, mask, fp);
-	if (vigil_reported_claim(w->rep, path, len, stamp, matches ? NULL : fp, force, emission_push, &em) != 1)
+		em.action = d->old || d->cur ? VIGIL_ACTION_RESTORED : VIGIL_ACTION_REMOVED;
+	} else {
+		fingerprint(d->cur, d->mask, fp);
+	}
+	if (vigil_reported_claim(w->rep, kp, kl, stamp, matches ? NULL : fp, force, emission_push, &em) != 1)
 		return;
-	if (!strcmp(em.action, VIGIL_ACTION_ADDED)) t->added++;
-	else if (!strcmp(em.action, VIGIL_ACTION_REMOVED)) t->removed++;
-	else if (!strcmp(em.action, VIGIL_ACTION_CHANGED)) t->changed++;
-	else if (!strcmp(em.action, VIGIL_ACTION_UNREADABLE)) t->unreadable++;
+	if (!matches)
+		vigil_tally_add(t, em.action);
 }
 
 static void done_push(struct vigil_watch *w, const struct job *j, int rc, const char *msg,
-		      const struct tally *t, int64_t new_gen)
+		      const struct vigil_tally *t, int64_t new_gen)
 {
 	struct change *c = calloc(1, sizeof(*c));
 
@@ -526,35 +543,81 @@ struct worker {
 	int low;         /* the slow worker: nice 10, lowest best-effort I/O class */
 };
 
+static struct job *job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source);
+
+/* A change in an image layer's diff dir: the layer is verified whole, on the
+ * slow worker (a layer can be large).  One queued verification per layer. */
+static void queue_layer(struct vigil_watch *w, const struct job *pj)
+{
+	struct vigil_docker_where where;
+	struct job *j, *q;
+	int dup = 0;
+
+	if (vigil_docker_locate(pj->cr->loc, pj->path, pj->len, &where) != VIGIL_DOCKER_IN_LAYER)
+		return;
+	pthread_mutex_lock(&w->slow.mu);
+	for (q = w->slow.head; q && !dup; q = q->next)
+		dup = q->type == J_LAYER && q->from && !strcmp(q->from, where.id);
+	pthread_mutex_unlock(&w->slow.mu);
+	j = dup ? NULL : job_new(w, J_LAYER, pj->path, pj->len, "inotify");
+	if (j) {
+		j->mask = pj->mask;
+		j->first_ns = pj->first_ns;
+		j->time_ns = pj->time_ns;
+		j->from = strdup(where.id); /* the chain id */
+		if (j->from)
+			jobq_push(&w->slow, j);
+		else
+			job_free(j);
+	}
+	vigil_docker_where_clear(&where);
+}
+
 static void eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *j)
 {
 	const struct vigil_config *cfg = j->cr->cfg;
 	const struct vigil_scope *sc = vigil_walk_scope_for(&j->cr->watched, j->path, j->len);
 	struct vigil_record old, cur;
+	struct vigil_decision dec;
+	struct vigil_run_diff d = { 0 };
 	struct vigil_err err = { "" };
-	struct tally t = { 0 };
+	struct vigil_tally t = { 0 };
 	uint64_t stamp;
 	int rc, has_old;
 
 	if (!sc)
 		return;
+	if (sc->auto_kind == VIGIL_AUTO_DOCKER_LAYERS) {
+		queue_layer(w, j);
+		return;
+	}
 	vigil_record_init(&old);
 	vigil_record_init(&cur);
 	stamp = vigil_reported_stamp(w->rep);
 	rc = vigil_walk_one(NULL, j->path, j->len, cfg->algos, cfg->max_file_size, &cur, &err);
 	if (rc) {
-		vigil_debug("%s", err.msg);
+		vigil_log_debug("%s", err.msg);
 		goto out;
 	}
 	rc = vigil_store_get(st, __atomic_load_n(&w->gen, __ATOMIC_RELAXED), j->path, j->len, &old, &err);
 	if (rc && rc != -ENOENT) {
-		vigil_debug("%s", err.msg);
+		vigil_log_debug("%s", err.msg);
 		goto out;
 	}
 	has_old = rc == 0;
 	/* The record's scope is the one that selects the path now. */
-	decide(w, sc, j->path, j->len, has_old ? &old : NULL, cur.ftype != VIGIL_FT_NONE ? &cur : NULL, j, stamp, 0,
-	       &t);
+	d.old = has_old ? &old : NULL;
+	d.cur = cur.ftype != VIGIL_FT_NONE ? &cur : NULL;
+	vigil_compare(sc, d.old, d.cur, &dec);
+	d.action = dec.action;
+	d.severity = dec.severity;
+	d.changed = dec.changed;
+	d.mask = dec.mask;
+	d.sc = sc;
+	d.scope = sc->name;
+	d.path = j->path;
+	d.path_len = j->len;
+	decide(w, j, &d, stamp, 0, &t);
 out:
 	vigil_record_clear(&old);
 	vigil_record_clear(&cur);
@@ -562,119 +625,112 @@ out:
 
 struct rescan {
 	struct vigil_watch *w;
-	struct vigil_store *st;
-	const struct vigil_config *cfg; /* the scopes compared */
 	struct job *j;
 	uint64_t stamp; /* taken before the walk: every record is at least that new */
 	int force;
-	struct tally t;
-	struct vigil_err err;
+	struct vigil_tally t;
 };
 
 /* A walk of a large tree can take minutes: at stop it gives up at the next
  * record (in-flight files are still hashed to the end, one per walk thread). */
-static int walk_cancelled(struct rescan *r)
-{
-	if (!__atomic_load_n(&r->w->cancel, __ATOMIC_RELAXED))
-		return 0;
-	return vigil_err_set(&r->err, -ECANCELED, "cancelled: the daemon is stopping");
-}
-
-static int rescan_put(void *arg, const struct vigil_record *rec, const struct vigil_scope *scope)
+static int walk_cancelled(void *arg)
 {
 	struct rescan *r = arg;
 
-	if (walk_cancelled(r))
-		return -ECANCELED;
-	return vigil_store_scratch_put(r->st, rec, &r->err);
+	return __atomic_load_n(&r->w->cancel, __ATOMIC_RELAXED);
 }
 
-static int rescan_merge(void *arg, const struct vigil_record *old, const struct vigil_record *cur)
+static int rescan_diff(void *arg, const struct vigil_run_diff *d)
 {
 	struct rescan *r = arg;
-	const struct vigil_record *rec = cur ? cur : old;
-	const struct vigil_scope *sc;
-	int in = !r->j->nprefixes;
 
-	for (size_t i = 0; i < r->j->nprefixes && !in; i++)
-		in = under(rec->path, rec->path_len, r->j->prefixes[i]);
-	if (!in)
-		return 0;
-	/* Baseline records of scopes this rescan does not cover are not "removed". */
-	sc = vigil_walk_scope_for(r->cfg, rec->path, rec->path_len);
-	if (!sc)
-		return 0;
-	decide(r->w, sc, rec->path, rec->path_len, old, cur, r->j, r->stamp, r->force, &r->t);
+	decide(r->w, r->j, d, r->stamp, r->force, &r->t);
 	return 0;
 }
 
-/* Rescans (watched scopes, optionally only below prefixes) and checks (all
- * scopes, every difference reported). */
+/* The image layers a rescan verifies: those whose diff dir is below one of
+ * its prefixes or holds one (all for a full rescan).  NULL-free array. */
+static const char **rescan_layers(const struct job *j, size_t *n)
+{
+	const struct vigil_docker_locator *loc = j->cr->loc;
+	size_t nl = vigil_docker_locator_n_layers(loc);
+	const char **v = calloc(nl + 1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v && i < nl; i++) {
+		const char *dir = vigil_docker_locator_layer_dir(loc, i);
+		int in = !j->nprefixes;
+
+		for (size_t k = 0; k < j->nprefixes && !in; k++)
+			in = under(dir, strlen(dir), j->prefixes[k]) ||
+			     under(j->prefixes[k], strlen(j->prefixes[k]), dir);
+		if (in)
+			v[(*n)++] = vigil_docker_locator_layer_id(loc, i);
+	}
+	return v;
+}
+
+/* Rescans (watched scopes, optionally only below prefixes; image layers
+ * there verified), layer verifications after a change in a diff dir, and
+ * checks (everything, every difference reported, exactly as `vigil check`:
+ * the same engine, agent/core/run.c). */
 static void run_compare(struct vigil_watch *w, struct vigil_store *st, struct job *j)
 {
-	struct rescan r = { .w = w, .st = st, .j = j, .force = j->type == J_CHECK && !j->startup };
-	struct vigil_walk_opts o = { 0 };
-	struct vigil_walk_stats ws;
+	struct rescan r = { .w = w, .j = j, .force = j->type == J_CHECK && !j->startup };
+	struct vigil_run_opts o = {
+		.loc = j->cr->loc, .state_dir = w->state_dir, .st = st,
+		.gen = __atomic_load_n(&w->gen, __ATOMIC_RELAXED),
+		.diff = rescan_diff, .diff_arg = &r, .say = say_log,
+		.cancelled = walk_cancelled, .cancel_arg = &r,
+	};
+	struct vigil_run_result res;
 	struct vigil_err err = { "" };
-	int64_t gen = __atomic_load_n(&w->gen, __ATOMIC_RELAXED);
+	const char **layers = NULL;
+	const char *only[2] = { NULL, NULL };
 	int rc;
 
-	r.cfg = j->type == J_CHECK ? j->cr->cfg : &j->cr->watched;
-	o.cfg = r.cfg;
-	o.only = (const char *const *)j->prefixes;
-	o.cb = rescan_put;
-	o.arg = &r;
-	rc = vigil_store_scratch_begin(st, &err);
+	if (j->type == J_CHECK) {
+		o.cfg = j->cr->cfg;
+	} else {
+		o.cfg = &j->cr->watched;
+		o.flags = VIGIL_RUN_NO_VERIFY | VIGIL_RUN_COVERED_ONLY | VIGIL_RUN_ALL_PATHS;
+		if (j->type == J_LAYER) {
+			only[0] = j->path; /* no file of a diff dir is a record: nothing to walk */
+			o.only = only;
+			o.layers = (const char *const *)&j->from;
+			o.n_layers = 1;
+		} else {
+			o.only = (const char *const *)j->prefixes;
+			layers = rescan_layers(j, &o.n_layers);
+			o.layers = layers;
+			if (!layers)
+				o.flags |= VIGIL_RUN_NO_DOCKER;
+		}
+	}
 	/* The walk takes long before the merge compares: a path reported by the
 	 * path worker meanwhile is newer than what the walk read. */
 	r.stamp = vigil_reported_stamp(w->rep);
-	if (!rc)
-		rc = vigil_walk_run(&o, &ws, &err);
-	if (!rc)
-		rc = vigil_store_scratch_merge(st, gen, rescan_merge, &r, &err);
-	vigil_store_scratch_end(st);
-	if (rc && r.err.msg[0])
-		err = r.err;
-	done_push(w, j, rc, rc ? err.msg : NULL, &r.t, 0);
+	rc = vigil_run_check(&o, &res, &err);
+	if (rc == -ENOENT && j->type == J_LAYER)
+		rc = 0; /* the layer went away with its image meanwhile */
+	free(layers);
+	/* A check reports every difference; what it counts is what `vigil check` counts. */
+	done_push(w, j, rc, rc ? err.msg : NULL, j->type == J_CHECK ? &res.t : &r.t, 0);
 	malloc_trim(0);
-}
-
-static int baseline_put(void *arg, const struct vigil_record *rec, const struct vigil_scope *scope)
-{
-	struct rescan *r = arg;
-
-	if (walk_cancelled(r))
-		return -ECANCELED;
-	return vigil_store_put(r->st, rec, &r->err);
 }
 
 static void run_baseline(struct vigil_watch *w, struct job *j)
 {
 	struct rescan r = { .w = w, .j = j };
-	struct vigil_walk_opts o = { .cfg = j->cr->cfg, .cb = baseline_put, .arg = &r };
-	struct vigil_seckey *key = NULL;
-	struct vigil_generation gen = { 0 };
-	struct vigil_walk_stats ws;
+	struct vigil_run_opts o = {
+		.cfg = j->cr->cfg, .state_dir = w->state_dir, .kind = "scheduled", .say = say_log,
+		.cancelled = walk_cancelled, .cancel_arg = &r,
+	};
+	struct vigil_run_result res;
 	struct vigil_err err = { "" };
-	int rc, begun = 0;
+	int rc = vigil_run_baseline(&o, &res, &err);
 
-	rc = vigil_store_open(w->state_dir, 0, &r.st, &err);
-	if (!rc)
-		rc = vigil_seckey_load(w->state_dir, &key, &err);
-	if (!rc)
-		rc = vigil_store_begin(r.st, "scheduled", &err);
-	begun = !rc;
-	if (!rc)
-		rc = vigil_walk_run(&o, &ws, &err);
-	if (!rc)
-		rc = vigil_store_commit(r.st, key, &gen, &err);
-	if (rc && begun)
-		vigil_store_rollback(r.st);
-	if (rc && r.err.msg[0])
-		err = r.err;
-	vigil_seckey_free(key);
-	vigil_store_close(r.st);
-	done_push(w, j, rc, rc ? err.msg : NULL, NULL, rc ? 0 : gen.id);
+	done_push(w, j, rc, rc ? err.msg : NULL, NULL, rc ? 0 : res.gen.id);
 	malloc_trim(0);
 }
 
@@ -788,21 +844,23 @@ static void worker_lower_priority(void)
 	/* Per thread on Linux.  IOPRIO_WHO_PROCESS (1) with a thread id sets the
 	 * thread's I/O priority: class best-effort (2), level 7 (lowest). */
 	if (setpriority(PRIO_PROCESS, (id_t)tid, 10) < 0)
-		vigil_debug("slow worker: nice: %s", strerror(errno));
+		vigil_log_debug("slow worker: nice: %s", strerror(errno));
 	if (syscall(SYS_ioprio_set, 1, tid, (2 << 13) | 7) < 0)
-		vigil_debug("slow worker: ioprio: %s", strerror(errno));
+		vigil_log_debug("slow worker: ioprio: %s", strerror(errno));
 }
 
-static void worker_reopen(struct worker *wk)
+/* A connection opened before the state dir changed may have cached rows (or
+ * be immutable, blind to the WAL): reopened then, and before every check. */
+static void worker_reopen(struct worker *wk, int force)
 {
 	unsigned epoch = __atomic_load_n(&wk->w->store_epoch, __ATOMIC_RELAXED);
 	struct vigil_store *st = NULL;
 	struct vigil_err err = { "" };
 
-	if (epoch == wk->epoch)
+	if (epoch == wk->epoch && !force)
 		return;
 	if (vigil_store_open(wk->w->state_dir, VIGIL_STORE_RDONLY, &st, &err)) {
-		vigil_warn("reopening the baseline: %s", err.msg);
+		vigil_log_warn("reopening the baseline: %s", err.msg);
 		return; /* the old connection stays, tried again at the next job */
 	}
 	vigil_store_close(wk->st);
@@ -837,13 +895,14 @@ static void *worker_main(void *arg)
 		if (j->type == J_RESCAN && !j->nprefixes)
 			__atomic_store_n(&wk->w->rescan_queued, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&q->mu);
-		worker_reopen(wk);
+		worker_reopen(wk, j->type == J_CHECK);
 		switch (j->type) {
 		case J_PATH: eval_path(wk->w, wk->st, j); break;
 		case J_RESCAN:
 			run_compare(wk->w, wk->st, j);
 			recheck_gone(wk->w, wk->st, j);
 			break;
+		case J_LAYER: run_compare(wk->w, wk->st, j); break;
 		case J_CHECK: run_check(wk->w, wk->st, j); break;
 		case J_BASELINE: run_baseline(wk->w, j); break;
 		case J_VERIFY: run_verify(wk->w, j); break;
@@ -984,6 +1043,8 @@ static void change_free(struct change *c)
 	vigil_record_clear(&c->old);
 	vigil_record_clear(&c->cur);
 	free(c->extra);
+	free(c->message);
+	vigil_docker_where_clear(&c->where);
 	free(c);
 }
 
@@ -1013,6 +1074,8 @@ static void emit_change(struct vigil_watch *w, struct change *c)
 	ev.changed = c->pub.changed;
 	ev.source = c->source;
 	ev.extra_json = c->extra;
+	ev.message = c->message;
+	ev.docker = c->where.kind ? &c->where : NULL;
 	ev.time_ns = c->pub.time_ns;
 	vigil_watch_emit(w, &ev);
 }
@@ -1055,7 +1118,7 @@ static void baseline_untrusted(struct vigil_watch *w, const char *why)
 		extra = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	w->tampered = 1;
-	vigil_err("the baseline in '%s' does not verify: %s", w->state_dir, why);
+	vigil_log_err("the baseline in '%s' does not verify: %s", w->state_dir, why);
 	emit_info(w, VIGIL_ACTION_BASELINE_TAMPERED, VIGIL_SEV_CRITICAL, extra,
 		  "the baseline in '%s' was changed outside vigil and does not verify: %s; checks are "
 		  "refused until it does (run 'vigil check' to see what it hides, 'vigil baseline' to "
@@ -1067,7 +1130,7 @@ static void on_verified(struct vigil_watch *w, struct change *c)
 {
 	w->verify_queued = 0;
 	if (c->rc == -EBUSY || c->rc == -EAGAIN) {
-		vigil_info("state dir changed; verifying the baseline again later: %s", c->msg);
+		vigil_log_info("state dir changed; verifying the baseline again later: %s", c->msg);
 		return;
 	}
 	if (c->rc) {
@@ -1092,8 +1155,9 @@ static void on_done(struct vigil_watch *w, struct change *c)
 {
 	switch (c->job) {
 	case J_RESCAN:
+	case J_LAYER:
 		if (c->rc)
-			vigil_warn("rescan failed: %s", c->msg);
+			vigil_log_warn("%s failed: %s", c->job == J_LAYER ? "layer verification" : "rescan", c->msg);
 		break;
 	case J_CHECK:
 		if (c->untrusted)
@@ -1425,7 +1489,7 @@ static void on_inotify_ev(void *ctx, const struct vigil_inotify_ev *ev)
 		if (ev->err != -ENOSPC && ev->err != -ENOMEM) {
 			char *p = vigil_path_escape(ev->path, ev->path_len);
 
-			vigil_warn("cannot watch '%s': %s", p ? p : "?", strerror(-ev->err));
+			vigil_log_warn("cannot watch '%s': %s", p ? p : "?", strerror(-ev->err));
 			free(p);
 			break;
 		}
@@ -1490,7 +1554,7 @@ static void output_problem(void *ctx, const char *name, const char *problem)
 	struct vigil_watch *w = ctx;
 	char *extra = path_json("output", name, strlen(name));
 
-	vigil_warn("output '%s': %s", name, problem);
+	vigil_log_warn("output '%s': %s", name, problem);
 	emit_info(w, VIGIL_ACTION_OUTPUT_UNAVAILABLE, VIGIL_SEV_HIGH, extra, "output '%s': %s", name, problem);
 	free(extra);
 }
@@ -1542,6 +1606,10 @@ static char *scopes_signature(const struct vigil_config *cfg)
 	return s;
 }
 
+static void docker_watch_stop(struct vigil_watch *w);
+static void docker_watch_start(struct vigil_watch *w);
+static void periodic_arm(struct vigil_watch *w);
+
 static int build_watches(struct vigil_watch *w, struct vigil_inotify **out, struct vigil_err *err)
 {
 	const struct vigil_config *cfg = &w->cr->watched;
@@ -1561,6 +1629,149 @@ static int build_watches(struct vigil_watch *w, struct vigil_inotify **out, stru
 		}
 	*out = ino;
 	return 0;
+}
+
+/* Rebuilds the watches when what they depend on changed under the config
+ * now in force (w->cr): the new watches exist before the old ones go, no gap.
+ * rescan: compare the watched scopes once afterwards (new scopes).  */
+static int rebuild_watches(struct vigil_watch *w, int rescan, struct vigil_err *err)
+{
+	struct vigil_inotify *ino = NULL;
+	char *sig = scopes_signature(w->cr->cfg);
+	int rc;
+
+	if (sig && w->scopes_sig && !strcmp(sig, w->scopes_sig)) {
+		free(sig);
+		return 0;
+	}
+	rc = build_watches(w, &ino, err);
+	if (rc) {
+		free(sig);
+		return rc;
+	}
+	vigil_loop_del(w->loop, vigil_inotify_fd(w->ino));
+	vigil_inotify_free(w->ino);
+	w->ino = ino;
+	vigil_loop_add(w->loop, vigil_inotify_fd(ino), EPOLLIN, on_inotify, w);
+	free(w->scopes_sig);
+	w->scopes_sig = sig;
+	if (rescan) {
+		vigil_reported_clear(w->rep);
+		pend_drop_all(w);
+		/* Scopes changed: compare them all once against the baseline. */
+		queue_full_rescan(w, 0);
+	}
+	return 0;
+}
+
+/* ---- Docker: images pulled or removed, containers made, re-discovered ----
+ * A second inotify instance on the layer store, the containers dir and the
+ * image dir (repositories.json): a change there re-reads the engine (after
+ * DOCKER_SETTLE_MS of quiet), so new layers' diff dirs are watched and events
+ * name new containers. */
+#define DOCKER_SETTLE_MS 1000
+
+static void docker_say(const struct vigil_watch *w)
+{
+	const struct vigil_docker_locator *loc = w->cr->loc;
+	const struct vigil_scope *sc = NULL;
+	struct vigil_inotify_stats st;
+
+	for (size_t i = 0; i < w->cr->cfg->n_scopes && !sc; i++)
+		if (w->cr->cfg->scopes[i].auto_kind == VIGIL_AUTO_DOCKER_LAYERS)
+			sc = &w->cr->cfg->scopes[i];
+	if (!loc || !sc)
+		return;
+	vigil_inotify_stats(w->ino, &st);
+	if (sc->watch)
+		vigil_log(VIGIL_LOG_NOTICE, "docker: data root '%s', %zu image layers: their diff dirs are watched "
+			  "(a change verifies the layer)%s", vigil_docker_locator_data_root(loc),
+			  vigil_docker_locator_n_layers(loc), st.unwatched ? "; what the inotify limit leaves "
+			  "unwatched is rescanned on the rescan schedule" : "");
+	else
+		vigil_log(VIGIL_LOG_NOTICE, "docker: data root '%s', %zu image layers: checked by 'vigil check' and "
+			  "scheduled checks only (scope '%s' has watch: false)", vigil_docker_locator_data_root(loc),
+			  vigil_docker_locator_n_layers(loc), sc->name);
+}
+
+static void docker_rediscover(struct vigil_loop_timer *t, uint64_t n, void *ctx)
+{
+	struct vigil_watch *w = ctx;
+	struct vigil_config *cfg = NULL;
+	struct cfgref *cr, *old = w->cr;
+	struct vigil_err err = { "" };
+
+	/* The config is read again (it holds the filled `auto:` scopes); only
+	 * the scopes take effect: outputs and schedules wait for a reload. */
+	if (vigil_config_load(w->cli->config_file, &cfg, &err)) {
+		vigil_log_warn("docker: re-discovery skipped, the config does not load: %s", err.msg);
+		return;
+	}
+	cr = cfgref_new(cfg);
+	if (!cr) {
+		vigil_config_free(cfg);
+		return;
+	}
+	w->cr = cr;
+	if (rebuild_watches(w, 0, &err)) {
+		w->cr = old;
+		cfgref_put(cr);
+		vigil_log_warn("docker: images changed, the watches are kept: %s", err.msg);
+		return;
+	}
+	cfgref_put(old);
+	docker_say(w);
+	periodic_arm(w);
+}
+
+static void docker_changed(struct vigil_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct vigil_watch *w = ctx;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	vigil_loop_timer_arm(w->docker_timer, DOCKER_SETTLE_MS, 0);
+}
+
+/* Starts watching the engine's state; a failure only costs re-discovery. */
+static void docker_watch_start(struct vigil_watch *w)
+{
+	static const char *const sub[] = { "image/overlay2/layerdb/sha256", "containers", "image/overlay2" };
+	const char *dr = w->cr->loc ? vigil_docker_locator_data_root(w->cr->loc) : NULL;
+	int added = 0;
+
+	w->docker_fd = -1;
+	docker_say(w);
+	if (!dr)
+		return;
+	w->docker_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->docker_fd < 0 || vigil_loop_timer_new(w->loop, CLOCK_MONOTONIC, docker_rediscover, w, &w->docker_timer))
+		goto fail;
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dr, sub[i]);
+		added += inotify_add_watch(w->docker_fd, path, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+					   IN_ONLYDIR) >= 0;
+	}
+	if (added && !vigil_loop_add(w->loop, w->docker_fd, EPOLLIN, docker_changed, w))
+		return;
+fail:
+	vigil_log_warn("docker: cannot watch '%s' for images and containers: %s; they are re-discovered at "
+		   "reload only", dr, strerror(errno));
+	docker_watch_stop(w);
+}
+
+static void docker_watch_stop(struct vigil_watch *w)
+{
+	if (w->docker_fd >= 0) {
+		vigil_loop_del(w->loop, w->docker_fd);
+		close(w->docker_fd);
+	}
+	w->docker_fd = -1;
+	vigil_loop_timer_free(w->docker_timer);
+	w->docker_timer = NULL;
 }
 
 /* ======================================================================= */
@@ -1586,7 +1797,7 @@ static void on_sched(void *ctx, int action, size_t index);
 /* vigil_output_give_up's report; ctx: when ("before stopping"). */
 static void log_loss(void *ctx, const char *name, uint64_t queued, uint64_t unreported)
 {
-	vigil_warn("%" PRIu64 " events could not be written to '%s' %s and are dropped (%" PRIu64
+	vigil_log_warn("%" PRIu64 " events could not be written to '%s' %s and are dropped (%" PRIu64
 		   " still queued, %" PRIu64 " lost earlier and not yet reported there)",
 		   queued + unreported, name, (const char *)ctx, queued, unreported);
 }
@@ -1598,8 +1809,6 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 	struct cfgref *cr, *old = w->cr;
 	struct vigil_output_set *out = NULL;
 	struct vigil_sched *sched = NULL;
-	struct vigil_inotify *ino = NULL;
-	char *sig = NULL;
 	int rc;
 
 	vigil_notify("RELOADING=1");
@@ -1630,31 +1839,15 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 	rc = vigil_sched_new(w->loop, cfg->schedules, cfg->n_schedules, on_sched, w, &sched, err);
 	if (rc)
 		goto fail_cr;
-	sig = scopes_signature(cfg);
 	w->cr = cr; /* from here the new config is in force */
-	if (!sig || !w->scopes_sig || strcmp(sig, w->scopes_sig)) {
-		/* The new watches exist before the old ones go: no gap. */
-		rc = build_watches(w, &ino, err);
-		if (rc) {
-			w->cr = old;
-			vigil_sched_free(sched);
-			vigil_output_free(out);
-			free(sig);
-			goto fail_cr;
-		}
-		vigil_loop_del(w->loop, vigil_inotify_fd(w->ino));
-		vigil_inotify_free(w->ino);
-		w->ino = ino;
-		vigil_loop_add(w->loop, vigil_inotify_fd(ino), EPOLLIN, on_inotify, w);
-		free(w->scopes_sig);
-		w->scopes_sig = sig;
-		vigil_reported_clear(w->rep);
-		pend_drop_all(w);
-		/* Scopes changed: compare them all once against the baseline. */
-		queue_full_rescan(w, 0);
-	} else {
-		free(sig);
+	rc = rebuild_watches(w, 1, err);
+	if (rc) {
+		w->cr = old;
+		goto fail_cr;
 	}
+	/* The engine is discovered again (cfgref_new): watch its state anew. */
+	docker_watch_stop(w);
+	docker_watch_start(w);
 	if (out) {
 		vigil_output_flush(w->out, 0);
 		vigil_output_give_up(w->out, log_loss, "when the outputs were replaced");
@@ -1662,7 +1855,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 		w->out = out;
 		vigil_output_probe(w->out, output_problem, w);
 	} else if (vigil_output_reopen(w->out, err)) {
-		vigil_warn("%s", err->msg);
+		vigil_log_warn("%s", err->msg);
 	}
 	vigil_sched_free(w->sched);
 	w->sched = sched;
@@ -1693,7 +1886,7 @@ static void do_reload(struct vigil_watch *w, uint64_t client)
 		if (o)
 			extra = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
-		vigil_err("reload failed, the running configuration is kept: %s", err.msg);
+		vigil_log_err("reload failed, the running configuration is kept: %s", err.msg);
 		emit_info(w, VIGIL_ACTION_RELOAD_FAILED, VIGIL_SEV_HIGH, extra,
 			  "configuration reload failed, the running configuration is kept: %s", err.msg);
 		free(extra);
@@ -1715,14 +1908,14 @@ static void start_job_check_reply(struct vigil_watch *w, struct change *c)
 	json_t *o;
 
 	if (c->rc) {
-		vigil_warn("check failed: %s", c->msg);
+		vigil_log_warn("check failed: %s", c->msg);
 		if (c->client)
 			vigil_ctl_reply_error(w->ctl, c->client, c->msg);
 		return;
 	}
 	w->have_check = 1;
 	w->last_check_real = now_real_ns();
-	w->last_check = (struct tally){ c->added, c->removed, c->changed, c->unreadable, c->seen };
+	w->last_check = (struct vigil_tally){ c->added, c->removed, c->changed, c->unreadable, c->seen };
 	o = json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "summary", "added", (json_int_t)c->added, "removed",
 		      (json_int_t)c->removed, "changed", (json_int_t)c->changed, "unreadable",
 		      (json_int_t)c->unreadable, "entries", (json_int_t)c->seen);
@@ -1786,7 +1979,7 @@ static void queue_startup_check(struct vigil_watch *w)
 	struct job *j = job_new(w, J_CHECK, NULL, 0, "startup");
 
 	if (!j) {
-		vigil_warn("out of memory: no comparison at start ('vigil ctl check' does it)");
+		vigil_log_warn("out of memory: no comparison at start ('vigil ctl check' does it)");
 		return;
 	}
 	j->startup = 1;
@@ -1797,7 +1990,7 @@ static void on_sched(void *ctx, int action, size_t index)
 {
 	struct vigil_watch *w = ctx;
 
-	vigil_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
+	vigil_log_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
 	queue_slow(w, action == VIGIL_SCHED_BASELINE ? J_BASELINE : J_CHECK, 0,
 		   action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
 }
@@ -1952,12 +2145,12 @@ static int load_baseline(struct vigil_watch *w)
 
 	rc = vigil_store_open(w->state_dir, VIGIL_STORE_RDONLY, &st, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	rc = vigil_store_latest(st, &gen, &err);
 	if (rc == -ENOENT) {
-		vigil_err("no baseline in '%s': run 'vigil baseline' first (%s)", w->state_dir, err.msg);
+		vigil_log_err("no baseline in '%s': run 'vigil baseline' first (%s)", w->state_dir, err.msg);
 		goto out;
 	}
 	if (!rc)
@@ -1965,7 +2158,7 @@ static int load_baseline(struct vigil_watch *w)
 	if (!rc)
 		rc = vigil_store_verify(st, &gen, pub, &err);
 	if (rc) {
-		vigil_err("refusing baseline in '%s': %s", w->state_dir, err.msg);
+		vigil_log_err("refusing baseline in '%s': %s", w->state_dir, err.msg);
 		goto out;
 	}
 	w->gen = gen.id;
@@ -1985,7 +2178,7 @@ static int make_parent_dir(const char *what, const char *path)
 	char *slash;
 
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		vigil_err("%s '%s': path too long", what, path);
+		vigil_log_err("%s '%s': path too long", what, path);
 		return -1;
 	}
 	slash = strrchr(dir, '/');
@@ -1999,7 +2192,7 @@ static int make_parent_dir(const char *what, const char *path)
 			continue;
 		*p = '\0';
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			vigil_err("%s '%s': cannot make directory '%s': %s", what, path, dir, strerror(errno));
+			vigil_log_err("%s '%s': cannot make directory '%s': %s", what, path, dir, strerror(errno));
 			return -1;
 		}
 		*p = c;
@@ -2016,7 +2209,7 @@ static int pidfile_open(const char *path)
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		vigil_err("pid file '%s': %s", path, strerror(errno));
+		vigil_log_err("pid file '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -2024,13 +2217,13 @@ static int pidfile_open(const char *path)
 
 		buf[r > 0 ? r : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		vigil_err("pid file '%s' is locked: vigil watch is already running (pid %s)", path, buf);
+		vigil_log_err("pid file '%s' is locked: vigil watch is already running (pid %s)", path, buf);
 		close(fd);
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		vigil_err("pid file '%s': %s", path, strerror(errno));
+		vigil_log_err("pid file '%s': %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -2043,6 +2236,7 @@ static void watch_free(struct vigil_watch *w)
 
 	workers_stop(w);
 	vigil_statedir_free(w->sd);
+	docker_watch_stop(w);
 	vigil_ctl_free(w->ctl);
 	vigil_sched_free(w->sched);
 	if (w->ino) {
@@ -2105,7 +2299,7 @@ static void stop_all(struct vigil_watch *w)
 	on_results(w->wake, w); /* what the workers finished meanwhile */
 	hold_fire(w->hold, 1, w);
 	if (w->not_evaluated)
-		vigil_warn("%" PRIu64 " changed paths were not evaluated before stopping (vigil check "
+		vigil_log_warn("%" PRIu64 " changed paths were not evaluated before stopping (vigil check "
 			   "compares everything)", w->not_evaluated);
 	emit_info(w, VIGIL_ACTION_STOPPED, 0, NULL, "stopped");
 	vigil_output_flush(w->out, STOP_WAIT_MS);
@@ -2136,11 +2330,11 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		vigil_err("watch takes no arguments (see --pid-file, --check-config)");
+		vigil_log_err("watch takes no arguments (see --pid-file, --check-config)");
 		return VIGIL_EXIT_USAGE;
 	}
 	if (cli->root && strcmp(cli->root, "/")) {
-		vigil_err("watch runs on the live host: --root '%s' is for baseline and check", cli->root);
+		vigil_log_err("watch runs on the live host: --root '%s' is for baseline and check", cli->root);
 		return VIGIL_EXIT_USAGE;
 	}
 	if (check_only) {
@@ -2152,7 +2346,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (!pid_opt)
 		pid_opt = cli->cfg->pid_file;
 	if (pid_opt && pid_opt[0] && !(pid_file = strdup(pid_opt))) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		return VIGIL_EXIT_FAIL;
 	}
 	/* Few threads, low contention: one malloc arena keeps RSS small. */
@@ -2160,12 +2354,13 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	sqlite3_soft_heap_limit64(4 << 20);
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		free(pid_file);
 		return VIGIL_EXIT_FAIL;
 	}
 	w->cli = cli;
 	w->sigfd = -1;
+	w->docker_fd = -1;
 	w->state_dir = vigil_cli_state_dir(cli);
 	w->started_ns = vigil_loop_now_ns();
 	w->started_real = now_real_ns();
@@ -2178,13 +2373,13 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->phash = calloc(w->pbuckets, sizeof(*w->phash));
 	w->rep = vigil_reported_new(REPORTED_MAX);
 	if (!w->phash || !w->rep) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		goto out;
 	}
 	/* The config now belongs to the daemon (reloads replace it). */
 	w->cr = cfgref_new(cli->cfg);
 	if (!w->cr) {
-		vigil_err("out of memory");
+		vigil_log_err("out of memory");
 		goto out;
 	}
 	cli->cfg = NULL;
@@ -2222,12 +2417,12 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = vigil_loop_async_new(w->loop, on_results, w, &w->wake);
 	if (rc) {
-		vigil_err("event loop: %s", err.msg[0] ? err.msg : strerror(-rc));
+		vigil_log_err("event loop: %s", err.msg[0] ? err.msg : strerror(-rc));
 		goto out;
 	}
 	rc = vigil_output_new(w->loop, w->cr->cfg->outputs, w->cr->cfg->n_outputs, &w->out, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		ret = rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
 		goto out;
 	}
@@ -2240,7 +2435,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		}
 	}
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	w->threads_started = 1;
@@ -2249,30 +2444,31 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = vigil_loop_add(w->loop, vigil_inotify_fd(w->ino), EPOLLIN, on_inotify, w);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
+	docker_watch_start(w);
 	if (w->cr->cfg->control_socket && w->cr->cfg->control_socket[0]) {
 		if (make_parent_dir("control socket", w->cr->cfg->control_socket))
 			goto out;
 		rc = vigil_ctl_listen(w->loop, w->cr->cfg->control_socket, on_ctl, w, &w->ctl, &err);
 		if (rc) {
-			vigil_err("%s", err.msg);
+			vigil_log_err("%s", err.msg);
 			goto out;
 		}
 	}
 	rc = vigil_sched_new(w->loop, w->cr->cfg->schedules, w->cr->cfg->n_schedules, on_sched, w, &w->sched, &err);
 	if (rc) {
-		vigil_err("%s", err.msg);
+		vigil_log_err("%s", err.msg);
 		goto out;
 	}
 	rc = vigil_statedir_new(w->loop, w->state_dir, STATE_QUIET_MS, on_state_changed, w, &w->sd, &err);
 	if (rc)
-		vigil_warn("%s: a baseline changed behind the daemon's back is found by checks only", err.msg);
+		vigil_log_warn("%s: a baseline changed behind the daemon's back is found by checks only", err.msg);
 	if (w->cr->cfg->audit_enabled && vigil_audit_attach) {
 		rc = vigil_audit_attach(w, &err);
 		if (rc) /* file changes are still reported, without who made them */
-			vigil_warn("audit: %s", err.msg);
+			vigil_log_warn("audit: %s", err.msg);
 	}
 	if (vigil_notify_watchdog_ms()) {
 		uint64_t ms = vigil_notify_watchdog_ms() / 2;
@@ -2301,7 +2497,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	rc = vigil_loop_run(w->loop);
 	vigil_notify("STOPPING=1");
 	if (rc)
-		vigil_err("event loop: %s", strerror(-rc));
+		vigil_log_err("event loop: %s", strerror(-rc));
 	stop_all(w);
 	if (w->cr->cfg->audit_enabled && vigil_audit_detach)
 		vigil_audit_detach(w);

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "vigil/crypto.h"
@@ -147,18 +146,17 @@ static int is_whiteout(const struct stat *st)
 
 static int fd_opaque(int fd)
 {
-	char proc[64], val[4];
+	char val[4];
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return lgetxattr(proc, "trusted.overlay.opaque", val, sizeof(val)) == 1 && val[0] == 'y';
+	return docker_xattr_get(fd, "trusted.overlay.opaque", val, sizeof(val)) == 1 && val[0] == 'y';
 }
 
+/* The capability's length, or -1 when there is none (or it cannot be read). */
 static ssize_t fd_cap(int fd, unsigned char *buf, size_t len)
 {
-	char proc[64];
+	ssize_t n = docker_xattr_get(fd, "security.capability", buf, len);
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return lgetxattr(proc, "security.capability", buf, len);
+	return n < 0 ? -1 : n;
 }
 
 /* Is rel (no leading '/') visible in the image, and where?  Returns the index
@@ -207,11 +205,24 @@ static int lower_lookup(const struct dctx *c, const char *rel, struct stat *st, 
 	return -1;
 }
 
-static int differs(const struct stat *a, const struct stat *b)
+/* Why the upper entry a differs from the image's b (0: it does not). */
+static unsigned differs(const struct stat *a, const struct stat *b)
 {
-	if (a->st_mode != b->st_mode || a->st_uid != b->st_uid || a->st_gid != b->st_gid || a->st_rdev != b->st_rdev)
-		return 1;
-	return !S_ISDIR(a->st_mode) && (!same_time(&a->st_mtim, &b->st_mtim) || a->st_size != b->st_size);
+	unsigned why = 0;
+
+	if ((a->st_mode & S_IFMT) != (b->st_mode & S_IFMT))
+		return VIGIL_DOCKER_WHY_TYPE;
+	if ((a->st_mode & 07777) != (b->st_mode & 07777))
+		why |= VIGIL_DOCKER_WHY_MODE;
+	if (a->st_uid != b->st_uid || a->st_gid != b->st_gid)
+		why |= VIGIL_DOCKER_WHY_OWNER;
+	if (a->st_rdev != b->st_rdev)
+		why |= VIGIL_DOCKER_WHY_DEVICE;
+	if (!S_ISDIR(a->st_mode) && a->st_size != b->st_size)
+		why |= VIGIL_DOCKER_WHY_SIZE;
+	if (!S_ISDIR(a->st_mode) && !same_time(&a->st_mtim, &b->st_mtim))
+		why |= VIGIL_DOCKER_WHY_MTIME;
+	return why;
 }
 
 /* The directories on the current path, for listing parents of a change once. */
@@ -219,6 +230,8 @@ struct anc {
 	size_t plen;  /* length of its path */
 	int listed;   /* already in the change list */
 	int added;    /* itself added: its entries are all new */
+	struct stat st; /* the upper directory */
+	unsigned why; /* how it differs from the image's (0: only its contents do) */
 };
 
 static void list_ancestors(struct dctx *c, struct anc *stack, int depth, char *path)
@@ -232,8 +245,13 @@ static void list_ancestors(struct dctx *c, struct anc *stack, int depth, char *p
 		save = path[stack[i].plen];
 		path[stack[i].plen] = '\0';
 		x = emit(c, 'C', path);
-		if (x)
+		if (x) {
 			x->ftype = VIGIL_FT_DIR;
+			x->mode = stack[i].st.st_mode & 07777;
+			x->uid = stack[i].st.st_uid;
+			x->gid = stack[i].st.st_gid;
+			x->why = stack[i].why | VIGIL_DOCKER_WHY_CHILD;
+		}
 		path[stack[i].plen] = save;
 		stack[i].listed = 1;
 	}
@@ -243,6 +261,8 @@ static void fill(struct dctx *c, struct vigil_docker_change *x, int dirfd, const
 {
 	x->ftype = vigil_ftype_from_mode(st->st_mode);
 	x->mode = st->st_mode & 07777;
+	x->uid = st->st_uid;
+	x->gid = st->st_gid;
 	x->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
 	if (S_ISREG(st->st_mode))
 		hash_file(c, dirfd, name, x);
@@ -323,6 +343,80 @@ static void opaque_deletions(struct dctx *c, const char *rel, const struct vigil
 	docker_strv_clear(&seen);
 }
 
+static void walk(struct dctx *c, int dirfd, char *path, size_t plen, struct anc *stack, int depth);
+
+/* Compares one upper entry (path) with the image's (k >= 0: lower layer k,
+ * lfd its O_PATH fd): why it differs, 0 when it does not. */
+static unsigned compare_lower(int dirfd, const char *name, const struct stat *st, int lfd, const struct stat *ls)
+{
+	unsigned char ca[256], cb[256];
+	ssize_t na, nb = -1;
+	unsigned why = differs(st, ls);
+	int cfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	na = cfd >= 0 ? fd_cap(cfd, ca, sizeof(ca)) : -1;
+	if (lfd >= 0)
+		nb = fd_cap(lfd, cb, sizeof(cb));
+	if (cfd >= 0)
+		close(cfd);
+	if (na != nb || (na > 0 && memcmp(ca, cb, (size_t)na)))
+		why |= VIGIL_DOCKER_WHY_CAP;
+	return why;
+}
+
+/* One entry of an upper directory: emits what it is, then descends. */
+static void visit(struct dctx *c, int dirfd, const char *name, char *path, size_t plen, struct anc *stack,
+		  int depth)
+{
+	size_t nl = strlen(name);
+	struct stat st, ls;
+	struct vigil_docker_change *x;
+	int k = -1, lfd = -1, listed;
+	unsigned why = 0;
+
+	if (plen + nl + 2 >= 4096 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return;
+	path[plen] = '/';
+	memcpy(path + plen + 1, name, nl + 1);
+	if (!(depth > 0 && stack[depth - 1].added))
+		k = lower_lookup(c, path + 1, &ls, &lfd);
+	if (is_whiteout(&st)) {
+		if (k >= 0) {
+			list_ancestors(c, stack, depth, path);
+			emit(c, 'D', path);
+		}
+	} else if (k < 0) {
+		list_ancestors(c, stack, depth, path);
+		x = emit(c, 'A', path);
+		if (x)
+			fill(c, x, dirfd, name, &st);
+	} else if ((why = compare_lower(dirfd, name, &st, lfd, &ls))) {
+		list_ancestors(c, stack, depth, path);
+		x = emit(c, 'C', path);
+		if (x) {
+			fill(c, x, dirfd, name, &st);
+			x->why = why;
+		}
+	}
+	listed = k < 0 || (why && !is_whiteout(&st));
+	if (lfd >= 0)
+		close(lfd);
+	if (S_ISDIR(st.st_mode) && depth < DRIFT_MAX_DEPTH) {
+		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (sub >= 0) {
+			stack[depth].plen = plen + 1 + nl;
+			stack[depth].listed = listed;
+			stack[depth].added = k < 0;
+			stack[depth].st = st;
+			stack[depth].why = why;
+			walk(c, sub, path, plen + 1 + nl, stack, depth + 1);
+			close(sub);
+		}
+	}
+	path[plen] = '\0';
+}
+
 static void walk(struct dctx *c, int dirfd, char *path, size_t plen, struct anc *stack, int depth)
 {
 	struct vigil_strv names = { 0 };
@@ -338,65 +432,8 @@ static void walk(struct dctx *c, int dirfd, char *path, size_t plen, struct anc 
 			close(fd);
 		}
 	}
-	for (size_t i = 0; i < names.n && !c->rc; i++) {
-		const char *name = names.v[i];
-		size_t nl = strlen(name);
-		struct stat st, ls;
-		struct vigil_docker_change *x;
-		int k = -1, lfd = -1;
-
-		if (plen + nl + 2 >= 4096 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
-			continue;
-		path[plen] = '/';
-		memcpy(path + plen + 1, name, nl + 1);
-		if (!(depth > 0 && stack[depth - 1].added))
-			k = lower_lookup(c, path + 1, &ls, &lfd);
-		if (is_whiteout(&st)) {
-			if (k >= 0) {
-				list_ancestors(c, stack, depth, path);
-				emit(c, 'D', path);
-			}
-		} else if (k < 0) {
-			list_ancestors(c, stack, depth, path);
-			x = emit(c, 'A', path);
-			if (x)
-				fill(c, x, dirfd, name, &st);
-		} else {
-			unsigned char ca[256], cb[256];
-			ssize_t na, nb = -1;
-			int cfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-
-			na = cfd >= 0 ? fd_cap(cfd, ca, sizeof(ca)) : -1;
-			if (lfd >= 0)
-				nb = fd_cap(lfd, cb, sizeof(cb));
-			if (cfd >= 0)
-				close(cfd);
-			if (differs(&st, &ls) || na != nb || (na > 0 && memcmp(ca, cb, (size_t)na))) {
-				list_ancestors(c, stack, depth, path);
-				x = emit(c, 'C', path);
-				if (x)
-					fill(c, x, dirfd, name, &st);
-				if (S_ISDIR(st.st_mode) && depth < DRIFT_MAX_DEPTH)
-					stack[depth].listed = 1;
-			}
-		}
-		if (lfd >= 0)
-			close(lfd);
-		if (S_ISDIR(st.st_mode) && depth < DRIFT_MAX_DEPTH) {
-			int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0) {
-				int listed = (k >= 0 && c->n && !strcmp(c->ch[c->n - 1].path, path)) || k < 0;
-
-				stack[depth].plen = plen + 1 + nl;
-				stack[depth].listed = listed;
-				stack[depth].added = k < 0;
-				walk(c, sub, path, plen + 1 + nl, stack, depth + 1);
-				close(sub);
-			}
-		}
-		path[plen] = '\0';
-	}
+	for (size_t i = 0; i < names.n && !c->rc; i++)
+		visit(c, dirfd, names.v[i], path, plen, stack, depth);
 	docker_strv_clear(&names);
 }
 
@@ -481,6 +518,27 @@ out:
 		close(c.lower[i]);
 	close(upper);
 	return rc;
+}
+
+const char *vigil_docker_why_str(unsigned why, char *buf, size_t len)
+{
+	static const char *const names[] = { "type", "mode", "owner", "device", "size", "mtime",
+					     "capability", "contents" };
+	size_t off = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int n;
+
+		if (!(why & (1u << i)))
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off ? "," : "", names[i]);
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
 }
 
 void vigil_docker_drift_free(struct vigil_docker_change *ch, size_t n)

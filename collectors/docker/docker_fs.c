@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "docker_priv.h"
@@ -128,6 +129,37 @@ int docker_open_regular(int dirfd, const char *rel, struct stat *st)
 		fd = -errno;
 	close(pfd);
 	return fd;
+}
+
+/* f*xattr() refuse an O_PATH fd (EBADF) on older kernels; the magic
+ * link, followed (getxattr, not lgetxattr), then lands on the inode itself. */
+static ssize_t xattr_op(int fd, const char *name, void *buf, size_t len)
+{
+	struct stat st;
+	char proc[64];
+	ssize_t n = name ? fgetxattr(fd, name, buf, len) : flistxattr(fd, buf, len);
+
+	if (n >= 0)
+		return n;
+	if (errno != EBADF)
+		return -errno;
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ENODATA;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = name ? getxattr(proc, name, buf, len) : listxattr(proc, buf, len);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t docker_xattr_get(int fd, const char *name, void *val, size_t len)
+{
+	return xattr_op(fd, name, val, len);
+}
+
+ssize_t docker_xattr_list(int fd, char *list, size_t len)
+{
+	return xattr_op(fd, NULL, list, len);
 }
 
 int docker_read_file(int dirfd, const char *rel, size_t max, char **buf, size_t *len)

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "vigil/crypto.h"
@@ -111,6 +110,7 @@ struct vctx {
 	int pending_fd;       /* the regular file whose header was just seen */
 	char *pending_name;
 	int fatal;            /* tar stream unusable: stop */
+	const char *where;    /* the layer's tar-split.json.gz, under the data root */
 	unsigned char *buf;
 };
 
@@ -160,6 +160,24 @@ static void set_error(struct vigil_docker_verify *v, const char *fmt, ...)
 	v->status = VIGIL_DOCKER_LAYER_ERROR;
 }
 
+/* The layer's own metadata (a layerdb file, tar-split.json.gz) is missing or
+ * altered: a finding naming that file (abs, under the data root), not an
+ * ERROR.  The rebuilt stream cannot be trusted after it: stop. */
+static void layerdb_bad(struct vctx *c, const char *abs, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void layerdb_bad(struct vctx *c, const char *abs, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	while (*abs == '/')
+		abs++;
+	finding(c, VIGIL_DOCKER_F_LAYERDB, abs, "%s", msg);
+	c->fatal = 1;
+}
+
 static const char *type_name(char t)
 {
 	switch (t) {
@@ -180,22 +198,14 @@ static const char *st_type_name(mode_t m)
 	       S_ISCHR(m) ? "char device" : S_ISBLK(m) ? "block device" : S_ISFIFO(m) ? "fifo" : "socket";
 }
 
-static ssize_t fd_getxattr(int fd, const char *name, void *val, size_t len)
-{
-	char proc[64];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return lgetxattr(proc, name, val, len);
-}
-
 static void check_xattrs(struct vctx *c, int fd, const char *name, const struct docker_tar_hdr *h)
 {
 	unsigned char val[4096];
-	char proc[64], list[4096];
+	char list[4096];
 	ssize_t n;
 
 	for (size_t i = 0; i < h->n_xattrs; i++) {
-		n = fd_getxattr(fd, h->xattrs[i].name, val, sizeof(val));
+		n = docker_xattr_get(fd, h->xattrs[i].name, val, sizeof(val));
 		if (n < 0)
 			finding(c, VIGIL_DOCKER_F_META, name, "xattr %s missing", h->xattrs[i].name);
 		else if ((size_t)n != h->xattrs[i].len || memcmp(val, h->xattrs[i].value, (size_t)n))
@@ -203,8 +213,7 @@ static void check_xattrs(struct vctx *c, int fd, const char *name, const struct 
 	}
 	/* Docker 20.10 records only security.capability in layer tars, so other
 	 * xattrs on disk may be legitimate; a capability the layer lacks is not. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = llistxattr(proc, list, sizeof(list));
+	n = docker_xattr_list(fd, list, sizeof(list));
 	for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
 		int known = 0;
 
@@ -231,7 +240,7 @@ static void check_whiteout(struct vctx *c, const struct docker_tar_hdr *h, const
 
 		snprintf(dir, sizeof(dir), "%.*s", (int)(dlen ? dlen - 1 : 0), h->name);
 		fd = docker_open_beneath(c->difffd, dir[0] ? dir : ".", O_PATH | O_NOFOLLOW);
-		n = fd >= 0 ? fd_getxattr(fd, "trusted.overlay.opaque", val, sizeof(val)) : -1;
+		n = fd >= 0 ? docker_xattr_get(fd, "trusted.overlay.opaque", val, sizeof(val)) : -1;
 		if (n != 1 || val[0] != 'y')
 			finding(c, VIGIL_DOCKER_F_META, dir[0] ? dir : ".",
 				"opaque directory marker (trusted.overlay.opaque) missing");
@@ -269,8 +278,7 @@ static void on_header(void *arg, const struct docker_tar_hdr *h)
 	if (!h->name[0])
 		return; /* the layer's root "./" */
 	if (docker_ts_name_ok(h->name, strlen(h->name))) {
-		set_error(c->v, "tar header names an unsafe path '%s'", h->name);
-		c->fatal = 1;
+		layerdb_bad(c, c->where, "tar header names an unsafe path '%s'", h->name);
 		return;
 	}
 	base = strrchr(h->name, '/');
@@ -516,10 +524,8 @@ static void hp_free(struct hpipe *h)
 static void feed(struct vctx *c, struct hpipe *hp, struct docker_tarp *tp, const unsigned char *b, size_t n,
 		 const char *where)
 {
-	if (!c->fatal && docker_tarp_feed(tp, b, n)) {
-		set_error(c->v, "%s: %s", where, docker_tarp_error(tp));
-		c->fatal = 1;
-	}
+	if (!c->fatal && docker_tarp_feed(tp, b, n))
+		layerdb_bad(c, where, "tar header: %s", docker_tarp_error(tp));
 	hp_write(hp, b, n);
 	c->v->bytes += n;
 }
@@ -572,6 +578,19 @@ static void file_payload(struct vctx *c, struct hpipe *hp, struct docker_tarp *t
 		close(fd);
 }
 
+/* Strips "./" and trailing '/' from a tar-split file name: malloc'd. */
+static char *ts_name(const struct docker_ts_entry *e)
+{
+	const char *nm = e->name;
+	size_t nl = e->name_len;
+
+	while (nl >= 2 && nm[0] == '.' && nm[1] == '/')
+		nm += 2, nl -= 2;
+	while (nl && nm[nl - 1] == '/')
+		nl--;
+	return strndup(nm, nl);
+}
+
 /* Pass 2, only when the digest differs: CRC-64 of each file against
  * tar-split's, to name the files whose content changed. */
 static void find_content(struct vctx *c, struct vigil_docker *d, const char *rel, const char *where)
@@ -587,20 +606,13 @@ static void find_content(struct vctx *c, struct vigil_docker *d, const char *rel
 	free(v->first_bad);
 	v->first_bad = NULL;
 	while ((rc = docker_ts_next(ts, &e, &err)) > 0) {
-		const char *nm = e.name;
 		char *name;
-		size_t nl;
 		uint64_t left = e.size, crc = 0;
 		int ffd, bad = 0;
 
 		if (e.type != DOCKER_TS_FILE || !e.size)
 			continue;
-		nl = e.name_len;
-		while (nl >= 2 && nm[0] == '.' && nm[1] == '/')
-			nm += 2, nl -= 2;
-		while (nl && nm[nl - 1] == '/')
-			nl--;
-		name = strndup(nm, nl);
+		name = ts_name(&e);
 		if (!name)
 			break;
 		ffd = docker_open_regular(c->difffd, name, NULL);
@@ -677,6 +689,96 @@ static void walk_extra(struct vctx *c, int dirfd, char *path, size_t plen, int d
 	closedir(dir);
 }
 
+/* Pass 1 over tar-split: the stream rebuilt, headers checked, digest fed. */
+static void rebuild(struct vctx *c, struct docker_ts *ts, struct docker_tarp *tp, struct hpipe *hp,
+		    const char *where)
+{
+	struct vigil_docker_verify *v = c->v;
+	struct vigil_err err = { "" };
+	struct docker_ts_entry e;
+	int rc;
+
+	while (!c->fatal && (rc = docker_ts_next(ts, &e, &err)) > 0) {
+		char *name;
+
+		if (e.type == DOCKER_TS_SEGMENT) {
+			feed(c, hp, tp, e.payload, e.payload_len, where);
+			continue;
+		}
+		name = ts_name(&e);
+		if (!name) {
+			set_error(v, "out of memory");
+			return;
+		}
+		if (docker_tarp_data_left(tp) != e.size) {
+			layerdb_bad(c, where, "entry '%s' says %" PRIu64 " bytes, its tar header %" PRIu64, name,
+				    e.size, docker_tarp_data_left(tp));
+			free(name);
+			return;
+		}
+		if (e.size)
+			file_payload(c, hp, tp, &e, name);
+		free(name);
+	}
+	if (!c->fatal && rc < 0)
+		layerdb_bad(c, where, "%s", err.msg);
+	else if (!c->fatal && !docker_tarp_ended(tp))
+		layerdb_bad(c, where, "tar stream has no end blocks (tar-split truncated?)");
+}
+
+/* Opens the layer's diff dir (c->difffd) and tar-split (*ts, where names it).
+ * 0, or -1 when the layer is settled already (error or finding set). */
+static int open_layer(struct vigil_docker *d, struct vctx *c, char *where, size_t wlen, struct docker_ts **ts)
+{
+	struct vigil_docker_verify *v = c->v;
+	const struct vigil_docker_layer *l = v->layer;
+	struct vigil_err err = { "" };
+	char rel[512];
+	int fd;
+
+	if (l->error && !l->meta_bad) {
+		set_error(v, "%s", l->error);
+		return -1;
+	}
+	if (l->error) {
+		/* "<data root>/image/.../diff: why": the file first, then why */
+		const char *colon = strstr(l->error, ": ");
+		char file[1024];
+
+		snprintf(file, sizeof(file), "%.*s", colon ? (int)(colon - l->error) : 0, l->error);
+		layerdb_bad(c, file[0] ? file : d->data_root, "%s", colon ? colon + 2 : l->error);
+		if (!l->cache_id || !l->diff_id[0])
+			return -1;
+		c->fatal = 0; /* the content can still be compared with the diff id it names */
+	}
+	if (d->o2fd < 0) {
+		set_error(v, "%s/overlay2: missing", d->data_root);
+		return -1;
+	}
+	snprintf(rel, sizeof(rel), "%s/diff", l->cache_id);
+	c->difffd = docker_open_beneath(d->o2fd, rel, O_RDONLY | O_DIRECTORY);
+	if (c->difffd < 0) {
+		set_error(v, "%s/overlay2/%s: %s", d->data_root, rel, strerror(-c->difffd));
+		return -1;
+	}
+	snprintf(where, wlen, "%s/image/overlay2/layerdb/sha256/%s/tar-split.json.gz", d->data_root,
+		 l->chain_id + 7);
+	fd = docker_open_beneath(d->datafd, where + strlen(d->data_root) + 1, O_RDONLY);
+	if (fd == -ENOENT) {
+		layerdb_bad(c, where, "missing");
+		return -1;
+	}
+	if (fd < 0) {
+		set_error(v, "%s: %s", where, strerror(-fd));
+		return -1;
+	}
+	if (docker_ts_open(fd, where, ts, &err)) {
+		layerdb_bad(c, where, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, unsigned char *buf)
 {
 	const struct vigil_docker_layer *l = v->layer;
@@ -685,80 +787,21 @@ static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, 
 	struct docker_tarp *tp = NULL;
 	struct vigil_digest *md = NULL;
 	struct hpipe hp = { 0 };
-	struct docker_ts_entry e;
-	struct vigil_err err = { "" };
-	char rel[512], where[600];
+	char where[1024] = "";
 	unsigned char sum[32];
-	int fd, rc;
 
-	if (l->error) {
-		set_error(v, "%s", l->error);
+	c.where = where;
+	if (open_layer(d, &c, where, sizeof(where), &ts))
 		goto out;
-	}
-	if (d->o2fd < 0) {
-		set_error(v, "%s/overlay2: missing", d->data_root);
-		goto out;
-	}
-	snprintf(rel, sizeof(rel), "%s/diff", l->cache_id);
-	c.difffd = docker_open_beneath(d->o2fd, rel, O_RDONLY | O_DIRECTORY);
-	if (c.difffd < 0) {
-		set_error(v, "%s/overlay2/%s: %s", d->data_root, rel, strerror(-c.difffd));
-		goto out;
-	}
-	snprintf(rel, sizeof(rel), "image/overlay2/layerdb/sha256/%s/tar-split.json.gz", l->chain_id + 7);
-	snprintf(where, sizeof(where), "%s/%s", d->data_root, rel);
-	fd = docker_open_beneath(d->datafd, rel, O_RDONLY);
-	if (fd < 0) {
-		set_error(v, "%s: %s", where, strerror(-fd));
-		goto out;
-	}
-	rc = docker_ts_open(fd, where, &ts, &err);
-	if (rc) {
-		set_error(v, "%s", err.msg);
-		goto out;
-	}
 	md = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
 	tp = docker_tarp_new(on_header, &c);
 	if (!md || !tp || hp_start(&hp, md)) {
 		set_error(v, "out of memory");
 		goto out;
 	}
-	while (!c.fatal && (rc = docker_ts_next(ts, &e, &err)) > 0) {
-		if (e.type == DOCKER_TS_SEGMENT) {
-			feed(&c, &hp, tp, e.payload, e.payload_len, where);
-			continue;
-		}
-		{
-			const char *nm = e.name;
-			char *name;
-			size_t nl = e.name_len;
-
-			while (nl >= 2 && nm[0] == '.' && nm[1] == '/')
-				nm += 2, nl -= 2;
-			while (nl && nm[nl - 1] == '/')
-				nl--;
-			name = strndup(nm, nl);
-			if (!name) {
-				set_error(v, "out of memory");
-				break;
-			}
-			if (docker_tarp_data_left(tp) != e.size) {
-				set_error(v, "%s: entry '%s' says %" PRIu64 " bytes, its tar header %" PRIu64, where,
-					  name, e.size, docker_tarp_data_left(tp));
-				free(name);
-				break;
-			}
-			if (e.size)
-				file_payload(&c, &hp, tp, &e, name);
-			free(name);
-		}
-	}
-	if (rc < 0)
-		set_error(v, "%s", err.msg);
-	if (v->error)
+	rebuild(&c, ts, tp, &hp, where);
+	if (v->error || c.fatal)
 		goto out;
-	if (!docker_tarp_ended(tp))
-		finding(&c, VIGIL_DOCKER_F_META, "", "tar stream has no end blocks (tar-split truncated?)");
 	hp_finish(&hp);
 	vigil_digest_read(md, VIGIL_ALGO_SHA256, sum);
 	memcpy(v->digest, "sha256:", 7);
@@ -769,10 +812,11 @@ static void verify_layer(struct vigil_docker *d, struct vigil_docker_verify *v, 
 		walk_extra(&c, c.difffd, path, 0, 0);
 	}
 	if (strcmp(v->digest, l->diff_id))
-		find_content(&c, d, rel, where);
-	v->status = strcmp(v->digest, l->diff_id) || v->n_findings || v->findings_dropped ?
-			    VIGIL_DOCKER_LAYER_MODIFIED : VIGIL_DOCKER_LAYER_OK;
+		find_content(&c, d, where + strlen(d->data_root) + 1, where);
 out:
+	if (!v->error)
+		v->status = (v->digest[0] && strcmp(v->digest, l->diff_id)) || v->n_findings || v->findings_dropped ?
+				    VIGIL_DOCKER_LAYER_MODIFIED : VIGIL_DOCKER_LAYER_OK;
 	if (c.pending_fd >= 0)
 		close(c.pending_fd);
 	free(c.pending_name);

@@ -97,6 +97,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A layerdb file that is missing or holds garbage was tampered with (a
+ * finding); one that cannot be read (EACCES, EIO) makes the layer unverifiable. */
+static void layer_bad(struct vigil_docker *d, struct vigil_docker_layer *l, const char *rel, int rc,
+		      const char *what)
+{
+	free(l->error);
+	l->error = errf("%s/%s: %s", d->data_root, rel, rc && rc != -ENOENT ? strerror(-rc) : what);
+	l->meta_bad = !rc || rc == -ENOENT;
+}
+
 static void load_layer(struct vigil_docker *d, const char *hex, struct vigil_docker_layer *l)
 {
 	char rel[512], *s = NULL, want[VIGIL_DOCKER_DIGEST_LEN + 1];
@@ -107,7 +117,7 @@ static void load_layer(struct vigil_docker *d, const char *hex, struct vigil_doc
 #define LPATH(f) (snprintf(rel, sizeof(rel), "image/overlay2/layerdb/sha256/%s/%s", hex, f), rel)
 	rc = docker_read_id(d->datafd, LPATH("diff"), &s);
 	if (rc || !docker_is_digest(s)) {
-		l->error = errf("%s/%s: %s", d->data_root, rel, rc ? strerror(-rc) : "not a sha256 digest");
+		layer_bad(d, l, rel, rc, rc ? "missing" : "not a sha256 digest");
 		goto out;
 	}
 	snprintf(l->diff_id, sizeof(l->diff_id), "%s", s);
@@ -116,12 +126,12 @@ static void load_layer(struct vigil_docker *d, const char *hex, struct vigil_doc
 	rc = docker_read_id(d->datafd, LPATH("parent"), &s);
 	if (rc == 0) {
 		if (!docker_is_digest(s)) {
-			l->error = errf("%s/%s: not a sha256 digest", d->data_root, rel);
+			layer_bad(d, l, rel, 0, "not a sha256 digest");
 			goto out;
 		}
 		snprintf(l->parent, sizeof(l->parent), "%s", s);
 	} else if (rc != -ENOENT) {
-		l->error = errf("%s/%s: %s", d->data_root, rel, strerror(-rc));
+		layer_bad(d, l, rel, rc, "");
 		goto out;
 	}
 	free(s);
@@ -132,7 +142,7 @@ static void load_layer(struct vigil_docker *d, const char *hex, struct vigil_doc
 		long long v = strtoll(s, &end, 10);
 
 		if (*end || v < 0)
-			l->error = errf("%s/%s: not a size", d->data_root, rel);
+			layer_bad(d, l, rel, 0, "not a size");
 		else
 			l->size = v;
 	}
@@ -140,14 +150,16 @@ static void load_layer(struct vigil_docker *d, const char *hex, struct vigil_doc
 	s = NULL;
 	docker_chain_id(l->parent, l->diff_id, want);
 	l->chain_ok = !strcmp(want, l->chain_id);
-	if (!l->chain_ok && !l->error)
-		l->error = errf("%s/image/overlay2/layerdb/sha256/%s: chain id does not match diff %s and parent %s",
-				d->data_root, hex, l->diff_id, l->parent[0] ? l->parent : "(none)");
+	if (!l->chain_ok && !l->error) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "chain id does not match diff %s and parent %s", l->diff_id,
+			 l->parent[0] ? l->parent : "(none)");
+		layer_bad(d, l, LPATH("diff"), 0, what);
+	}
 	rc = docker_read_id(d->datafd, LPATH("cache-id"), &s);
 	if (rc || !safe_component(s)) {
-		free(l->error);
-		l->error = errf("%s/%s: %s", d->data_root, rel,
-				rc == -ENOENT ? "missing cache-id" : rc ? strerror(-rc) : "not a valid cache id");
+		layer_bad(d, l, rel, rc, rc ? "missing cache-id" : "not a valid cache id");
 		goto out;
 	}
 	l->cache_id = s;

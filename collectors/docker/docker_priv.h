@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "vigil/docker.h"
 #include "vigil/err.h"
@@ -33,6 +34,13 @@ int docker_open_in_root(int rootfd, const char *abs, int flags);
  * with O_NOATIME when permitted.  -EINVAL when it is not a regular file.
  * st gets the fstat result when not NULL. */
 int docker_open_regular(int dirfd, const char *rel, struct stat *st);
+
+/* Extended attributes of the inode fd refers to (fd from any open, O_PATH
+ * included).  Never lgetxattr on "/proc/self/fd/N": that reads the magic
+ * link itself and fails.  A symlink has none worth reading (-ENODATA).
+ * Return the value's length or -errno, as fgetxattr/flistxattr. */
+ssize_t docker_xattr_get(int fd, const char *name, void *val, size_t len);
+ssize_t docker_xattr_list(int fd, char *list, size_t len);
 
 /* Reads a whole regular file (at most max bytes, else -EFBIG) opened with
  * docker_open_beneath(); *buf is NUL-terminated and malloc'd. */

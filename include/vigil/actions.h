@@ -19,6 +19,7 @@
 #define VIGIL_ACTION_LAYER_ADDED "layer-added"
 #define VIGIL_ACTION_LAYER_UNVERIFIABLE "layer-unverifiable"
 #define VIGIL_ACTION_LAYER_RETIRED "layer-retired"
+#define VIGIL_ACTION_IMAGE_CHANGED "image-changed"   /* an image's config rewritten */
 
 /* The watch daemon itself. */
 #define VIGIL_ACTION_STARTED "watch-started"

@@ -12,6 +12,9 @@ enum vigil_exit {
 	VIGIL_EXIT_USAGE = 2,
 	VIGIL_EXIT_FAIL = 3,
 	VIGIL_EXIT_TAMPERED = 3, /* baseline digest/signature does not verify */
+	/* a baseline that completed but could not read some files (they are
+	 * recorded as unreadable and reported by every later check) */
+	VIGIL_EXIT_PARTIAL = 4,
 };
 
 struct vigil_cli {

@@ -96,7 +96,8 @@ struct vigil_config {
 	/* audit */
 	int audit_enabled;
 	int audit_install_rules;
-	int audit_execve;
+	int audit_execve;        /* container-shell detection: the proc connector */
+	int audit_execve_rules;  /* the older execve audit rules instead */
 	int audit_window_ms;
 	int audit_exec_rate; /* execve events per second at most; excess counted */
 };

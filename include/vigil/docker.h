@@ -41,7 +41,8 @@ void vigil_docker_engine_clear(struct vigil_docker_engine *eng);
 
 /* Fills the config's automatic scopes: docker-binaries and docker-configs get
  * the discovered paths (appended to their `paths`); docker-layers gets none
- * (layers are baselined per layer with vigil_docker_layers_baseline()). */
+ * here (see vigil_docker_fill_layer_scope(); layers are baselined per layer
+ * with vigil_docker_layers_baseline()). */
 int vigil_docker_fill_scopes(struct vigil_config *cfg, const char *root, struct vigil_err *err);
 
 /* ---- the overlay2 model (collectors/docker/docker_model.c) ---- */
@@ -55,6 +56,8 @@ struct vigil_docker_layer {
 	int64_t size;          /* layerdb "size", -1 when absent */
 	int chain_ok;          /* chain_id == sha256(parent " " diff_id) (or diff_id for a base) */
 	char *error;           /* NULL, or why this layer cannot be verified */
+	int meta_bad;          /* error says a layerdb file is missing or its content is wrong:
+				* tampering, reported as a finding (MODIFIED), not as ERROR */
 };
 
 struct vigil_docker_image {
@@ -140,6 +143,8 @@ enum vigil_docker_finding_kind {
 	VIGIL_DOCKER_F_SHORT,        /* shorter (or longer) than the layer says */
 	VIGIL_DOCKER_F_EXTRA,        /* in diff/, never in the layer */
 	VIGIL_DOCKER_F_META,         /* type, mode, owner, mtime, link target, xattrs */
+	VIGIL_DOCKER_F_LAYERDB,      /* the layer's own metadata (diff, cache-id, tar-split.json.gz)
+				      * missing or altered: path is that file under the data root */
 };
 
 struct vigil_docker_finding {
@@ -179,6 +184,20 @@ enum vigil_docker_change_flag {
 	VIGIL_DOCKER_CH_OPAQUE = 1u << 2,    /* opaque directory: lower contents hidden */
 };
 
+/* Why a path is 'C' (struct vigil_docker_change.why). */
+enum vigil_docker_change_why {
+	VIGIL_DOCKER_WHY_TYPE = 1u << 0,
+	VIGIL_DOCKER_WHY_MODE = 1u << 1,
+	VIGIL_DOCKER_WHY_OWNER = 1u << 2,
+	VIGIL_DOCKER_WHY_DEVICE = 1u << 3,
+	VIGIL_DOCKER_WHY_SIZE = 1u << 4,
+	VIGIL_DOCKER_WHY_MTIME = 1u << 5,
+	VIGIL_DOCKER_WHY_CAP = 1u << 6,      /* security.capability */
+	VIGIL_DOCKER_WHY_CHILD = 1u << 7,    /* a directory listed for a change inside it */
+};
+/* "mode,owner" for why (static names, comma separated into buf). */
+const char *vigil_docker_why_str(unsigned why, char *buf, size_t len);
+
 struct vigil_docker_change {
 	char kind;        /* 'A' added, 'C' changed, 'D' deleted (as docker diff) */
 	char *path;       /* "/etc/passwd" */
@@ -188,6 +207,8 @@ struct vigil_docker_change {
 	int has_hash;
 	char sha256[65];  /* regular files */
 	unsigned flags;
+	uint32_t uid, gid;  /* of the upper entry (not for D) */
+	unsigned why;       /* 'C' only: enum vigil_docker_change_why */
 };
 
 /* The container's changes against its image, from its upper layer, in path
@@ -198,22 +219,75 @@ void vigil_docker_drift_free(struct vigil_docker_change *ch, size_t n);
 
 /* ---- baseline integration (collectors/docker/docker_layers.c) ---- */
 /* Stores one object per layer (kind "layer", key chain id, data JSON:
- * {"diff_id","cache_id","size","status","digest","images"}).  Runs the
+ * {"diff_id","cache_id","size","status","digest","images"}) and one per image
+ * (kind "image", key image id, data JSON {"config_ok","layers","tags"}).  Runs the
  * verification too, so a layer already tampered with at baseline time is
  * reported (returns 1 then, 0 when all verified, -errno on failure). */
 int vigil_docker_layers_baseline(const char *root, struct vigil_store *st, int threads,
 				 struct vigil_err *err);
 
-/* What check reports per layer.  action: "layer-changed" (severity
+/* What check reports per layer and image.  action: "layer-changed" (severity
  * critical), "layer-added" (info: a newly pulled image), "layer-unverifiable"
- * (high), "layer-retired" (quiet: only with report_retired). */
+ * (high), "layer-retired" (quiet: only with report_retired), "image-changed"
+ * (critical: an image config no longer matches its id, or holds other layers
+ * than at baseline time).  object: the chain id or image id. */
 typedef int (*vigil_docker_layer_cb)(void *arg, const char *action, int severity,
-				     const char *chain_id, const char *message,
+				     const char *object, const char *message,
 				     const char *extra_json);
 /* Re-verifies every layer on disk and compares with generation gen's layer
  * objects.  Returns the number of critical findings (layers changed), or -errno. */
 int vigil_docker_layers_check(const char *root, struct vigil_store *st, int64_t gen, int threads,
 			      int report_retired, vigil_docker_layer_cb cb, void *arg,
 			      struct vigil_err *err);
+
+/* The same for some layers only (chain ids; images are not checked), as the
+ * daemon does after a change in a layer's diff dir; new layers are not
+ * reported (a check says those).  Returns as vigil_docker_layers_check(). */
+int vigil_docker_layers_check_some(const char *root, struct vigil_store *st, int64_t gen, int threads,
+				   const char *const *chain_ids, size_t n, vigil_docker_layer_cb cb,
+				   void *arg, struct vigil_err *err);
+
+/* ---- paths in Docker's terms (collectors/docker/docker_locate.c) ----
+ * Lifecycle: vigil_docker_locator_new(root, &loc, err) (a snapshot of the
+ * model: layers' and containers' overlay2 dirs) -> vigil_docker_locate() from
+ * any thread -> vigil_docker_where_clear() each answer ->
+ * vigil_docker_locator_free(loc) (accepts NULL). */
+enum vigil_docker_where_kind {
+	VIGIL_DOCKER_IN_NONE = 0,
+	VIGIL_DOCKER_IN_LAYER,     /* an image layer's diff dir */
+	VIGIL_DOCKER_IN_CONTAINER, /* a container's upper (diff) dir */
+};
+
+struct vigil_docker_where {
+	int kind;
+	char id[VIGIL_DOCKER_DIGEST_LEN + 1]; /* chain id, or the container's id */
+	char *images;  /* layer: "repo:tag, ..." of the images using it, or NULL */
+	char *name;    /* container: name */
+	char *image;   /* container: the image it runs (as asked for, else its id) */
+	char *inner;   /* the path inside the image or container ("/etc/passwd") */
+	char *json;    /* merged into vigil.*: {"layer":{"chain_id","images"},"image_path"}
+			  or {"container_path"} */
+};
+
+struct vigil_docker_locator;
+
+/* -ENOENT when root has no overlay2 data root (a locator is then not needed). */
+int vigil_docker_locator_new(const char *root, struct vigil_docker_locator **out, struct vigil_err *err);
+void vigil_docker_locator_free(struct vigil_docker_locator *loc);
+/* The data root as a user sees it. */
+const char *vigil_docker_locator_data_root(const struct vigil_docker_locator *loc);
+/* Image layers' diff dirs (user-visible paths, sorted) and their chain ids. */
+size_t vigil_docker_locator_n_layers(const struct vigil_docker_locator *loc);
+const char *vigil_docker_locator_layer_dir(const struct vigil_docker_locator *loc, size_t i);
+const char *vigil_docker_locator_layer_id(const struct vigil_docker_locator *loc, size_t i);
+/* Says what path (user-visible) is in Docker's terms; returns where->kind
+ * (0 and a cleared where when nothing), or -ENOMEM. */
+int vigil_docker_locate(const struct vigil_docker_locator *loc, const char *path, size_t len,
+			struct vigil_docker_where *where);
+void vigil_docker_where_clear(struct vigil_docker_where *where);
+/* Fills the docker-layers scope's paths with the layers' diff dirs (so the
+ * daemon watches them, and every command agrees on which scope holds them);
+ * their files are never walked into records: layers are verified whole. */
+int vigil_docker_fill_layer_scope(struct vigil_config *cfg, const struct vigil_docker_locator *loc);
 
 #endif

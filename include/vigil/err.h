@@ -39,9 +39,9 @@ void vigil_log_use_syslog(const char *ident);
 void vigil_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vigil_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-#define vigil_err(...) vigil_log(VIGIL_LOG_ERR, __VA_ARGS__)
-#define vigil_warn(...) vigil_log(VIGIL_LOG_WARNING, __VA_ARGS__)
-#define vigil_info(...) vigil_log(VIGIL_LOG_INFO, __VA_ARGS__)
-#define vigil_debug(...) vigil_log(VIGIL_LOG_DEBUG, __VA_ARGS__)
+#define vigil_log_err(...) vigil_log(VIGIL_LOG_ERR, __VA_ARGS__)
+#define vigil_log_warn(...) vigil_log(VIGIL_LOG_WARNING, __VA_ARGS__)
+#define vigil_log_info(...) vigil_log(VIGIL_LOG_INFO, __VA_ARGS__)
+#define vigil_log_debug(...) vigil_log(VIGIL_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -20,6 +20,8 @@
 #include "vigil/actions.h" /* event.action names */
 #include "vigil/record.h"
 
+struct vigil_docker_where;
+
 /* Who made a change, from audit (or /proc); every field optional. */
 struct vigil_who {
 	int known;            /* 0: no audit record matched ("unknown" is said, not guessed) */
@@ -44,6 +46,9 @@ struct vigil_event {
 	const struct vigil_who *who;
 	const char *source;        /* vigil.source: "check", "inotify", "audit", "rescan", ... */
 	const char *extra_json;    /* NULL or a JSON object text merged into "vigil" */
+	/* NULL, or the path in Docker's terms: container.* (unless who names a
+	 * container) and vigil.layer/image_path/container_path */
+	const struct vigil_docker_where *docker;
 	int64_t time_ns;           /* @timestamp; 0 = now */
 };
 

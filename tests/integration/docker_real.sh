@@ -25,7 +25,8 @@ V() { "$VIGIL" "$@"; }
 hdocker run --network none --name c1 vigil-multi:1 -c '
 	echo x >/etc/newfile; rm /etc/motd; echo y >>/app/hello.sh
 	mkdir -p /root/.ssh; echo key >/root/.ssh/authorized_keys; rm -rf /opt/data/sub
-	cp /bin/busybox /usr/bin/evil; printf "#!/bin/sh\n" >/tmp/s.sh; chmod 600 /app/blob.bin' >/dev/null
+	cp /bin/busybox /usr/bin/evil; printf "#!/bin/sh\n" >/tmp/s.sh; chmod 600 /app/blob.bin
+	chown 1:2 /opt/data/a' >/dev/null
 hdocker run -d --network none --name c2 --cap-add NET_ADMIN --read-only vigil-base:1 sleep 600 >/dev/null
 hdocker create --name c3 --privileged vigil-base:1 true >/dev/null
 
@@ -64,7 +65,12 @@ assert c["/tmp/s.sh"]["executable"] and not c["/tmp/s.sh"]["sensitive"], "s.sh f
 assert c["/root/.ssh/authorized_keys"]["sensitive"], "authorized_keys not sensitive"
 assert c["/etc/motd"]["kind"] == "D", "motd not deleted"
 assert c["/app/blob.bin"]["kind"] == "C" and c["/app/blob.bin"]["mode"] == 0o600, "chmod not seen"
-assert len(c["/etc/newfile"]["sha256"]) == 64, "no hash"' || fail "drift flags or hashes wrong"
+assert len(c["/etc/newfile"]["sha256"]) == 64, "no hash"
+a = c["/opt/data/a"]
+assert a["changed"] == ["owner"] and a["uid"] == 1 and a["gid"] == 2, a
+p = c["/opt/data"]
+assert p["mode"] == 0o755 and p["uid"] == 0 and p["gid"] == 0 and "contents" in p["changed"], p
+assert c["/etc"]["mode"] == 0o755 and "uid" in c["/etc"], c["/etc"]' || fail "drift flags or hashes wrong"
 	expect_rc 1 V drift --data-root "$DATA" c1 >/dev/null
 }
 
@@ -122,6 +128,22 @@ sed -i 's/"created"/"created" /' "$cfg"
 expect_rc 1 V layers verify --data-root "$DATA" vigil-base:1 >"$T/out" 2>&1
 grep -q "MODIFIED image config sha256:$img" "$T/out" || { cat "$T/out"; fail "image config change not reported"; }
 cp -p "$T/cfg.orig" "$cfg"
+
+# The layer's own metadata altered: a finding naming the file (MODIFIED, exit 1), not ERROR.
+ld=$DATA/image/overlay2/layerdb/sha256/${2#sha256:}
+cp -p "$ld/diff" "$T/diff.orig"
+echo "sha256:$(printf x | sha256sum | cut -d' ' -f1)" >"$ld/diff"
+expect_rc 1 V layers verify --data-root "$DATA" "$2" >"$T/out" 2>&1
+grep -q "^MODIFIED $2" "$T/out" && grep -q "layerdb *$ld/diff: chain id does not match" "$T/out" ||
+	{ cat "$T/out"; fail "replaced layerdb diff file not a finding naming it"; }
+cp -p "$T/diff.orig" "$ld/diff"
+cp -p "$ld/tar-split.json.gz" "$T/ts.orig"
+head -c 300 "$T/ts.orig" >"$ld/tar-split.json.gz"
+expect_rc 1 V layers verify --data-root "$DATA" "$2" >"$T/out" 2>&1
+grep -q "^MODIFIED $2" "$T/out" && grep -q "layerdb *$ld/tar-split.json.gz: " "$T/out" ||
+	{ cat "$T/out"; fail "truncated tar-split.json.gz not a finding naming it"; }
+cp -p "$T/ts.orig" "$ld/tar-split.json.gz"
+V layers verify --data-root "$DATA" "$2" >/dev/null || fail "layer not ok after restoring its metadata"
 
 # The same answers from the files alone, dockerd stopped.
 harness_stop_daemon

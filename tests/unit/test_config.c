@@ -109,9 +109,10 @@ static void test_embedded_default(void **state)
 	assert_string_equal(cfg->pid_file, "/run/vigil/vigil.pid");
 	assert_int_equal(cfg->audit_enabled, 1);
 	assert_int_equal(cfg->audit_install_rules, 1);
-	assert_int_equal(cfg->audit_execve, 0);
+	assert_int_equal(cfg->audit_execve, 1);
+	assert_int_equal(cfg->audit_execve_rules, 0);
 	assert_int_equal(cfg->audit_window_ms, 2000);
-	assert_int_equal(cfg->audit_exec_rate, 200);
+	assert_int_equal(cfg->audit_exec_rate, 1000);
 
 	s = scope(cfg, "docker-binaries");
 	for (size_t i = 0; i < sizeof(docker_paths) / sizeof(docker_paths[0]); i++)
@@ -165,6 +166,7 @@ static void test_default_is_etc_file(void **state)
 		"critical", "debounce_ms", "rescan_interval", "control_socket", "pid_file",
 		"outputs", "type", "path", "target", "facility", "backlog", "schedule", "action",
 		"every", "at", "audit", "enabled", "install_rules", "execve", "window_ms", "exec_rate",
+		"execve_rules",
 	};
 	struct vigil_config *cfg = NULL;
 	struct vigil_err err = { "" };
@@ -413,7 +415,7 @@ static const struct error_case {
 	  "rescan_interval, control_socket, pid_file" },
 	{ SC "audit:\n  enable: true\n",
 	  "t.yaml:3:3: key 'audit.enable': unknown key, valid keys here: enabled, install_rules, "
-	  "execve, window_ms, exec_rate" },
+	  "execve, execve_rules, window_ms, exec_rate" },
 	/* duplicates */
 	{ "state_dir: /a\nstate_dir: /b\n" SC, "t.yaml:2:1: key 'state_dir': duplicate key (first at line 1)" },
 	{ SCOPE_A "    depth: 1\n    depth: 2\n",

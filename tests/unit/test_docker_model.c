@@ -271,23 +271,35 @@ static void test_verify(void **state)
 	assert_string_not_equal(x->digest, f->escape);
 	assert_string_equal(x->first_bad, "/a/secret");
 
+	/* hostile or broken layer metadata is tampering: a finding naming the
+	 * file (MODIFIED), not a failure to verify */
 	static const struct {
 		size_t off;
-		const char *msg;
+		const char *msg, *file;
 	} bad[] = {
-		{ offsetof(struct fx, bad_dotdot), "unsafe name" },
-		{ offsetof(struct fx, bad_abs), "unsafe name" },
-		{ offsetof(struct fx, bad_size), "absurd size" },
-		{ offsetof(struct fx, bad_nul), "unsafe name" },
-		{ offsetof(struct fx, bad_json), "bad JSON" },
-		{ offsetof(struct fx, bad_gz), "gzip" },
-		{ offsetof(struct fx, no_cache), "missing cache-id" },
+		{ offsetof(struct fx, bad_dotdot), "unsafe name", "/tar-split.json.gz" },
+		{ offsetof(struct fx, bad_abs), "unsafe name", "/tar-split.json.gz" },
+		{ offsetof(struct fx, bad_size), "absurd size", "/tar-split.json.gz" },
+		{ offsetof(struct fx, bad_nul), "unsafe name", "/tar-split.json.gz" },
+		{ offsetof(struct fx, bad_json), "bad JSON", "/tar-split.json.gz" },
+		{ offsetof(struct fx, bad_gz), "gzip", "/tar-split.json.gz" },
+		{ offsetof(struct fx, no_cache), "missing cache-id", "/cache-id" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const struct vigil_docker_finding *fd;
+		size_t pl;
+
 		x = find_v(v, n, (const char *)f + bad[i].off);
-		assert_int_equal(x->status, VIGIL_DOCKER_LAYER_ERROR);
-		if (!x->error || !strstr(x->error, bad[i].msg))
-			fail_msg("case %zu: '%s', wanted '%s'", i, x->error ? x->error : "(none)", bad[i].msg);
+		assert_int_equal(x->status, VIGIL_DOCKER_LAYER_MODIFIED);
+		assert_null(x->error);
+		assert_true(x->n_findings >= 1);
+		fd = &x->findings[0];
+		assert_int_equal(fd->kind, VIGIL_DOCKER_F_LAYERDB);
+		pl = strlen(fd->path);
+		if (!fd->detail || !strstr(fd->detail, bad[i].msg) || pl < strlen(bad[i].file) ||
+		    strcmp(fd->path + pl - strlen(bad[i].file), bad[i].file) || strncmp(fd->path, f->root, strlen(f->root)))
+			fail_msg("case %zu: %s: '%s', wanted %s: '%s'", i, fd->path, fd->detail ? fd->detail : "(none)",
+				 bad[i].file, bad[i].msg);
 	}
 	vigil_docker_verify_free(v, n);
 
