@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
@@ -52,6 +51,7 @@
 #define PREFIXES_MAX 256    /* subtrees waiting for a rescan; beyond: a full rescan */
 #define STOP_WAIT_MS 2000   /* at stop: time for pending changes and outputs */
 #define LIMIT_EVENT_EVERY_S 600
+#define MODULES_MAX 4
 #define STATE_QUIET_MS 500  /* the state dir changed: verified once quiet that long */
 
 /* ---- config references: a reload swaps the config while jobs still use the old one ---- */
@@ -182,7 +182,7 @@ struct pend {
 struct vigil_watch {
 	struct vigil_cli *cli;
 	struct cfgref *cr;
-	const char *state_dir;
+	char *state_dir;        /* own copy: the config it came from is freed by reloads */
 	int64_t gen;            /* baseline generation compared with (atomic) */
 	int64_t started_ns, started_real;
 	char host[256];
@@ -243,6 +243,15 @@ struct vigil_watch {
 	int have_check;
 	int stopping;
 	int exit_code;
+
+	/* modules plugged in by the wiring (daemon.c) */
+	struct {
+		const struct vigil_watch_module *ops;
+		void *ctx;
+	} modules[MODULES_MAX];
+	size_t nmodules;
+	char *pid_file;         /* own copy: removed last */
+	int pidfd;
 };
 
 /* ======================================================================= */
@@ -1802,6 +1811,8 @@ static void log_loss(void *ctx, const char *name, uint64_t queued, uint64_t unre
 		   queued + unreported, name, (const char *)ctx, queued, unreported);
 }
 
+static void modules_reload(struct vigil_watch *w);
+
 /* 0, or -errno with err saying why the old config stays. */
 static int reload(struct vigil_watch *w, struct vigil_err *err)
 {
@@ -1861,6 +1872,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 	w->sched = sched;
 	cfgref_put(old);
 	periodic_arm(w);
+	modules_reload(w);
 	vigil_notify("READY=1");
 	return 0;
 fail_cr:
@@ -2171,16 +2183,14 @@ out:
 
 /* The directory of path, made when missing (0755, like mkdir -p): a unit's
  * RuntimeDirectory= makes /run/vigil, a `vigil watch` by hand has nobody to
- * make it.  0, or -1 after saying why. */
-static int make_parent_dir(const char *what, const char *path)
+ * make it.  0 or -errno. */
+static int make_parent_dir(const char *what, const char *path, struct vigil_err *err)
 {
 	char dir[PATH_MAX];
 	char *slash;
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		vigil_log_err("%s '%s': path too long", what, path);
-		return -1;
-	}
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return vigil_err_set(err, -ENAMETOOLONG, "%s '%s': path too long", what, path);
 	slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
 		return 0;
@@ -2191,25 +2201,24 @@ static int make_parent_dir(const char *what, const char *path)
 		if (c != '/' && c != '\0')
 			continue;
 		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			vigil_log_err("%s '%s': cannot make directory '%s': %s", what, path, dir, strerror(errno));
-			return -1;
-		}
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return vigil_err_set(err, -errno, "%s '%s': cannot make directory '%s': %s", what, path, dir,
+					     strerror(errno));
 		*p = c;
 		if (!c)
-			break;
+			return 0;
 	}
-	return 0;
 }
 
-static int pidfile_open(const char *path)
+/* Locked, holding our pid: the fd, or -1 with err saying why. */
+static int pidfile_open(const char *path, struct vigil_err *err)
 {
 	char buf[32];
 	int fd, n;
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		vigil_log_err("pid file '%s': %s", path, strerror(errno));
+		vigil_err_set(err, -errno, "pid file '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -2217,20 +2226,21 @@ static int pidfile_open(const char *path)
 
 		buf[r > 0 ? r : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		vigil_log_err("pid file '%s' is locked: vigil watch is already running (pid %s)", path, buf);
+		vigil_err_set(err, -EBUSY, "pid file '%s' is locked: vigil watch is already running (pid %s)", path,
+			      buf);
 		close(fd);
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		vigil_log_err("pid file '%s': %s", path, strerror(errno));
+		vigil_err_set(err, -errno, "pid file '%s': %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-static void watch_free(struct vigil_watch *w)
+static void watch_release(struct vigil_watch *w)
 {
 	struct change *c, *next;
 
@@ -2270,6 +2280,7 @@ static void watch_free(struct vigil_watch *w)
 	free(w->scopes_sig);
 	pthread_mutex_destroy(&w->res_mu);
 	cfgref_put(w->cr);
+	free(w->state_dir);
 	free(w);
 }
 
@@ -2306,62 +2317,25 @@ static void stop_all(struct vigil_watch *w)
 	vigil_output_give_up(w->out, log_loss, "before stopping");
 }
 
-int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "pid-file", required_argument, NULL, 'p' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vigil_watch *w;
-	struct vigil_err err = { "" };
-	const char *pid_opt = NULL;
-	char *pid_file = NULL;
-	int check_only = 0, pidfd = -1, o, rc, ret = VIGIL_EXIT_FAIL;
-	sigset_t mask;
+/* ======================================================================= */
+/* lifecycle: daemon.c calls new, adds its modules, run, free              */
 
-	while ((o = getopt_long(argc, argv, "p:fn", opts, NULL)) != -1) {
-		switch (o) {
-		case 'p': pid_opt = optarg; break;
-		case 'f': break; /* the daemon always runs in the foreground */
-		case 'n': check_only = 1; break;
-		default: return VIGIL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		vigil_log_err("watch takes no arguments (see --pid-file, --check-config)");
-		return VIGIL_EXIT_USAGE;
-	}
-	if (cli->root && strcmp(cli->root, "/")) {
-		vigil_log_err("watch runs on the live host: --root '%s' is for baseline and check", cli->root);
-		return VIGIL_EXIT_USAGE;
-	}
-	if (check_only) {
-		printf("%s: configuration ok\n", cli->cfg->source);
-		return VIGIL_EXIT_OK;
-	}
-	/* The config (and the path in it) belongs to the daemon from here on, and
-	 * reloads free it: the pid file, removed last, needs its own copy. */
-	if (!pid_opt)
-		pid_opt = cli->cfg->pid_file;
-	if (pid_opt && pid_opt[0] && !(pid_file = strdup(pid_opt))) {
-		vigil_log_err("out of memory");
-		return VIGIL_EXIT_FAIL;
-	}
-	/* Few threads, low contention: one malloc arena keeps RSS small. */
-	mallopt(M_ARENA_MAX, 1);
-	sqlite3_soft_heap_limit64(4 << 20);
-	w = calloc(1, sizeof(*w));
+/* The daemon's state, with its own copy of the pid file's path (the config
+ * holding the path is the daemon's and reloads free it).  An exit code. */
+static int watch_alloc(struct vigil_cli *cli, const char *pid_opt, struct vigil_watch **out)
+{
+	struct vigil_watch *w = calloc(1, sizeof(*w));
+
+	*out = w;
 	if (!w) {
 		vigil_log_err("out of memory");
-		free(pid_file);
 		return VIGIL_EXIT_FAIL;
 	}
 	w->cli = cli;
 	w->sigfd = -1;
 	w->docker_fd = -1;
-	w->state_dir = vigil_cli_state_dir(cli);
+	w->pidfd = -1;
+	w->state_dir = strdup(vigil_cli_state_dir(cli));
 	w->started_ns = vigil_loop_now_ns();
 	w->started_real = now_real_ns();
 	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
@@ -2372,29 +2346,28 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->pbuckets = 1024;
 	w->phash = calloc(w->pbuckets, sizeof(*w->phash));
 	w->rep = vigil_reported_new(REPORTED_MAX);
-	if (!w->phash || !w->rep) {
-		vigil_log_err("out of memory");
-		goto out;
-	}
+	if (!pid_opt)
+		pid_opt = cli->cfg->pid_file;
+	if (pid_opt && pid_opt[0])
+		w->pid_file = strdup(pid_opt);
 	/* The config now belongs to the daemon (reloads replace it). */
 	w->cr = cfgref_new(cli->cfg);
-	if (!w->cr) {
+	if (!w->phash || !w->rep || !w->cr || !w->state_dir || (pid_opt && pid_opt[0] && !w->pid_file)) {
 		vigil_log_err("out of memory");
-		goto out;
+		return VIGIL_EXIT_FAIL;
 	}
 	cli->cfg = NULL;
 	if (w->cr->cfg->debounce_ms < 0)
 		w->cr->cfg->debounce_ms = 0;
+	return VIGIL_EXIT_OK;
+}
 
-	ret = load_baseline(w);
-	if (ret)
-		goto out;
-	ret = VIGIL_EXIT_FAIL;
-	if (pid_file) {
-		pidfd = make_parent_dir("pid file", pid_file) ? -1 : pidfile_open(pid_file);
-		if (pidfd < 0)
-			goto out;
-	}
+/* Signals through a signalfd, the loop and its timers.  0 or -errno. */
+static int loop_setup(struct vigil_watch *w, struct vigil_err *err)
+{
+	sigset_t mask;
+	int rc;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -2405,7 +2378,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	rc = w->sigfd < 0 ? -errno : 0;
 	if (!rc)
-		rc = vigil_loop_new(&w->loop, &err);
+		rc = vigil_loop_new(&w->loop, err);
 	if (!rc)
 		rc = vigil_loop_add(w->loop, w->sigfd, EPOLLIN, on_signal, w);
 	if (!rc)
@@ -2416,60 +2389,143 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		rc = vigil_loop_timer_new(w->loop, CLOCK_MONOTONIC, periodic_fire, w, &w->periodic);
 	if (!rc)
 		rc = vigil_loop_async_new(w->loop, on_results, w, &w->wake);
-	if (rc) {
-		vigil_log_err("event loop: %s", err.msg[0] ? err.msg : strerror(-rc));
-		goto out;
-	}
-	rc = vigil_output_new(w->loop, w->cr->cfg->outputs, w->cr->cfg->n_outputs, &w->out, &err);
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		ret = rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
-		goto out;
-	}
-	rc = worker_start(w, &w->fast, &w->fast_th, &err);
+	if (rc && !err->msg[0])
+		vigil_err_set(err, rc, "event loop: %s", strerror(-rc));
+	return rc;
+}
+
+/* The two workers, the watches, Docker's state, the control socket, the
+ * schedules and the state dir's watch.  0 or -errno. */
+static int parts_setup(struct vigil_watch *w, struct vigil_err *err)
+{
+	const struct vigil_config *cfg = w->cr->cfg;
+	int rc = worker_start(w, &w->fast, &w->fast_th, err);
+
 	if (!rc) {
-		rc = worker_start(w, &w->slow, &w->slow_th, &err);
-		if (rc) { /* the fast one runs: stop it through the normal path */
-			w->threads_started = 1;
+		rc = worker_start(w, &w->slow, &w->slow_th, err);
+		w->threads_started = 1;
+		if (rc) /* the fast one runs: stop it through the normal path */
 			w->slow_th = w->fast_th;
-		}
 	}
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		goto out;
-	}
-	w->threads_started = 1;
-	w->scopes_sig = scopes_signature(w->cr->cfg);
-	rc = build_watches(w, &w->ino, &err);
+	if (rc)
+		return rc;
+	w->scopes_sig = scopes_signature(cfg);
+	rc = build_watches(w, &w->ino, err);
 	if (!rc)
 		rc = vigil_loop_add(w->loop, vigil_inotify_fd(w->ino), EPOLLIN, on_inotify, w);
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		goto out;
-	}
+	if (rc)
+		return rc;
 	docker_watch_start(w);
-	if (w->cr->cfg->control_socket && w->cr->cfg->control_socket[0]) {
-		if (make_parent_dir("control socket", w->cr->cfg->control_socket))
-			goto out;
-		rc = vigil_ctl_listen(w->loop, w->cr->cfg->control_socket, on_ctl, w, &w->ctl, &err);
-		if (rc) {
+	if (cfg->control_socket && cfg->control_socket[0]) {
+		rc = make_parent_dir("control socket", cfg->control_socket, err);
+		if (!rc)
+			rc = vigil_ctl_listen(w->loop, cfg->control_socket, on_ctl, w, &w->ctl, err);
+		if (rc)
+			return rc;
+	}
+	rc = vigil_sched_new(w->loop, cfg->schedules, cfg->n_schedules, on_sched, w, &w->sched, err);
+	if (rc)
+		return rc;
+	if (vigil_statedir_new(w->loop, w->state_dir, STATE_QUIET_MS, on_state_changed, w, &w->sd, err))
+		vigil_log_warn("%s: a baseline changed behind the daemon's back is found by checks only", err->msg);
+	return 0;
+}
+
+int vigil_watch_new(struct vigil_cli *cli, const char *pid_file, struct vigil_watch **out)
+{
+	struct vigil_watch *w;
+	struct vigil_err err = { "" };
+	int ret, rc;
+
+	/* Few threads, low contention: one malloc arena keeps RSS small. */
+	mallopt(M_ARENA_MAX, 1);
+	sqlite3_soft_heap_limit64(4 << 20);
+	ret = watch_alloc(cli, pid_file, &w);
+	*out = w;
+	if (!ret)
+		ret = load_baseline(w);
+	if (ret)
+		return ret;
+	if (w->pid_file) {
+		rc = make_parent_dir("pid file", w->pid_file, &err);
+		w->pidfd = rc ? -1 : pidfile_open(w->pid_file, &err);
+		if (w->pidfd < 0)
+			goto fail;
+	}
+	rc = loop_setup(w, &err);
+	if (!rc) {
+		rc = vigil_output_new(w->loop, w->cr->cfg->outputs, w->cr->cfg->n_outputs, &w->out, &err);
+		if (rc == -EINVAL) {
 			vigil_log_err("%s", err.msg);
-			goto out;
+			return VIGIL_EXIT_USAGE;
 		}
 	}
-	rc = vigil_sched_new(w->loop, w->cr->cfg->schedules, w->cr->cfg->n_schedules, on_sched, w, &w->sched, &err);
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		goto out;
+	if (!rc)
+		rc = parts_setup(w, &err);
+	if (!rc)
+		return VIGIL_EXIT_OK;
+fail:
+	vigil_log_err("%s", err.msg);
+	return VIGIL_EXIT_FAIL;
+}
+
+int vigil_watch_add_module(struct vigil_watch *w, const struct vigil_watch_module *m, void *ctx)
+{
+	if (w->nmodules == MODULES_MAX)
+		return -ENOSPC;
+	w->modules[w->nmodules].ops = m;
+	w->modules[w->nmodules].ctx = ctx;
+	w->nmodules++;
+	return 0;
+}
+
+/* A module that fails is said and left out: file changes are still reported. */
+static void modules_start(struct vigil_watch *w)
+{
+	for (size_t i = 0; i < w->nmodules; i++) {
+		struct vigil_err err = { "" };
+
+		if (w->modules[i].ops->start(w->modules[i].ctx, w, w->cr->cfg, &err))
+			vigil_log_warn("%s: %s", w->modules[i].ops->name, err.msg);
 	}
-	rc = vigil_statedir_new(w->loop, w->state_dir, STATE_QUIET_MS, on_state_changed, w, &w->sd, &err);
-	if (rc)
-		vigil_log_warn("%s: a baseline changed behind the daemon's back is found by checks only", err.msg);
-	if (w->cr->cfg->audit_enabled && vigil_audit_attach) {
-		rc = vigil_audit_attach(w, &err);
-		if (rc) /* file changes are still reported, without who made them */
-			vigil_log_warn("audit: %s", err.msg);
+}
+
+static void modules_reload(struct vigil_watch *w)
+{
+	for (size_t i = 0; i < w->nmodules; i++) {
+		struct vigil_err err = { "" };
+
+		if (w->modules[i].ops->reload(w->modules[i].ctx, w, w->cr->cfg, &err))
+			vigil_log_warn("%s: reload: %s", w->modules[i].ops->name, err.msg);
 	}
+}
+
+static void modules_stop(struct vigil_watch *w)
+{
+	for (size_t i = w->nmodules; i-- > 0;)
+		w->modules[i].ops->stop(w->modules[i].ctx, w);
+}
+
+static void say_started(struct vigil_watch *w)
+{
+	struct vigil_inotify_stats st;
+	char extra[160];
+
+	vigil_inotify_stats(w->ino, &st);
+	snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64 "}",
+		 st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000);
+	emit_info(w, VIGIL_ACTION_STARTED, 0, extra,
+		  "watching %" PRIu64 " directories against baseline generation %" PRId64, st.watches, w->gen);
+	vigil_log(VIGIL_LOG_NOTICE, "watching %" PRIu64 " directories in %zu scopes against baseline "
+		  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
+		  w->state_dir);
+}
+
+int vigil_watch_run(struct vigil_watch *w)
+{
+	int rc;
+
+	modules_start(w);
 	if (vigil_notify_watchdog_ms()) {
 		uint64_t ms = vigil_notify_watchdog_ms() / 2;
 
@@ -2477,19 +2533,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 			vigil_loop_timer_arm(w->watchdog, ms ? ms : 1, ms ? ms : 1);
 	}
 	periodic_arm(w);
-	{
-		struct vigil_inotify_stats st;
-		char extra[160];
-
-		vigil_inotify_stats(w->ino, &st);
-		snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64 "}",
-			 st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000);
-		emit_info(w, VIGIL_ACTION_STARTED, 0, extra,
-			  "watching %" PRIu64 " directories against baseline generation %" PRId64, st.watches, w->gen);
-		vigil_log(VIGIL_LOG_NOTICE, "watching %" PRIu64 " directories in %zu scopes against baseline "
-			  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
-			  w->state_dir);
-	}
+	say_started(w);
 	vigil_output_probe(w->out, output_problem, w);
 	queue_startup_check(w);
 	malloc_trim(0);
@@ -2499,16 +2543,24 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (rc)
 		vigil_log_err("event loop: %s", strerror(-rc));
 	stop_all(w);
-	if (w->cr->cfg->audit_enabled && vigil_audit_detach)
-		vigil_audit_detach(w);
-	ret = rc ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
-out:
-	watch_free(w);
+	modules_stop(w);
+	return rc ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
+}
+
+void vigil_watch_free(struct vigil_watch *w)
+{
+	int pidfd;
+	char *pid_file;
+
+	if (!w)
+		return;
+	pidfd = w->pidfd;
+	pid_file = w->pid_file;
+	watch_release(w);
 	/* Last: while the pid file exists the process is there to be signalled. */
 	if (pidfd >= 0) {
 		unlink(pid_file);
 		close(pidfd);
 	}
 	free(pid_file);
-	return ret;
 }

@@ -48,5 +48,6 @@
 #define VIGIL_ACTION_AUDIT_LOST "audit-records-lost"
 #define VIGIL_ACTION_AUDIT_RATE "audit-exec-rate-limited"
 #define VIGIL_ACTION_AUDIT_FILE "audit-file-access"
+#define VIGIL_ACTION_EXEC_UNEXAMINED "exec-unexamined" /* exited or exec'd again first */
 
 #endif
