@@ -27,6 +27,7 @@
 #include <libaudit.h>
 
 #include "vigil/audit.h"
+#include "vigil/docker.h"
 #include "vigil/record.h"
 
 /* Recent file events kept for who-data: a ring, newest wins.  At a few
@@ -189,11 +190,15 @@ static const char *container_of(struct vigil_audit_engine *e, const struct vigil
 	return NULL;
 }
 
+/* Name and image of container id, from the Docker collector (the one reader
+ * of Docker's files).  With no data_roots configured the collector finds the
+ * data root as dockerd does (daemon.json, units and drop-ins, DOCKER_OPTS),
+ * so a moved data root still names the container. */
 static void container_meta(struct vigil_audit_engine *e, const char *id, const char **name,
 			   const char **image)
 {
-	static const char *const def[] = { "/var/lib/docker", NULL };
-	const char *const *roots = e->o.data_roots ? e->o.data_roots : def;
+	static const char *const discovered[] = { NULL, NULL };
+	const char *const *roots = e->o.data_roots ? e->o.data_roots : discovered;
 	struct meta_entry *m;
 
 	*name = *image = NULL;
@@ -207,10 +212,13 @@ static void container_meta(struct vigil_audit_engine *e, const char *id, const c
 	free(m->name);
 	free(m->image);
 	memset(m, 0, sizeof(*m));
-	for (size_t i = 0; roots[i]; i++) {
+	/* discovered: one pass with data_root NULL; configured: each in turn */
+	for (size_t i = 0; i == 0 || roots[i]; i++) {
 		struct vigil_err err = { "" };
 
-		if (!vigil_audit_container_meta(roots[i], id, &m->name, &m->image, &err))
+		if (!vigil_docker_container_lookup(NULL, roots[i], id, &m->name, &m->image, &err))
+			break;
+		if (!roots[i])
 			break;
 	}
 	if (!m->name)

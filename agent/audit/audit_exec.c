@@ -270,7 +270,7 @@ static struct meta_entry *meta_lookup(struct vigil_audit_exec *x, const char *id
 		for (size_t i = 0; i < x->n_roots && !m->name; i++) {
 			struct vigil_err err = { "" };
 
-			vigil_audit_container_meta(x->roots[i], id, &m->name, &m->image, &err);
+			vigil_docker_container_lookup(NULL, x->roots[i], id, &m->name, &m->image, &err);
 		}
 	}
 	if (!m->name)

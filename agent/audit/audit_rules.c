@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -27,6 +26,8 @@
 #include <libaudit.h>
 
 #include "vigil/audit.h"
+#include "vigil/docker.h"
+#include "vigil/rootfs.h"
 
 /* Reply wait for one netlink answer: the kernel answers at once, so a
  * second means something is wrong with the socket, not a slow kernel. */
@@ -74,20 +75,6 @@ static int is_host_root(const char *root)
 	return !root || !root[0] || !strcmp(root, "/");
 }
 
-/* lstat of path under root; 0 and *st filled, or -errno. */
-static int root_lstat(const char *root, const char *path, struct stat *st)
-{
-	char buf[PATH_MAX];
-	int n;
-
-	if (is_host_root(root))
-		return lstat(path, st) ? -errno : 0;
-	n = snprintf(buf, sizeof(buf), "%s%s", root, path);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	return lstat(buf, st) ? -errno : 0;
-}
-
 /* A rules.d line is split on blanks by auditctl, and the kernel takes the
  * path as given: refuse what cannot be written or is not absolute. */
 static const char *path_problem(const char *p)
@@ -107,6 +94,7 @@ static const char *path_problem(const char *p)
 struct builder {
 	struct vigil_audit_ruleset *set;
 	const char *root;
+	int rootfd; /* every look at a path goes through rootfs: confined under --root */
 };
 
 static int has_rule_for(const struct vigil_audit_ruleset *set, const char *path)
@@ -154,7 +142,7 @@ static int add_path(struct builder *b, int role, const char *path, const char *p
 	if ((bad = path_problem(path)))
 		return strv_push(&b->set->skipped, &b->set->n_skipped, "%s: %s", path, bad) ?
 			       -ENOMEM : 0;
-	if (root_lstat(b->root, path, &st))
+	if (vigil_rootfs_lstat(b->rootfd, path, &st))
 		return 0;
 	if (has_rule_for(b->set, path))
 		return 0;
@@ -194,7 +182,7 @@ static int add_first(struct builder *b, int role, const char *const *dirs, const
 		n = snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
 		if (n < 0 || (size_t)n >= sizeof(path))
 			continue;
-		if (root_lstat(b->root, path, &st))
+		if (vigil_rootfs_lstat(b->rootfd, path, &st))
 			continue;
 		return add_path(b, role, path, perm, key, why);
 	}
@@ -214,32 +202,6 @@ static int add_syscall(struct builder *b, int role, const char *arch, const char
 	r.key = (char *)key;
 	r.why = (char *)why;
 	return add_rule(b, &r);
-}
-
-/* daemon.json's "data-root", when it moves Docker's data elsewhere. */
-static char *data_root_from_daemon_json(const char *root)
-{
-	char path[PATH_MAX];
-	json_t *j, *v;
-	char *out = NULL;
-	int n, fd;
-
-	n = snprintf(path, sizeof(path), "%s/etc/docker/daemon.json",
-		     is_host_root(root) ? "" : root);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, NULL);
-	close(fd);
-	if (!j)
-		return NULL;
-	v = json_object_get(j, "data-root");
-	if (json_is_string(v) && json_string_value(v)[0] == '/')
-		out = strdup(json_string_value(v));
-	json_decref(j);
-	return out;
 }
 
 static int sanitize_key(char *dst, size_t len, const char *prefix, const char *name)
@@ -263,6 +225,19 @@ static int sanitize_key(char *dst, size_t len, const char *prefix, const char *n
 	return 0;
 }
 
+struct scope_glob {
+	struct builder *b;
+	const char *key, *why;
+};
+
+static int scope_glob_cb(void *arg, const char *path)
+{
+	struct scope_glob *sg = arg;
+	int rc = add_path(sg->b, VIGIL_AUDIT_ROLE_SCOPE, path, "wa", sg->key, sg->why);
+
+	return rc < 0 ? rc : 0;
+}
+
 static int add_scope(struct builder *b, const struct vigil_scope *sc)
 {
 	char key[256], why[512];
@@ -279,19 +254,11 @@ static int add_scope(struct builder *b, const struct vigil_scope *sc)
 			continue;
 		}
 		/* A glob: audit has none, so the rules name what it matches
-		 * now; new matches wait for the next install. */
-		char pat[PATH_MAX];
-		size_t skip = is_host_root(b->root) ? 0 : strlen(b->root);
-		glob_t g = { 0 };
-		int n = snprintf(pat, sizeof(pat), "%s%s", skip ? b->root : "", p);
+		 * now (matched inside the root); new matches wait for the next
+		 * install. */
+		struct scope_glob sg = { b, key, why };
 
-		if (n < 0 || (size_t)n >= sizeof(pat))
-			continue;
-		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0)
-			for (size_t k = 0; k < g.gl_pathc && rc >= 0; k++)
-				rc = add_path(b, VIGIL_AUDIT_ROLE_SCOPE, g.gl_pathv[k] + skip, "wa",
-					      key, why);
-		globfree(&g);
+		rc = vigil_rootfs_glob(b->rootfd, p, scope_glob_cb, &sg);
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -308,31 +275,124 @@ static int native_has_b32(void)
 	       !strcmp(u.machine, "ppc64") || !strcmp(u.machine, "s390x");
 }
 
-int vigil_audit_rules_build(const struct vigil_audit_rules_opts *opts,
-			    struct vigil_audit_ruleset **out, struct vigil_err *err)
+/* The engine's binaries, data root, configs and units, as the Docker
+ * collector finds them (the one reader of Docker's files), plus the paths
+ * CIS Docker Benchmark 1.1 names whatever the engine says. */
+static int add_engine(struct builder *b)
 {
-	static const char *const bindirs[] = { "/usr/bin", "/usr/sbin", "/usr/local/bin",
-					       "/usr/local/sbin", NULL };
-	static const char *const unitdirs[] = { "/etc/systemd/system", "/lib/systemd/system",
-						"/run/systemd/system", "/usr/lib/systemd/system",
-						NULL };
+	static const char *const cis_paths[] = { "/etc/docker", "/var/lib/docker", NULL };
 	static const char *const sockdirs[] = { "/run/containerd", "/etc/systemd/system",
 						"/lib/systemd/system", "/run",
 						"/usr/lib/systemd/system", NULL };
-	static const char *const engine[] = { "dockerd", "containerd", "containerd-shim",
-					      "containerd-shim-runc-v1",
-					      "containerd-shim-runc-v2", "runc", NULL };
-	static const char *const configs[] = { "/etc/docker", "/etc/default/docker",
-					       "/etc/docker/daemon.json",
-					       "/etc/containerd/config.toml",
-					       "/etc/sysconfig/docker", NULL };
+	const char *cis = "CIS Docker Benchmark 1.6 section 1.1";
+	struct vigil_docker_engine eng;
+	struct vigil_err e2 = { "" };
+	int rc;
+
+	rc = vigil_docker_discover(b->root, &eng, &e2);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < eng.binaries.n && rc >= 0; i++)
+		rc = add_path(b, VIGIL_AUDIT_ROLE_ENGINE, eng.binaries.v[i], "wa",
+			      VIGIL_AUDIT_KEY_PREFIX "docker-engine", cis);
+	if (rc >= 0)
+		rc = add_path(b, VIGIL_AUDIT_ROLE_RUNTIME, "/run/containerd", "wa",
+			      VIGIL_AUDIT_KEY_PREFIX "docker-runtime", cis);
+	/* Reads of image layers would flood the log: write and attribute only. */
+	if (rc >= 0)
+		rc = add_path(b, VIGIL_AUDIT_ROLE_DATA, eng.data_root, "wa", VIGIL_AUDIT_KEY_PREFIX "docker-data",
+			      strcmp(eng.data_root, "/var/lib/docker") ? "the engine's data root (CIS 1.1 /var/lib/docker)" :
+									  cis);
+	for (size_t i = 0; cis_paths[i] && rc >= 0; i++)
+		rc = add_path(b, !strcmp(cis_paths[i], "/var/lib/docker") ? VIGIL_AUDIT_ROLE_DATA : VIGIL_AUDIT_ROLE_CONFIG,
+			      cis_paths[i], "wa", !strcmp(cis_paths[i], "/var/lib/docker") ?
+			      VIGIL_AUDIT_KEY_PREFIX "docker-data" : VIGIL_AUDIT_KEY_PREFIX "docker-config", cis);
+	/* A file inside /etc/docker is covered by the dir= rule, but CIS (and
+	 * docker-bench-security) look for its own rule. */
+	for (size_t i = 0; i < eng.configs.n && rc >= 0; i++)
+		rc = add_path(b, VIGIL_AUDIT_ROLE_CONFIG, eng.configs.v[i], "wa",
+			      VIGIL_AUDIT_KEY_PREFIX "docker-config", cis);
+	if (rc >= 0)
+		rc = add_first(b, VIGIL_AUDIT_ROLE_SOCKET, sockdirs, "containerd.sock", "wa",
+			       VIGIL_AUDIT_KEY_PREFIX "docker-sock", cis);
+	vigil_docker_engine_clear(&eng);
+	return rc < 0 ? rc : 0;
+}
+
+/* One API socket: its inode (chmod, chown, replace) and its clients.
+ * connect() is in no audit permission class, so a perm= watch never sees a
+ * client of the socket: a syscall rule with the socket's path does.  The
+ * host's own docker CLI matches too; userspace keeps only clients inside
+ * containers as detections. */
+static int add_socket(struct builder *b, const char *sock, int b32)
+{
+	const char *why = "clients of the Docker / containerd API socket";
+	const char *bad = path_problem(sock);
+	struct stat st;
+	int rc;
+
+	if (bad)
+		return strv_push(&b->set->skipped, &b->set->n_skipped, "%s: %s", sock, bad);
+	if (vigil_rootfs_lstat(b->rootfd, sock, &st) || !S_ISSOCK(st.st_mode))
+		return 0;
+	for (size_t k = 0; k < b->set->n; k++)
+		if (b->set->v[k].syscalls && b->set->v[k].path && !strcmp(b->set->v[k].path, sock))
+			return 0;
+	rc = add_path(b, VIGIL_AUDIT_ROLE_SOCKET, sock, "wa", VIGIL_AUDIT_KEY_PREFIX "docker-sock",
+		      "the Docker / containerd API socket itself");
+	if (rc < 0)
+		return rc;
+	rc = add_syscall(b, VIGIL_AUDIT_ROLE_SOCKET, "b64", "connect", sock, NULL,
+			 VIGIL_AUDIT_KEY_PREFIX "docker-sock", why);
+	if (!rc && b32)
+		rc = add_syscall(b, VIGIL_AUDIT_ROLE_SOCKET, "b32", "connect,socketcall", sock, NULL,
+				 VIGIL_AUDIT_KEY_PREFIX "docker-sock",
+				 "clients of the Docker / containerd API socket (32-bit)");
+	return rc;
+}
+
+/* Processes in containers descend from containerd, a service with no login
+ * uid; an admin's session and cron jobs have one.  auid=unset keeps the
+ * kernel from recording those, the bulk of a host's execs; userspace then
+ * keeps the ones whose cgroup is a container's and rate-limits them. */
+static int add_exec(struct builder *b, int b32)
+{
+	const char *why = "processes started by services and in containers (no login uid)";
+	int rc = add_syscall(b, VIGIL_AUDIT_ROLE_EXEC, "b64", "execve,execveat", NULL, "auid=unset",
+			     VIGIL_AUDIT_KEY_PREFIX "exec", why);
+
+	if (!rc && b32)
+		rc = add_syscall(b, VIGIL_AUDIT_ROLE_EXEC, "b32", "execve,execveat", NULL, "auid=unset",
+				 VIGIL_AUDIT_KEY_PREFIX "exec", why);
+	return rc;
+}
+
+/* The scopes: the command line's paths, then the config's critical ones. */
+static int add_scopes(struct builder *b, const struct vigil_audit_rules_opts *o)
+{
+	int rc = 0;
+
+	if (o->paths) {
+		struct vigil_scope cli = { .name = (char *)"cli", .critical = 1 };
+
+		for (cli.paths.n = 0; o->paths[cli.paths.n]; cli.paths.n++)
+			;
+		cli.paths.v = (char **)o->paths;
+		rc = add_scope(b, &cli);
+	}
+	for (size_t i = 0; o->cfg && i < o->cfg->n_scopes && !rc; i++)
+		if (o->cfg->scopes[i].critical)
+			rc = add_scope(b, &o->cfg->scopes[i]);
+	return rc;
+}
+
+int vigil_audit_rules_build(const struct vigil_audit_rules_opts *opts,
+			    struct vigil_audit_ruleset **out, struct vigil_err *err)
+{
 	static const char *const default_socks[] = { "/run/docker.sock",
 						     "/run/containerd/containerd.sock", NULL };
-	const char *cis = "CIS Docker Benchmark 1.6 section 1.1";
 	struct vigil_audit_rules_opts o = { 0 };
-	struct builder b = { 0 };
-	const char *const *socks;
-	char *data_root = NULL;
+	struct builder b = { .rootfd = -1 };
 	int rc, execve, b32;
 
 	*out = NULL;
@@ -342,130 +402,29 @@ int vigil_audit_rules_build(const struct vigil_audit_rules_opts *opts,
 	b.set = calloc(1, sizeof(*b.set));
 	if (!b.set)
 		return vigil_err_set(err, -ENOMEM, "audit rules: out of memory");
-
-	for (size_t i = 0; engine[i]; i++) {
-		rc = add_first(&b, VIGIL_AUDIT_ROLE_ENGINE, bindirs, engine[i], "wa",
-			       VIGIL_AUDIT_KEY_PREFIX "docker-engine", cis);
-		if (rc < 0)
-			goto out;
+	b.rootfd = vigil_rootfs_open_root(o.root, NULL);
+	if (b.rootfd < 0) {
+		rc = b.rootfd;
+		vigil_audit_rules_free(b.set);
+		return vigil_err_set(err, rc, "audit rules: root '%s': %s", o.root ? o.root : "/", strerror(-rc));
 	}
-	rc = add_path(&b, VIGIL_AUDIT_ROLE_RUNTIME, "/run/containerd", "wa",
-		      VIGIL_AUDIT_KEY_PREFIX "docker-runtime", cis);
+	rc = add_engine(&b);
 	if (rc < 0)
 		goto out;
-	/* Reads of image layers would flood the log: write and attribute only. */
-	rc = add_path(&b, VIGIL_AUDIT_ROLE_DATA, "/var/lib/docker", "wa",
-		      VIGIL_AUDIT_KEY_PREFIX "docker-data", cis);
-	if (rc < 0)
-		goto out;
-	data_root = data_root_from_daemon_json(o.root);
-	if (data_root) {
-		rc = add_path(&b, VIGIL_AUDIT_ROLE_DATA, data_root, "wa",
-			      VIGIL_AUDIT_KEY_PREFIX "docker-data",
-			      "daemon.json data-root (CIS 1.1 /var/lib/docker)");
-		if (rc < 0)
-			goto out;
-	}
-	for (size_t i = 0; configs[i]; i++) {
-		/* A file inside /etc/docker is covered by the dir= rule, but
-		 * CIS (and docker-bench-security) look for its own rule. */
-		rc = add_path(&b, VIGIL_AUDIT_ROLE_CONFIG, configs[i], "wa",
-			      VIGIL_AUDIT_KEY_PREFIX "docker-config", cis);
-		if (rc < 0)
-			goto out;
-	}
-	for (size_t i = 0; i < 2; i++) {
-		rc = add_first(&b, VIGIL_AUDIT_ROLE_CONFIG, unitdirs,
-			       i ? "docker.socket" : "docker.service", "wa",
-			       VIGIL_AUDIT_KEY_PREFIX "docker-config", cis);
-		if (rc < 0)
-			goto out;
-	}
-	rc = add_first(&b, VIGIL_AUDIT_ROLE_SOCKET, sockdirs, "containerd.sock", "wa",
-		       VIGIL_AUDIT_KEY_PREFIX "docker-sock", cis);
-	if (rc < 0)
-		goto out;
-
 	b32 = o.b32 >= 0 && native_has_b32();
-	/* connect() is in no audit permission class, so a perm= watch never
-	 * sees a client of the socket: a syscall rule with the socket's path
-	 * does.  The host's own docker CLI matches too; userspace keeps only
-	 * clients inside containers as detections. */
-	socks = o.sockets ? o.sockets : default_socks;
-	for (int pass = 0; pass < 2; pass++) {
-		const char *const *list = pass ? (o.sockets ? default_socks : NULL) : socks;
-
-		for (size_t i = 0; list && list[i]; i++) {
-			struct stat st;
-			const char *bad = path_problem(list[i]);
-			int dup = 0;
-
-			if (bad) {
-				rc = strv_push(&b.set->skipped, &b.set->n_skipped, "%s: %s", list[i],
-					       bad);
-				if (rc)
-					goto out;
-				continue;
-			}
-			if (root_lstat(b.root, list[i], &st) || !S_ISSOCK(st.st_mode))
-				continue;
-			for (size_t k = 0; k < b.set->n; k++)
-				if (b.set->v[k].syscalls && b.set->v[k].path &&
-				    !strcmp(b.set->v[k].path, list[i]))
-					dup = 1;
-			if (dup)
-				continue;
-			/* chmod/chown/replace of the socket itself */
-			rc = add_path(&b, VIGIL_AUDIT_ROLE_SOCKET, list[i], "wa",
-				      VIGIL_AUDIT_KEY_PREFIX "docker-sock",
-				      "the Docker / containerd API socket itself");
-			if (rc < 0)
-				goto out;
-			rc = add_syscall(&b, VIGIL_AUDIT_ROLE_SOCKET, "b64", "connect", list[i], NULL,
-					 VIGIL_AUDIT_KEY_PREFIX "docker-sock",
-					 "clients of the Docker / containerd API socket");
-			if (!rc && b32)
-				rc = add_syscall(&b, VIGIL_AUDIT_ROLE_SOCKET, "b32", "connect,socketcall",
-						 list[i], NULL, VIGIL_AUDIT_KEY_PREFIX "docker-sock",
-						 "clients of the Docker / containerd API socket (32-bit)");
-			if (rc)
-				goto out;
-		}
-	}
-
+	/* the sockets asked for, then the default ones too (once each) */
+	for (size_t i = 0; o.sockets && o.sockets[i] && !rc; i++)
+		rc = add_socket(&b, o.sockets[i], b32);
+	for (size_t i = 0; default_socks[i] && !rc; i++)
+		rc = add_socket(&b, default_socks[i], b32);
+	if (rc)
+		goto out;
 	execve = o.execve < 0 || !opts ? (o.cfg ? o.cfg->audit_execve_rules : 1) : o.execve;
-	if (execve) {
-		/* Processes in containers descend from containerd, a service
-		 * with no login uid; an admin's session and cron jobs have
-		 * one.  auid=unset keeps the kernel from recording those, the
-		 * bulk of a host's execs; userspace then keeps the ones whose
-		 * cgroup is a container's and rate-limits them. */
-		const char *why = "processes started by services and in containers (no login uid)";
-
-		rc = add_syscall(&b, VIGIL_AUDIT_ROLE_EXEC, "b64", "execve,execveat", NULL,
-				 "auid=unset", VIGIL_AUDIT_KEY_PREFIX "exec", why);
-		if (!rc && b32)
-			rc = add_syscall(&b, VIGIL_AUDIT_ROLE_EXEC, "b32", "execve,execveat", NULL,
-					 "auid=unset", VIGIL_AUDIT_KEY_PREFIX "exec", why);
-		if (rc)
-			goto out;
-	}
-	if (o.paths) {
-		struct vigil_scope cli = { .name = (char *)"cli", .critical = 1 };
-
-		for (cli.paths.n = 0; o.paths[cli.paths.n]; cli.paths.n++)
-			;
-		cli.paths.v = (char **)o.paths;
-		if ((rc = add_scope(&b, &cli)))
-			goto out;
-	}
-	if (o.cfg)
-		for (size_t i = 0; i < o.cfg->n_scopes; i++)
-			if (o.cfg->scopes[i].critical && (rc = add_scope(&b, &o.cfg->scopes[i])))
-				goto out;
-	rc = 0;
+	if (execve && (rc = add_exec(&b, b32)))
+		goto out;
+	rc = add_scopes(&b, &o);
 out:
-	free(data_root);
+	close(b.rootfd);
 	if (rc) {
 		vigil_audit_rules_free(b.set);
 		return vigil_err_set(err, rc, "audit rules: %s", strerror(-rc));
@@ -712,22 +671,43 @@ static int kfind(const struct audit_rule_data *r, uint32_t field)
 	return -1;
 }
 
-/* One of the rule's keys (they are joined by \001) starts with "vigil-". */
+/* The keys this vigil makes (after VIGIL_AUDIT_KEY_PREFIX); a trailing '-'
+ * is a family (scope-<name>). */
+static const char *const known_keys[] = { "exec", "docker-engine", "docker-runtime", "docker-data",
+					  "docker-config", "docker-sock", "scope-", NULL };
+
+/* One of the rule's keys (they are joined by \001) starts with "vigil-":
+ * 0 none, 1 a key this vigil no longer makes (stale), 2 a key it makes. */
 static int kis_vigil(const struct audit_rule_data *r)
 {
 	char key[AUDIT_MAX_KEY_LEN * 4 + 1];
-	int i = kfind(r, AUDIT_FILTERKEY);
+	int i = kfind(r, AUDIT_FILTERKEY), found = 0;
 	const char *k;
+	size_t pl = strlen(VIGIL_AUDIT_KEY_PREFIX);
 
 	if (i < 0 || !(k = kfield_str(r, (uint32_t)i, key, sizeof(key))))
 		return 0;
 	for (const char *p = k; p; p = strchr(p, AUDIT_KEY_SEPARATOR)) {
+		const char *end;
+		size_t n;
+
 		if (*p == AUDIT_KEY_SEPARATOR)
 			p++;
-		if (!strncmp(p, VIGIL_AUDIT_KEY_PREFIX, strlen(VIGIL_AUDIT_KEY_PREFIX)))
-			return 1;
+		if (strncmp(p, VIGIL_AUDIT_KEY_PREFIX, pl))
+			continue;
+		found = 1;
+		p += pl;
+		end = strchr(p, AUDIT_KEY_SEPARATOR);
+		n = end ? (size_t)(end - p) : strlen(p);
+		for (size_t j = 0; known_keys[j]; j++) {
+			size_t kl = strlen(known_keys[j]);
+
+			if (known_keys[j][kl - 1] == '-' ? n > kl && !strncmp(p, known_keys[j], kl) :
+							   n == kl && !strncmp(p, known_keys[j], kl))
+				return 2;
+		}
 	}
-	return 0;
+	return found;
 }
 
 /* The last word's top bits name syscall classes, which the kernel expands
@@ -742,6 +722,10 @@ static void kdescribe(const struct audit_rule_data *r, char *out, size_t len)
 {
 	const char *list = audit_flag_to_name((int)(r->flags & AUDIT_FILTER_MASK));
 	const char *act = audit_action_to_name((int)r->action);
+	int ai = kfind(r, AUDIT_ARCH);
+	/* Syscall numbers are the rule's arch's (execve is 11 on i386 and
+	 * munmap on x86_64): name them from that arch's table. */
+	int machine = ai >= 0 ? audit_elf_to_machine(r->values[ai]) : audit_detect_machine();
 	size_t o;
 	int n, all = 1;
 
@@ -758,7 +742,7 @@ static void kdescribe(const struct audit_rule_data *r, char *out, size_t len)
 
 			if (!(r->mask[s / 32] & (1U << (s % 32))))
 				continue;
-			name = audit_syscall_to_name((int)s, audit_detect_machine());
+			name = machine >= 0 ? audit_syscall_to_name((int)s, machine) : NULL;
 			n = snprintf(out + o, len - o, "%s%s", any ? "," : " -S ", name ? name : "?");
 			if (n < 0 || (size_t)n >= len - o)
 				return;
@@ -773,6 +757,13 @@ static void kdescribe(const struct audit_rule_data *r, char *out, size_t len)
 		const char *s = field_is_string(r->fields[i]) ?
 					kfield_str(r, i, sbuf, sizeof(sbuf)) : NULL;
 
+		if (r->fields[i] == AUDIT_ARCH) {
+			/* as auditctl -l: b64 or b32, never the raw AUDIT_ARCH_* */
+			snprintf(sbuf, sizeof(sbuf), "%s", r->values[i] & __AUDIT_ARCH_64BIT ? "b64" : "b32");
+			s = sbuf;
+		} else if (r->fields[i] == AUDIT_LOGINUID && r->values[i] == (uint32_t)-1) {
+			s = "unset";
+		}
 		if (r->fields[i] == AUDIT_PERM) {
 			uint32_t v = r->values[i];
 
@@ -1023,6 +1014,7 @@ void vigil_audit_status_clear(struct vigil_audit_status *st)
 	free(st->rules);
 	strv_free(st->warnings, st->n_warnings);
 	strv_free(st->stale, st->n_stale);
+	strv_free(st->other, st->n_other);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1087,7 +1079,10 @@ int vigil_audit_rules_status(const struct vigil_audit_ruleset *set,
 			char line[PATH_MAX + 512];
 
 			kdescribe(k.v[j], line, sizeof(line));
-			strv_push(&st->stale, &st->n_stale, "%s", line);
+			if (kis_vigil(k.v[j]) == 2)
+				strv_push(&st->other, &st->n_other, "%s", line);
+			else
+				strv_push(&st->stale, &st->n_stale, "%s", line);
 		} else if (!mine) {
 			st->n_foreign++;
 		}

@@ -4,10 +4,8 @@
  * The container comes from /proc/PID/cgroup, whose path names it for every
  * Docker cgroup driver: systemd "docker-<id>.scope" (cgroup v1 and v2) and
  * cgroupfs "/docker/<id>" (and containerd's CRI "cri-containerd-<id>.scope").
- * The name and image come from Docker's own record of the container,
- * DATA/containers/<id>/config.v2.json.
- * TODO(docker): use the docker collector's container model once it is on
- * main; until then this reads just Name and Config.Image with jansson.
+ * The name and image are the Docker collector's to read
+ * (vigil_docker_container_lookup(), the one reader of Docker's files).
  */
 #include "config.h"
 
@@ -19,12 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "vigil/audit.h"
-
-/* config.v2.json of a container is a few KiB; refuse what cannot be one. */
-#define CONFIG_MAX (4 * 1024 * 1024)
 
 static int is_hex64(const char *s, size_t n)
 {
@@ -169,58 +162,6 @@ int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65])
 		o += l + 1;
 	}
 	return 0;
-}
-
-int vigil_audit_container_meta(const char *data_root, const char *id, char **name,
-			       char **image, struct vigil_err *err)
-{
-	char path[PATH_MAX];
-	json_error_t je;
-	json_t *j = NULL, *v;
-	int fd = -1, rc = 0, k;
-
-	if (name)
-		*name = NULL;
-	if (image)
-		*image = NULL;
-	if (!id || !is_hex64(id, strlen(id)) || strlen(id) != 64)
-		return vigil_err_set(err, -EINVAL, "container id '%s': not 64 hex digits",
-				     id ? id : "");
-	k = snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json",
-		     data_root ? data_root : "/var/lib/docker", id);
-	if (k < 0 || (size_t)k >= sizeof(path))
-		return vigil_err_set(err, -ENAMETOOLONG, "container %.12s: path too long", id);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		rc = vigil_err_set(err, -errno, "'%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (lseek(fd, 0, SEEK_END) > CONFIG_MAX) {
-		rc = vigil_err_set(err, -EFBIG, "'%s': larger than %d bytes", path, CONFIG_MAX);
-		goto out;
-	}
-	lseek(fd, 0, SEEK_SET);
-	j = json_loadfd(fd, 0, &je);
-	if (!j) {
-		rc = vigil_err_set(err, -EINVAL, "'%s':%d: %s", path, je.line, je.text);
-		goto out;
-	}
-	v = json_object_get(j, "Name");
-	if (name && json_is_string(v)) {
-		const char *s = json_string_value(v);
-
-		*name = strdup(s[0] == '/' ? s + 1 : s);
-	}
-	v = json_object_get(json_object_get(j, "Config"), "Image");
-	if (!json_is_string(v))
-		v = json_object_get(j, "Image");
-	if (image && json_is_string(v))
-		*image = strdup(json_string_value(v));
-out:
-	if (fd >= 0)
-		close(fd);
-	json_decref(j);
-	return rc;
 }
 
 static const char *base(const char *p)

@@ -176,6 +176,8 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv)
 		}
 		for (size_t i = 0; i < st.n_stale; i++)
 			printf("%-8s %s\n", "stale", st.stale[i]);
+		for (size_t i = 0; i < st.n_other; i++)
+			printf("%-8s %s (not in this configuration)\n", "other", st.other[i]);
 		for (size_t i = 0; i < set->n_skipped; i++)
 			printf("skipped  %s\n", set->skipped[i]);
 		for (size_t i = 0; i < st.n_warnings; i++)

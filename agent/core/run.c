@@ -229,10 +229,14 @@ static int signing_key(const struct vigil_run_opts *o, struct vigil_store *st, s
 static int docker_objects(const struct vigil_run_opts *o, struct vigil_store *st, struct vigil_run_result *res,
 			  struct vigil_err *err)
 {
+	char *why;
 	int rc;
 
 	if (!auto_scope(o->cfg, VIGIL_AUTO_DOCKER_LAYERS))
 		return 0;
+	if ((why = vigil_docker_layers_warning(o->root)))
+		say(o, VIGIL_LOG_WARNING, "docker layers: %s", why);
+	free(why);
 	rc = vigil_docker_layers_baseline(o->root, st, o->cfg->threads, err);
 	if (rc < 0)
 		return vigil_err_prefix(err, rc, "docker layers");

@@ -25,6 +25,7 @@
 #include "vigil/crypto.h"
 #include "vigil/base64.h"
 #include "vigil/sign.h"
+#include "vigil/statedir.h"
 
 #define SECKEY_MAGIC "vigil-ed25519-secret-v1"
 #define SEED_LEN 32
@@ -69,68 +70,6 @@ static int b64_decode_exact(const char *s, size_t n, unsigned char *out, size_t 
 
 /* --- small files ------------------------------------------------------------ */
 
-/* Reads a whole small file (NUL-terminated); *buf malloc'd. */
-static int read_small(const char *file, const char *what, char **buf, size_t *len,
-		      struct vigil_err *err)
-{
-	struct stat sb;
-	char *b = NULL;
-	size_t n = 0;
-	int fd, rc = 0;
-
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return vigil_err_set(err, -errno, "cannot open %s '%s': %s", what, file,
-				     errno == ELOOP ? "is a symbolic link" : strerror(errno));
-	if (fstat(fd, &sb) < 0) {
-		rc = vigil_err_set(err, -errno, "cannot stat %s '%s': %s", what, file, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		rc = vigil_err_set(err, -EINVAL, "%s '%s' is not a regular file", what, file);
-		goto out;
-	}
-	if (sb.st_size > SMALL_FILE_MAX) {
-		rc = vigil_err_set(err, -EFBIG, "%s '%s' is too large (%jd bytes) to be a key or signature",
-				   what, file, (intmax_t)sb.st_size);
-		goto out;
-	}
-	b = malloc(SMALL_FILE_MAX + 1);
-	if (!b) {
-		rc = vigil_err_set(err, -ENOMEM, "reading %s '%s': out of memory", what, file);
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, b + n, SMALL_FILE_MAX - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = vigil_err_set(err, -errno, "cannot read %s '%s': %s", what, file, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == SMALL_FILE_MAX) {
-			rc = vigil_err_set(err, -EFBIG, "%s '%s' is too large to be a key or signature",
-					   what, file);
-			goto out;
-		}
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
-out:
-	if (b) {
-		explicit_bzero(b, SMALL_FILE_MAX + 1);
-		free(b);
-	}
-	close(fd);
-	return rc;
-}
-
 /* Splits the next line off *p (within end); returns it NUL-terminated
  * without "\n" or "\r\n", or NULL at the end. */
 static char *next_line(char **p, char *end)
@@ -149,81 +88,6 @@ static char *next_line(char **p, char *end)
 	if (nl && nl > s && nl[-1] == '\r')
 		nl[-1] = '\0';
 	return s;
-}
-
-static int fsync_dir_of(const char *file)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(file, '/');
-	int fd, rc = 0;
-
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == file)
-		snprintf(dir, sizeof(dir), "/");
-	else if ((size_t)(slash - file) < sizeof(dir))
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
-	else
-		return -ENAMETOOLONG;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-/* Writes data to a fresh temporary name beside file (O_EXCL, mode) and
- * returns that name in tmp; the caller renames or links it into place. */
-static int write_tmp(const char *file, const void *data, size_t len, mode_t mode, char *tmp,
-		     size_t tmpsize, struct vigil_err *err)
-{
-	const unsigned char *p = data;
-	int fd = -1, rc = 0;
-	unsigned char rnd[6];
-	char hex[13];
-
-	gcry_create_nonce(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	if ((size_t)snprintf(tmp, tmpsize, "%s.tmp-%s", file, hex) >= tmpsize)
-		return vigil_err_set(err, -ENAMETOOLONG, "path too long: '%s'", file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = vigil_err_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
-		tmp[0] = '\0';
-		goto out;
-	}
-	/* umask may have taken bits away; set exactly what was asked. */
-	if (fchmod(fd, mode) < 0) {
-		rc = vigil_err_set(err, -errno, "cannot chmod '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = vigil_err_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) < 0) {
-		rc = vigil_err_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-out:
-	if (fd >= 0 && close(fd) < 0 && !rc)
-		rc = vigil_err_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
-	if (rc && tmp[0]) {
-		unlink(tmp);
-		tmp[0] = '\0';
-	}
-	return rc;
 }
 
 /* --- Ed25519 through libgcrypt --------------------------------------------- */
@@ -459,9 +323,9 @@ int vigil_sign_keygen(const char *dir, int force, struct vigil_err *err)
 	strcat(text, "\n");
 	format_pub(k, pub, sizeof(pub));
 
-	rc = write_tmp(keyfile, text, strlen(text), 0600, keytmp, sizeof(keytmp), err);
+	rc = vigil_statedir_write_tmp(keyfile, text, strlen(text), 0600, keytmp, sizeof(keytmp), err);
 	if (!rc)
-		rc = write_tmp(pubfile, pub, strlen(pub), 0644, pubtmp, sizeof(pubtmp), err);
+		rc = vigil_statedir_write_tmp(pubfile, pub, strlen(pub), 0644, pubtmp, sizeof(pubtmp), err);
 	if (rc)
 		goto out;
 	/* Without force, link() refuses to replace a key that appeared meanwhile. */
@@ -478,7 +342,7 @@ int vigil_sign_keygen(const char *dir, int force, struct vigil_err *err)
 		goto out;
 	}
 	pubtmp[0] = '\0';
-	if ((rc = fsync_dir_of(keyfile)) < 0)
+	if ((rc = vigil_statedir_sync_dir(keyfile)) < 0)
 		vigil_err_set(err, rc, "cannot sync directory '%s': %s", dir, strerror(-rc));
 out:
 	if (keytmp[0])
@@ -537,6 +401,8 @@ int vigil_seckey_load(const char *dir, struct vigil_seckey **out, struct vigil_e
 		goto out;
 	}
 	rc = check_key_file(fd, file, err);
+	if (!rc)
+		rc = vigil_statedir_check_dir(dir, err);
 	if (rc)
 		goto out;
 	buf = gcry_malloc_secure(bufsize);
@@ -610,7 +476,7 @@ int vigil_pubkey_load_file(const char *file, struct vigil_pubkey **out, struct v
 	int rc, lineno = 1;
 
 	*out = NULL;
-	rc = read_small(file, "public key", &buf, &n, err);
+	rc = vigil_statedir_read_small(file, "public key", SMALL_FILE_MAX, &buf, &n, err);
 	if (rc)
 		return rc;
 	p = buf;
@@ -652,7 +518,11 @@ int vigil_pubkey_load(const char *dir, struct vigil_pubkey **out, struct vigil_e
 	*out = NULL;
 	if (rc)
 		return rc;
-	rc = vigil_pubkey_load_file(file, out, err);
+	rc = vigil_statedir_check_dir(dir, err);
+	if (!rc)
+		rc = vigil_statedir_check_path(file, "public key", err);
+	if (!rc)
+		rc = vigil_pubkey_load_file(file, out, err);
 	if (rc == -ENOENT)
 		vigil_err_set(err, rc, "no public key '%s': create the key pair with `vigil keygen`", file);
 	return rc;
@@ -795,7 +665,7 @@ int vigil_minisign_file(const struct vigil_seckey *k, const char *file, const ch
 		rc = vigil_err_set(err, -EOVERFLOW, "signing '%s': signature text does not fit", file);
 		goto out;
 	}
-	rc = write_tmp(sigfile, text, strlen(text), 0644, tmp, sizeof(tmp), err);
+	rc = vigil_statedir_write_tmp(sigfile, text, strlen(text), 0644, tmp, sizeof(tmp), err);
 	if (rc)
 		goto out;
 	if (rename(tmp, sigfile) < 0) {
@@ -823,7 +693,7 @@ int vigil_minisign_verify(const struct vigil_pubkey *k, const char *file, const 
 			return vigil_err_set(err, -ENAMETOOLONG, "path too long: '%s.minisig'", file);
 		sigfile = defsig;
 	}
-	rc = read_small(sigfile, "signature", &buf, &n, err);
+	rc = vigil_statedir_read_small(sigfile, "signature", SMALL_FILE_MAX, &buf, &n, err);
 	if (rc)
 		return rc;
 	p = buf;

@@ -1,9 +1,10 @@
 /* store.c - the baseline store: SQLite (WAL) in the state dir, one signed
  * generation per baseline run.
  *
- * Schema (version 1):
- *   meta(key, value)                          'schema' = 1
- *   generations(id, created, host, kind, n_records, digest, sig, key_id, complete)
+ * Schema (version 2):
+ *   meta(key, value)                          'schema' = 2
+ *   generations(id, created, host, kind, n_records, digest, sig, key_id, complete,
+ *               prev_id, prev_digest)         (prev_*: the chain, covered by the digest)
  *   records(gen, path BLOB, <every record field>) PRIMARY KEY(gen, path) WITHOUT ROWID
  *   objects(gen, kind, key, data BLOB)        PRIMARY KEY(gen, kind, key) WITHOUT ROWID
  * SQLite compares BLOBs with memcmp() and then by length, so the primary key
@@ -14,6 +15,11 @@
  * only commits after its digest and signature are stored: a crash or a kill
  * mid-way leaves the previous generations and nothing else.  The write lock is
  * held for the whole scan; readers (check, show) are not blocked in WAL mode.
+ *
+ * Version 1 databases (before the chain and the head) are refused with a
+ * message that says to move them away and run `vigil baseline`: their newest
+ * generation cannot be told from a rolled-back one, so adopting it would
+ * trust exactly what the head is there to doubt.
  */
 #include "config.h"
 
@@ -25,19 +31,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "vigil/crypto.h"
+#include "vigil/statedir.h"
 #include "vigil/store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* How long a writer waits for another writer before giving up with "locked".
  * A whole `vigil baseline` holds the lock, so waiting longer rarely helps. */
 #define BUSY_MS 3000
-#define DIGEST_HEADER "vigil-baseline-v1\n"
+#define DIGEST_HEADER "vigil-baseline-v2\n"
 
 #define REC_COLS "path, ftype, mode, uid, gid, size, mtime_ns, ctime_ns, ino, dev, rdev, nlink, " \
 	"target, xattrs, flags, has_flags, algos, digests, status, err, scope"
@@ -49,15 +57,16 @@
 	"dev INTEGER NOT NULL, rdev INTEGER NOT NULL, nlink INTEGER NOT NULL, target BLOB, " \
 	"xattrs BLOB, flags INTEGER NOT NULL, has_flags INTEGER NOT NULL, algos INTEGER NOT NULL, " \
 	"digests BLOB, status INTEGER NOT NULL, err INTEGER NOT NULL, scope TEXT NOT NULL"
-#define GEN_COLS "id, created, host, kind, n_records, digest, sig, key_id"
+#define GEN_COLS "id, created, host, kind, n_records, digest, sig, key_id, prev_id, prev_digest"
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);"
+	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 2);"
 	"CREATE TABLE IF NOT EXISTS generations("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, created INTEGER NOT NULL, host TEXT NOT NULL,"
 	" kind TEXT NOT NULL, n_records INTEGER NOT NULL DEFAULT 0, digest BLOB, sig BLOB,"
-	" key_id BLOB, complete INTEGER NOT NULL DEFAULT 0);"
+	" key_id BLOB, complete INTEGER NOT NULL DEFAULT 0, prev_id INTEGER NOT NULL DEFAULT 0,"
+	" prev_digest BLOB);"
 	"CREATE TABLE IF NOT EXISTS records("
 	" gen INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE, " REC_DECL ","
 	" PRIMARY KEY(gen, path)) WITHOUT ROWID;"
@@ -69,10 +78,11 @@ static const char schema_sql[] =
 struct vigil_store {
 	sqlite3 *db;
 	unsigned flags;
-	char path[PATH_MAX];
-	/* the generation being written */
+	char path[PATH_MAX], dir[PATH_MAX];
+	/* the generation being written, and the one before it */
 	int writing;
-	int64_t gen, created;
+	int64_t gen, created, prev_id;
+	unsigned char prev_digest[32];
 	char host[256], kind[32];
 	sqlite3_stmt *ins_rec, *ins_obj;
 	/* the scratch table of `check` */
@@ -324,20 +334,26 @@ static int read_gen(struct vigil_store *st, sqlite3_stmt *s, struct vigil_genera
 {
 	const void *host = sqlite3_column_text(s, 2), *kind = sqlite3_column_text(s, 3);
 	size_t hn = (size_t)sqlite3_column_bytes(s, 2), kn = (size_t)sqlite3_column_bytes(s, 3);
-	const void *dg = sqlite3_column_blob(s, 5), *sg, *id;
-	size_t dgn = (size_t)sqlite3_column_bytes(s, 5), sgn, idn;
+	const void *dg = sqlite3_column_blob(s, 5), *sg, *id, *pd;
+	size_t dgn = (size_t)sqlite3_column_bytes(s, 5), sgn, idn, pdn;
 
 	sg = sqlite3_column_blob(s, 6);
 	sgn = (size_t)sqlite3_column_bytes(s, 6);
 	id = sqlite3_column_blob(s, 7);
 	idn = (size_t)sqlite3_column_bytes(s, 7);
+	pd = sqlite3_column_blob(s, 9);
+	pdn = (size_t)sqlite3_column_bytes(s, 9);
 	memset(g, 0, sizeof(*g));
 	g->id = sqlite3_column_int64(s, 0);
+	g->prev_id = sqlite3_column_int64(s, 8);
 	if (!host || !kind || hn >= sizeof(g->host) || kn >= sizeof(g->kind) || dgn != sizeof(g->digest) ||
-	    sgn != sizeof(g->sig) || idn != sizeof(g->key_id))
+	    sgn != sizeof(g->sig) || idn != sizeof(g->key_id) || g->prev_id < 0 || g->prev_id >= g->id ||
+	    pdn != (g->prev_id ? sizeof(g->prev_digest) : 0))
 		return vigil_err_set(err, -EBADMSG, "baseline database '%s' is corrupt: generation %" PRId64
-				     " has a malformed header (host, kind, digest, signature or key id)",
-				     st->path, g->id);
+				     " has a malformed header (host, kind, digest, signature, key id or link "
+				     "to the previous generation)", st->path, g->id);
+	if (pdn)
+		memcpy(g->prev_digest, pd, pdn);
 	g->created = sqlite3_column_int64(s, 1);
 	memcpy(g->host, host, hn);
 	memcpy(g->kind, kind, kn);
@@ -403,6 +419,12 @@ static int check_schema(struct vigil_store *st, struct vigil_err *err)
 		rc = db_fail(st, rc, err, "reading the schema version");
 		goto out;
 	}
+	if (version == 1) {
+		rc = vigil_err_set(err, -ENOTSUP, "baseline database '%s' was written by an older vigil (schema 1, "
+				   "without the signed head that detects a rollback): move it away (mv '%s' '%s.v1') "
+				   "and run 'vigil baseline' again", st->path, st->path, st->path);
+		goto out;
+	}
 	if (version != SCHEMA_VERSION) {
 		rc = vigil_err_set(err, -ENOTSUP, "baseline database '%s' has schema version %" PRId64
 				   ", this vigil reads version %d%s", st->path, version, SCHEMA_VERSION,
@@ -443,31 +465,74 @@ static int uri_path(char *out, size_t size, const char *path)
 	return 0;
 }
 
-/* A WAL database needs its -shm and -wal files, which a reader can only
- * create in a writable directory; after a clean close they are gone.  When
- * the directory is read-only (a mounted image, an unprivileged reader) and no
- * log is pending, the main file is the whole database: open it immutable.
- * The cost: no locking, so a root writer in the same dir at that moment could
- * make the read fail verification (a false alarm, never a false pass). */
-static int readonly_fallback(struct vigil_store *st, const char *dir, int oflags)
-{
-	char wal[PATH_MAX + 4], uri[3 * PATH_MAX + 32];
-	struct stat sb;
-	int rc = sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+/* Room a reader needs to create the -shm file (one 32 KiB wal-index page)
+ * and the -wal file, with a margin. */
+#define SHM_ROOM (64 * 1024)
 
-	if (rc == SQLITE_OK || ((rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN))
-		return SQLITE_OK; /* the real error, if any, shows on the next statement */
-	if (access(dir, W_OK) == 0)
-		return rc;
+/* A -wal file with content: committed data may be in it, which an immutable
+ * open of the main file alone would not see. */
+static int wal_pending(const struct vigil_store *st)
+{
+	char wal[PATH_MAX + 4];
+	struct stat sb;
+
 	snprintf(wal, sizeof(wal), "%s-wal", st->path);
-	if (lstat(wal, &sb) == 0 && sb.st_size > 0)
-		return rc;
+	return lstat(wal, &sb) == 0 && sb.st_size > 0;
+}
+
+/* Whether a reader would have to create or grow the -shm file on a file
+ * system that has no room for it. */
+static int no_room_for_shm(const struct vigil_store *st)
+{
+	char shm[PATH_MAX + 4];
+	struct statvfs vf;
+	struct stat sb;
+	uint64_t room;
+
+	snprintf(shm, sizeof(shm), "%s-shm", st->path);
+	if (lstat(shm, &sb) == 0 && sb.st_size >= 32768)
+		return 0;
+	if (statvfs(st->dir, &vf) < 0)
+		return 0;
+	/* root may use the blocks reserved for it, and so may SQLite as root */
+	room = (uint64_t)(geteuid() == 0 ? vf.f_bfree : vf.f_bavail) * vf.f_frsize;
+	return room < SHM_ROOM || (vf.f_files && vf.f_favail < 2);
+}
+
+static int open_immutable(struct vigil_store *st, int oflags)
+{
+	char uri[3 * PATH_MAX + 32];
+
 	if (uri_path(uri, sizeof(uri) - 16, st->path))
-		return rc;
+		return SQLITE_CANTOPEN;
 	strcat(uri, "?immutable=1");
 	sqlite3_close_v2(st->db);
 	st->db = NULL;
 	return sqlite3_open_v2(uri, &st->db, oflags | SQLITE_OPEN_URI, NULL);
+}
+
+/* A WAL database needs its -shm and -wal files, which a reader can only
+ * create in a writable directory with room to spare; after a clean close they
+ * are gone.  When the directory is read-only (a mounted image, an
+ * unprivileged reader) or its file system is full, and no log is pending, the
+ * main file is the whole database: open it immutable, so that a read-only
+ * check creates nothing in the state dir.  The cost: no locking, so a writer
+ * committing in the same dir at that moment could make the read fail
+ * verification (a false alarm, never a false pass; `check` verifies again at
+ * its end).  On a full file system no writer can commit anyway. */
+static int readonly_fallback(struct vigil_store *st, int oflags)
+{
+	int rc = sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	int sys = sqlite3_system_errno(st->db), code = rc & 0xff;
+
+	if (rc == SQLITE_OK || (code != SQLITE_READONLY && code != SQLITE_CANTOPEN && code != SQLITE_FULL &&
+				code != SQLITE_IOERR))
+		return SQLITE_OK; /* the real error, if any, shows on the next statement */
+	if (access(st->dir, W_OK) == 0 && sys != ENOSPC && sys != EDQUOT)
+		return rc;
+	if (wal_pending(st))
+		return rc;
+	return open_immutable(st, oflags);
 }
 
 int vigil_store_open(const char *dir, unsigned flags, struct vigil_store **out, struct vigil_err *err)
@@ -481,7 +546,8 @@ int vigil_store_open(const char *dir, unsigned flags, struct vigil_store **out, 
 	if (!st)
 		return vigil_err_set(err, -ENOMEM, "opening the baseline store: out of memory");
 	st->flags = flags;
-	if ((size_t)snprintf(st->path, sizeof(st->path), "%s/%s", dir, VIGIL_STORE_FILE) >= sizeof(st->path)) {
+	if ((size_t)snprintf(st->path, sizeof(st->path), "%s/%s", dir, VIGIL_STORE_FILE) >= sizeof(st->path) ||
+	    (size_t)snprintf(st->dir, sizeof(st->dir), "%s", dir) >= sizeof(st->dir)) {
 		rc = vigil_err_set(err, -ENAMETOOLONG, "state directory name too long: '%s'", dir);
 		goto out;
 	}
@@ -512,16 +578,27 @@ int vigil_store_open(const char *dir, unsigned flags, struct vigil_store **out, 
 		rc = vigil_err_set(err, -EBADMSG, "baseline database '%s' is an empty file (truncated?): "
 				   "move it away to start a new baseline", st->path);
 		goto out;
+	} else {
+		rc = vigil_statedir_check_stat(&sb, st->path, "baseline database", err);
+		if (rc)
+			goto out;
 	}
+	rc = vigil_statedir_check_dir(dir, err);
+	if (rc)
+		goto out;
 
 	oflags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX;
 	if (flags & VIGIL_STORE_RDONLY)
 		oflags |= SQLITE_OPEN_READONLY;
 	else
 		oflags |= SQLITE_OPEN_READWRITE | ((flags & VIGIL_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
-	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
-	if (rc == SQLITE_OK && (flags & VIGIL_STORE_RDONLY))
-		rc = readonly_fallback(st, dir, oflags);
+	if ((flags & VIGIL_STORE_RDONLY) && !wal_pending(st) && no_room_for_shm(st)) {
+		rc = open_immutable(st, oflags);
+	} else {
+		rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
+		if (rc == SQLITE_OK && (flags & VIGIL_STORE_RDONLY))
+			rc = readonly_fallback(st, oflags);
+	}
 	if (rc != SQLITE_OK) {
 		rc = db_fail(st, rc, err, "opening");
 		goto out;
@@ -590,10 +667,63 @@ static int gen_query(struct vigil_store *st, const char *sql, int64_t id, struct
 	return rc;
 }
 
-int vigil_store_latest(struct vigil_store *st, struct vigil_generation *gen, struct vigil_err *err)
+/* The database's newest committed generation, whatever the head says. */
+static int newest(struct vigil_store *st, struct vigil_generation *gen, struct vigil_err *err)
 {
 	return gen_query(st, "SELECT " GEN_COLS " FROM generations WHERE complete = 1 ORDER BY id DESC LIMIT 1",
 			 0, gen, "reading the newest generation", err);
+}
+
+/* Whether g, the database's newest generation (NULL: it has none), is the one
+ * head h names (head_rc: how reading h went).  0, -ENOENT (no baseline at
+ * all) or -EBADMSG with what is wrong and how to start over on purpose. */
+static int head_agrees(struct vigil_store *st, const struct vigil_generation *g, const struct vigil_store_head *h,
+		       int head_rc, struct vigil_err *err)
+{
+	char hf[PATH_MAX + 32], a[65], b[65];
+
+	snprintf(hf, sizeof(hf), "%s/%s", st->dir, VIGIL_STORE_HEAD_FILE);
+	if (head_rc == -ENOENT && !g)
+		return vigil_err_set(err, -ENOENT, "baseline database '%s' has no baseline yet: run "
+				     "`vigil baseline` first", st->path);
+	if (head_rc == -ENOENT)
+		return vigil_err_set(err, -EBADMSG, "baseline head '%s' is missing: nothing tells whether "
+				     "'%s' was rolled back (if you removed the head on purpose, run 'vigil "
+				     "baseline' to start a new one)", hf, st->path);
+	if (head_rc)
+		return head_rc;
+	if (g && g->id == h->gen) {
+		if (!memcmp(g->digest, h->digest, sizeof(h->digest)))
+			return 0;
+		vigil_hex(g->digest, 32, a);
+		vigil_hex(h->digest, 32, b);
+		return vigil_err_set(err, -EBADMSG, "baseline database '%s' was replaced: its generation %" PRId64
+				     " has digest %s, the head '%s' names digest %s", st->path, g->id, a, hf, b);
+	}
+	/* A crash between the database commit and the head write: the newer
+	 * generation must link to the head's (its signature is checked by
+	 * vigil_store_verify()). */
+	if (g && g->id > h->gen && g->prev_id == h->gen && !memcmp(g->prev_digest, h->digest, sizeof(h->digest)))
+		return 0;
+	if (!g || g->id < h->gen)
+		return vigil_err_set(err, -EBADMSG, "baseline database '%s' was rolled back: its newest generation "
+				     "is %" PRId64 ", the signed head '%s' says %" PRId64 " (counter %" PRIu64 "); "
+				     "refusing an older baseline (if you restored an old database on "
+				     "purpose, remove the head and run 'vigil baseline')",
+				     st->path, g ? g->id : 0, hf, h->gen, h->counter);
+	return vigil_err_set(err, -EBADMSG, "baseline database '%s': generation %" PRId64 " is newer than the "
+			     "head '%s' (generation %" PRId64 ") and does not link to it", st->path, g->id, hf, h->gen);
+}
+
+int vigil_store_latest(struct vigil_store *st, struct vigil_generation *gen, struct vigil_err *err)
+{
+	struct vigil_store_head h;
+	int rc = newest(st, gen, err), hrc;
+
+	if (rc && rc != -ENOENT)
+		return rc;
+	hrc = vigil_store_head_read(st->dir, NULL, &h, err);
+	return head_agrees(st, rc ? NULL : gen, &h, hrc, err);
 }
 
 int vigil_store_generation(struct vigil_store *st, int64_t id, struct vigil_generation *gen,
@@ -623,12 +753,14 @@ static void put_bytes(struct vigil_digest *d, const void *p, size_t n)
 }
 
 /* The generation digest, recomputed from the rows as they are stored now:
- * header, then 'R' + encoded record in path order, 'O' + object in (kind, key)
- * order, then 'E' + both counts, every part length-prefixed so no two
- * different generations hash the same bytes. */
-static int compute_digest(struct vigil_store *st, int64_t gen, int64_t created, const char *host,
-			  const char *kind, unsigned char out[32], uint64_t *n_records, struct vigil_err *err)
+ * header (with the link to the previous generation), then 'R' + encoded
+ * record in path order, 'O' + object in (kind, key) order, then 'E' + both
+ * counts, every part length-prefixed so no two different generations hash
+ * the same bytes. */
+static int compute_digest(struct vigil_store *st, const struct vigil_generation *g, unsigned char out[32],
+			  uint64_t *n_records, struct vigil_err *err)
 {
+	int64_t gen = g->id;
 	struct vigil_digest *d = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
 	sqlite3_stmt *s = NULL;
 	struct vigil_record r;
@@ -640,9 +772,11 @@ static int compute_digest(struct vigil_store *st, int64_t gen, int64_t created, 
 		return vigil_err_set(err, -ENOMEM, "digest of generation %" PRId64 ": out of memory", gen);
 	vigil_digest_write(d, DIGEST_HEADER, strlen(DIGEST_HEADER));
 	put_u64(d, (uint64_t)gen);
-	put_u64(d, (uint64_t)created);
-	put_bytes(d, host, strlen(host));
-	put_bytes(d, kind, strlen(kind));
+	put_u64(d, (uint64_t)g->created);
+	put_bytes(d, g->host, strlen(g->host));
+	put_bytes(d, g->kind, strlen(g->kind));
+	put_u64(d, (uint64_t)g->prev_id);
+	put_bytes(d, g->prev_digest, g->prev_id ? sizeof(g->prev_digest) : 0);
 
 	rc = prepare(st, "SELECT " REC_COLS " FROM records WHERE gen = ? ORDER BY path", &s,
 		     "reading records", err);
@@ -705,6 +839,29 @@ out:
 	return rc;
 }
 
+/* The signed links of a verified generation g: to the generation before it
+ * (when still stored) and, for the newest ones, to the signed head. */
+static int verify_links(struct vigil_store *st, const struct vigil_generation *g, const struct vigil_pubkey *pub,
+			struct vigil_err *err)
+{
+	struct vigil_generation prev;
+	struct vigil_store_head h;
+	int rc;
+
+	if (g->prev_id) {
+		rc = vigil_store_generation(st, g->prev_id, &prev, NULL);
+		if (rc == 0 && memcmp(prev.digest, g->prev_digest, sizeof(prev.digest)))
+			return vigil_err_set(err, -EBADMSG, "baseline generation %" PRId64 " does not link to generation %"
+					     PRId64 " as stored (the older one was replaced)", g->id, g->prev_id);
+		if (rc && rc != -ENOENT)
+			return vigil_store_generation(st, g->prev_id, &prev, err);
+	}
+	rc = vigil_store_head_read(st->dir, pub, &h, err);
+	if (!rc && g->id < h.gen)
+		return 0; /* an older generation: vigil_store_latest() says which one is current */
+	return head_agrees(st, g, &h, rc, err);
+}
+
 int vigil_store_verify(struct vigil_store *st, const struct vigil_generation *gen,
 		       const struct vigil_pubkey *pub, struct vigil_err *err)
 {
@@ -729,7 +886,7 @@ int vigil_store_verify(struct vigil_store *st, const struct vigil_generation *ge
 				   g.id, id_sig, id_pub);
 		goto out;
 	}
-	rc = compute_digest(st, g.id, g.created, g.host, g.kind, digest, &n, err);
+	rc = compute_digest(st, &g, digest, &n, err);
 	if (rc)
 		goto out;
 	vigil_hex(digest, 32, hex_now);
@@ -749,6 +906,7 @@ int vigil_store_verify(struct vigil_store *st, const struct vigil_generation *ge
 				   " records, its header says %" PRIu64, g.id, n, g.n_records);
 		goto out;
 	}
+	rc = verify_links(st, &g, pub, err);
 out:
 	if (txn)
 		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
@@ -762,6 +920,30 @@ static int need_writing(struct vigil_store *st, struct vigil_err *err)
 	if (!st->writing)
 		return vigil_err_set(err, -EINVAL, "baseline database '%s': no generation is being written",
 				     st->path);
+	return 0;
+}
+
+/* Links the generation about to be written to the newest one, which must
+ * agree with the head.  No head at all starts a new chain: the first
+ * baseline, or one started on purpose after the head was removed. */
+static int begin_link(struct vigil_store *st, struct vigil_err *err)
+{
+	struct vigil_generation last;
+	struct vigil_store_head h;
+	int rc = newest(st, &last, err), hrc;
+
+	if (rc && rc != -ENOENT)
+		return rc;
+	hrc = vigil_store_head_read(st->dir, NULL, &h, err);
+	if (hrc != -ENOENT) {
+		hrc = head_agrees(st, rc ? NULL : &last, &h, hrc, err);
+		if (hrc)
+			return hrc;
+	}
+	st->prev_id = rc ? 0 : last.id;
+	memset(st->prev_digest, 0, sizeof(st->prev_digest));
+	if (!rc)
+		memcpy(st->prev_digest, last.digest, sizeof(st->prev_digest));
 	return 0;
 }
 
@@ -797,6 +979,9 @@ int vigil_store_begin(struct vigil_store *st, const char *kind, struct vigil_err
 		return rc;
 	}
 	st->writing = 1;
+	rc = begin_link(st, err);
+	if (rc)
+		goto out;
 	rc = prepare(st, "INSERT INTO generations(created, host, kind) VALUES(?, ?, ?)", &s,
 		     "starting a generation", err);
 	if (rc)
@@ -936,21 +1121,28 @@ int vigil_store_commit(struct vigil_store *st, const struct vigil_seckey *key,
 	g.created = st->created;
 	snprintf(g.host, sizeof(g.host), "%s", st->host);
 	snprintf(g.kind, sizeof(g.kind), "%s", st->kind);
-	rc = compute_digest(st, g.id, g.created, g.host, g.kind, g.digest, &g.n_records, err);
+	g.prev_id = st->prev_id;
+	memcpy(g.prev_digest, st->prev_digest, sizeof(g.prev_digest));
+	rc = compute_digest(st, &g, g.digest, &g.n_records, err);
 	if (!rc)
 		rc = vigil_sign(key, g.digest, sizeof(g.digest), g.sig, err);
 	if (rc)
 		goto out;
 	vigil_seckey_id(key, g.key_id);
-	rc = prepare(st, "UPDATE generations SET n_records = ?, digest = ?, sig = ?, key_id = ?, complete = 1"
-		     " WHERE id = ?", &s, "committing a generation", err);
+	rc = prepare(st, "UPDATE generations SET n_records = ?, digest = ?, sig = ?, key_id = ?, complete = 1,"
+		     " prev_id = ?, prev_digest = ? WHERE id = ?", &s, "committing a generation", err);
 	if (rc)
 		goto out;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)g.n_records);
 	sqlite3_bind_blob(s, 2, g.digest, sizeof(g.digest), SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, g.sig, sizeof(g.sig), SQLITE_STATIC);
 	sqlite3_bind_blob(s, 4, g.key_id, sizeof(g.key_id), SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, g.id);
+	sqlite3_bind_int64(s, 5, g.prev_id);
+	if (g.prev_id)
+		sqlite3_bind_blob(s, 6, g.prev_digest, sizeof(g.prev_digest), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 6);
+	sqlite3_bind_int64(s, 7, g.id);
 	rc = sqlite3_step(s);
 	rc = rc == SQLITE_DONE ? 0 : db_fail(st, rc, err, "committing a generation");
 	sqlite3_finalize(s);
@@ -968,6 +1160,14 @@ int vigil_store_commit(struct vigil_store *st, const struct vigil_seckey *key,
 	st->writing = 0;
 	if (out)
 		*out = g;
+	{
+		struct vigil_store_head h = { .gen = g.id };
+
+		memcpy(h.digest, g.digest, sizeof(h.digest));
+		rc = vigil_store_head_write(st->dir, key, &h, err);
+		if (rc)
+			vigil_err_prefix(err, rc, "generation %" PRId64 " is committed, but", g.id);
+	}
 out:
 	if (rc)
 		vigil_store_rollback(st);

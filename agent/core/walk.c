@@ -56,14 +56,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/openat2.h>
 
 #include "vigil/attr.h"
 #include "vigil/clock.h"
+#include "vigil/rootfs.h"
 #include "vigil/walk.h"
 
 /* Read size per worker.  Measured on a tmpfs copy of /usr (137,299 files,
@@ -340,50 +339,23 @@ static int open_noatime(int dirfd, const char *name, int flags)
 	return fd;
 }
 
-/* Kernels before 5.6 have no openat2: open component by component and refuse
- * every symlink on the way (an image's internal links then do not resolve,
- * but nothing escapes it). */
-static int open_nofollow_chain(int dirfd, const char *rel, int flags)
-{
-	char *copy = strdup(rel), *save = NULL, *c;
-	int cur = openat(dirfd, ".", flags), next;
-
-	if (!copy || cur < 0) {
-		if (cur >= 0)
-			close(cur);
-		free(copy);
-		errno = ENOMEM;
-		return -1;
-	}
-	for (c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		next = openat(cur, c, flags | O_NOFOLLOW);
-		close(cur);
-		cur = next;
-		if (cur < 0)
-			break;
-	}
-	free(copy);
-	return cur;
-}
-
 /* Opens directory `rel` (relative, no leading slash, < PATH_MAX) below dirfd.
- * Confined: symlinks resolve as if dirfd were "/", so nothing escapes it. */
+ * Confined: symlinks resolve as if dirfd were "/" (rootfs.h), so nothing
+ * escapes it.  An O_PATH fd, or -1 with errno set. */
 static int open_dir_in(int dirfd, const char *rel, int confined)
 {
-	int flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+	int flags = O_PATH | O_DIRECTORY | O_CLOEXEC, fd;
 
 	if (!*rel)
 		rel = ".";
-	if (confined) {
-		struct open_how how = { .flags = (uint64_t)flags,
-					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-		long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-
-		if (fd >= 0 || errno != ENOSYS)
-			return (int)fd;
-		return open_nofollow_chain(dirfd, rel, flags);
+	if (!confined)
+		return openat(dirfd, rel, flags);
+	fd = vigil_rootfs_open(dirfd, rel, flags);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
 	}
-	return openat(dirfd, rel, flags);
+	return fd;
 }
 
 /* Opens the parent directory of absolute user path `path` inside the root and
@@ -1330,13 +1302,11 @@ static int open_root(const char *root, int *confined, char **rootdir, struct vig
 		if (!*rootdir)
 			return vigil_err_set(err, -ENOMEM, "root '%s': out of memory", root);
 	}
-	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = vigil_rootfs_open_root(root, NULL);
 	if (fd < 0) {
-		int e = errno;
-
 		free(*rootdir);
 		*rootdir = NULL;
-		return vigil_err_set(err, -e, "root '%s': %s", root, strerror(e));
+		return vigil_err_set(err, fd, "root '%s': %s", root, strerror(-fd));
 	}
 	return fd;
 }

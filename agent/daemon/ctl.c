@@ -44,6 +44,9 @@ struct vigil_ctl {
 	unsigned nclients;
 	uint64_t next_id;
 	struct vigil_loop_timer *idle;
+	/* An answer given later leaves the client's next pipelined request in
+	 * c->in with nothing left to read on the socket: kick runs it. */
+	struct vigil_loop_async *kick;
 };
 
 static void client_close(struct client *c)
@@ -139,6 +142,8 @@ int vigil_ctl_reply(struct vigil_ctl *ctl, uint64_t id, const char *line)
 		return -ENOENT;
 	c->busy = 0;
 	c->last_ns = vigil_loop_now_ns();
+	if (c->nin && memchr(c->in, '\n', c->nin))
+		vigil_loop_async_send(ctl->kick);
 	return client_write(c, line);
 }
 
@@ -209,6 +214,45 @@ static int client_line(struct client *c, char *line, size_t len)
 	return rc;
 }
 
+/* Runs the complete request lines waiting in c->in, one at a time; -1 when
+ * the client was closed. */
+static int client_drain(struct client *c)
+{
+	char *nl;
+
+	while (!c->busy && !c->closing && (nl = memchr(c->in, '\n', c->nin))) {
+		size_t len = (size_t)(nl - c->in);
+		char line[VIGIL_CTL_MAX_LINE + 1];
+
+		*nl = '\0';
+		memcpy(line, c->in, len + 1);
+		memmove(c->in, nl + 1, c->nin - len - 1);
+		c->nin -= len + 1;
+		if (client_line(c, line, len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void on_kick(struct vigil_loop_async *a, void *arg)
+{
+	struct vigil_ctl *ctl = arg;
+	uint64_t last = 0;
+
+	/* by id, in order: a request may close or answer any client */
+	for (;;) {
+		struct client *c, *next = NULL;
+
+		for (c = ctl->clients; c; c = c->next)
+			if (c->id > last && (!next || c->id < next->id))
+				next = c;
+		if (!next)
+			break;
+		last = next->id;
+		client_drain(next);
+	}
+}
+
 static void client_ready(struct vigil_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct client *c = arg;
@@ -227,7 +271,6 @@ static void client_ready(struct vigil_loop *loop, int fd, uint32_t events, void 
 	}
 	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !c->busy) {
 		ssize_t n = recv(fd, c->in + c->nin, VIGIL_CTL_MAX_LINE - c->nin, MSG_DONTWAIT);
-		char *nl;
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			client_close(c);
@@ -238,20 +281,8 @@ static void client_ready(struct vigil_loop *loop, int fd, uint32_t events, void 
 		c->nin += (size_t)n;
 		c->last_ns = vigil_loop_now_ns();
 		/* One request at a time: the rest waits in c->in until answered. */
-		while (!c->busy && !c->closing && (nl = memchr(c->in, '\n', c->nin))) {
-			size_t len = (size_t)(nl - c->in);
-
-			*nl = '\0';
-			{
-				char line[VIGIL_CTL_MAX_LINE + 1];
-
-				memcpy(line, c->in, len + 1);
-				memmove(c->in, nl + 1, c->nin - len - 1);
-				c->nin -= len + 1;
-				if (client_line(c, line, len) < 0)
-					return;
-			}
-		}
+		if (client_drain(c) < 0)
+			return;
 		if (c->nin >= VIGIL_CTL_MAX_LINE) {
 			c->nin = 0;
 			client_bad(c, "request line too long", 1);
@@ -388,9 +419,12 @@ int vigil_ctl_listen(struct vigil_loop *loop, const char *path, vigil_ctl_fn fn,
 	ctl->ctx = ctx;
 	rc = vigil_loop_timer_new(loop, CLOCK_MONOTONIC, idle_sweep, ctl, &ctl->idle);
 	if (!rc)
+		rc = vigil_loop_async_new(loop, on_kick, ctl, &ctl->kick);
+	if (!rc)
 		rc = vigil_loop_add(loop, fd, EPOLLIN, on_accept, ctl);
 	if (rc) {
 		vigil_err_set(err, rc, "control socket '%s': %s", path, strerror(-rc));
+		vigil_loop_async_free(ctl->kick);
 		vigil_loop_timer_free(ctl->idle);
 		goto fail;
 	}
@@ -417,6 +451,7 @@ void vigil_ctl_free(struct vigil_ctl *ctl)
 	while (ctl->clients)
 		client_close(ctl->clients);
 	vigil_loop_timer_free(ctl->idle);
+	vigil_loop_async_free(ctl->kick);
 	vigil_loop_del(ctl->loop, ctl->fd);
 	close(ctl->fd);
 	unlink(ctl->path);

@@ -39,7 +39,7 @@
 #include "vigil/run.h"
 #include "vigil/sched.h"
 #include "vigil/sign.h"
-#include "vigil/statedir.h"
+#include "vigil/statewatch.h"
 #include "vigil/store.h"
 #include "vigil/walk.h"
 #include "vigil/watch.h"
@@ -226,7 +226,7 @@ struct vigil_watch {
 	struct vigil_reported *rep;
 
 	/* the state dir: changed by someone else -> verified again */
-	struct vigil_statedir *sd;
+	struct vigil_statewatch *sd;
 	unsigned store_epoch;   /* atomic: bumped when workers must reopen the store */
 	int verify_queued;
 	int tampered;           /* the last verification failed */
@@ -808,8 +808,10 @@ static void recheck_gone(struct vigil_watch *w, struct vigil_store *st, const st
 static int verify_latest(struct vigil_watch *w, struct vigil_generation *g, struct vigil_err *err)
 {
 	int64_t in_use = __atomic_load_n(&w->gen, __ATOMIC_RELAXED);
-	int rc = vigil_statedir_verify(w->state_dir, g, err);
+	struct vigil_store *st = NULL;
+	int rc = vigil_run_open_verified(w->state_dir, VIGIL_STORE_RDONLY, &st, g, err);
 
+	vigil_store_close(st);
 	if (!rc && g->id < in_use)
 		rc = vigil_err_set(err, -EBADMSG, "the newest baseline generation is %" PRId64 ", older than "
 				   "generation %" PRId64 " in use: the database was rolled back", g->id, in_use);
@@ -1185,7 +1187,16 @@ static void on_done(struct vigil_watch *w, struct change *c)
 		/* Differences were against the old generation: start afresh. */
 		__atomic_store_n(&w->gen, c->new_gen, __ATOMIC_RELAXED);
 		vigil_reported_clear(w->rep);
-		emit_info(w, VIGIL_ACTION_BASELINE, 0, NULL, "baseline generation %" PRId64 " stored", c->new_gen);
+		{
+			/* the new signed head: a SIEM that sees its counter go down has seen a rollback */
+			struct vigil_store_head h;
+			char head[192];
+			int ok = !vigil_store_head_read(w->state_dir, NULL, &h, NULL) &&
+				 !vigil_store_head_json(&h, head, sizeof(head));
+
+			emit_info(w, VIGIL_ACTION_BASELINE, 0, ok ? head : NULL, "baseline generation %" PRId64
+				  " stored (head counter %" PRIu64 ")", c->new_gen, ok ? h.counter : 0);
+		}
 		break;
 	}
 }
@@ -2245,7 +2256,7 @@ static void watch_release(struct vigil_watch *w)
 	struct change *c, *next;
 
 	workers_stop(w);
-	vigil_statedir_free(w->sd);
+	vigil_statewatch_free(w->sd);
 	docker_watch_stop(w);
 	vigil_ctl_free(w->ctl);
 	vigil_sched_free(w->sched);
@@ -2426,7 +2437,7 @@ static int parts_setup(struct vigil_watch *w, struct vigil_err *err)
 	rc = vigil_sched_new(w->loop, cfg->schedules, cfg->n_schedules, on_sched, w, &w->sched, err);
 	if (rc)
 		return rc;
-	if (vigil_statedir_new(w->loop, w->state_dir, STATE_QUIET_MS, on_state_changed, w, &w->sd, err))
+	if (vigil_statewatch_new(w->loop, w->state_dir, STATE_QUIET_MS, on_state_changed, w, &w->sd, err))
 		vigil_log_warn("%s: a baseline changed behind the daemon's back is found by checks only", err->msg);
 	return 0;
 }

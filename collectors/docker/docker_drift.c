@@ -148,13 +148,13 @@ static int fd_opaque(int fd)
 {
 	char val[4];
 
-	return docker_xattr_get(fd, "trusted.overlay.opaque", val, sizeof(val)) == 1 && val[0] == 'y';
+	return vigil_rootfs_xattr_get(fd, "trusted.overlay.opaque", val, sizeof(val)) == 1 && val[0] == 'y';
 }
 
 /* The capability's length, or -1 when there is none (or it cannot be read). */
 static ssize_t fd_cap(int fd, unsigned char *buf, size_t len)
 {
-	ssize_t n = docker_xattr_get(fd, "security.capability", buf, len);
+	ssize_t n = vigil_rootfs_xattr_get(fd, "security.capability", buf, len);
 
 	return n < 0 ? -1 : n;
 }

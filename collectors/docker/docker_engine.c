@@ -133,45 +133,44 @@ static int add_existing(int rootfd, const char *root, const char *path, struct v
 static char *read_in_root(int rootfd, const char *path, size_t max)
 {
 	char *buf = NULL;
-	int fd = docker_open_in_root(rootfd, path, O_PATH), dfd;
 
-	if (fd < 0)
-		return NULL;
-	/* docker_read_file() confines beneath a dir: read "." of the O_PATH fd's
-	 * parent is not possible, so reopen through /proc/self/fd. */
-	{
-		char proc[64];
+	return vigil_rootfs_read(rootfd, path, max, &buf, NULL) ? NULL : buf;
+}
 
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		dfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+/* The value of a --data-root / -g flag among the words of a command line
+ * (save: strtok_r state), or NULL. */
+static const char *flag_data_root(char **save)
+{
+	char *tok;
+
+	while ((tok = strtok_r(NULL, " \t\"'", save))) {
+		if (!strncmp(tok, "--data-root=", 12))
+			return tok + 12;
+		if (!strncmp(tok, "--graph=", 8))
+			return tok + 8;
+		if (!strcmp(tok, "--data-root") || !strcmp(tok, "-g") || !strcmp(tok, "--graph"))
+			return strtok_r(NULL, " \t\"'", save);
 	}
-	close(fd);
-	if (dfd < 0)
-		return NULL;
-	{
-		struct stat st;
+	return NULL;
+}
 
-		if (!fstat(dfd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= max) {
-			buf = malloc((size_t)st.st_size + 1);
-			if (buf) {
-				ssize_t n = read(dfd, buf, (size_t)st.st_size);
+/* What docker.service's ExecStart says, as systemd merges the unit and its
+ * drop-ins: the last ExecStart= wins ("ExecStart=" alone resets it). */
+struct unit_state {
+	char *data_root;  /* --data-root/-g of the current ExecStart, or NULL */
+	int uses_opts;    /* it expands $DOCKER_OPTS (Debian's EnvironmentFile) */
+	int seen;         /* some ExecStart= was read */
+};
 
-				if (n < 0) {
-					free(buf);
-					buf = NULL;
-				} else {
-					buf[n] = '\0';
-				}
-			}
-		}
-	}
-	close(dfd);
-	return buf;
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
 }
 
 /* ExecStart= lines: the program and a --data-root/-g flag. */
 static void parse_unit(struct vigil_docker_engine *eng, int rootfd, const char *root, const char *unit_path,
-		       const char *text, char **data_root)
+		       const char *text, struct unit_state *us)
 {
 	const char *line = text;
 
@@ -181,7 +180,8 @@ static void parse_unit(struct vigil_docker_engine *eng, int rootfd, const char *
 		char buf[4096];
 
 		if (len < sizeof(buf) && !strncmp(line, "ExecStart=", 10)) {
-			char *tok, *save = NULL, *prog;
+			char *save = NULL, *prog;
+			int uses_opts = memmem(line, len, "DOCKER_OPTS", 11) != NULL;
 
 			memcpy(buf, line + 10, len - 10);
 			buf[len - 10] = '\0';
@@ -189,43 +189,79 @@ static void parse_unit(struct vigil_docker_engine *eng, int rootfd, const char *
 			while (*p && strchr("-@:+! \t", *p))
 				p++;
 			prog = strtok_r((char *)p, " \t", &save);
+			if (us) {
+				const char *v = prog ? flag_data_root(&save) : NULL;
+
+				us->seen = 1;
+				set_str(&us->data_root, v && v[0] == '/' ? v : NULL);
+				us->uses_opts = uses_opts;
+			}
 			if (prog && prog[0] == '/')
 				add_existing(rootfd, root, prog, &eng->binaries);
 			else if (prog)
 				warn(eng, "%s: ExecStart program '%s' is not an absolute path", unit_path, prog);
-			while ((tok = strtok_r(NULL, " \t", &save))) {
-				const char *v = NULL;
-
-				if (!strncmp(tok, "--data-root=", 12))
-					v = tok + 12;
-				else if (!strcmp(tok, "--data-root") || !strcmp(tok, "-g"))
-					v = strtok_r(NULL, " \t", &save);
-				if (v && v[0] == '/' && data_root && !*data_root)
-					*data_root = strdup(v);
-			}
 		}
 		line = end ? end + 1 : NULL;
 	}
 }
 
-int vigil_docker_discover(const char *root, struct vigil_docker_engine *eng, struct vigil_err *err)
+/* DOCKER_OPTS="..." in /etc/default/docker (Debian; sysvinit and the units
+ * that read it as an EnvironmentFile): its --data-root / -g, or NULL. */
+static char *opts_data_root(int rootfd)
 {
-	char path[4096], *text, *unit_root = NULL;
-	int rootfd, rc = 0;
+	char *text = read_in_root(rootfd, "/etc/default/docker", 1 << 20), *out = NULL;
+	const char *line = text;
 
-	memset(eng, 0, sizeof(*eng));
-	if (!root || !root[0])
-		root = "/";
-	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return vigil_err_set(err, -errno, "root '%s': %s", root, strerror(errno));
-	for (int d = 0; bin_dirs[d]; d++)
-		for (int b = 0; bin_names[b]; b++) {
-			snprintf(path, sizeof(path), "%s/%s", bin_dirs[d], bin_names[b]);
-			rc = add_existing(rootfd, root, path, &eng->binaries);
-			if (rc)
-				goto out;
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char buf[4096], *save = NULL, *q;
+
+		while (len && (*line == ' ' || *line == '\t'))
+			line++, len--;
+		if (len < sizeof(buf) && len > 12 && !strncmp(line, "DOCKER_OPTS=", 12)) {
+			const char *v;
+
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			q = buf + 12;
+			save = q; /* flag_data_root() goes on from save */
+			v = flag_data_root(&save);
+			set_str(&out, v && v[0] == '/' ? v : NULL);
 		}
+		line = end ? end + 1 : NULL;
+	}
+	free(text);
+	return out;
+}
+
+struct dropins {
+	struct vigil_strv paths; /* every drop-in's path */
+	struct vigil_strv names; /* their file names, one per name (the first dir wins) */
+};
+
+static int dropin_cb(void *arg, const char *path)
+{
+	struct dropins *di = arg;
+	const char *base = strrchr(path, '/') + 1;
+
+	if (strv_has(&di->names, base))
+		return 0; /* masked by the same name in an earlier (stronger) dir */
+	return docker_strv_push(&di->names, base) || docker_strv_push(&di->paths, path) ? -ENOMEM : 0;
+}
+
+static int cmp_base(const void *a, const void *b)
+{
+	return strcmp(strrchr(*(char *const *)a, '/'), strrchr(*(char *const *)b, '/'));
+}
+
+/* docker.service, then its drop-ins (docker.service.d/ *.conf in every unit
+ * dir, ordered by file name as systemd applies them). */
+static void read_units(struct vigil_docker_engine *eng, int rootfd, const char *root, struct unit_state *us)
+{
+	struct dropins di = { { 0 } };
+	char path[4096], *text;
+
 	for (int u = 0; units[u]; u++)
 		for (int d = 0; unit_dirs[d]; d++) {
 			snprintf(path, sizeof(path), "%s/%s", unit_dirs[d], units[u]);
@@ -233,44 +269,148 @@ int vigil_docker_discover(const char *root, struct vigil_docker_engine *eng, str
 			if (!text)
 				continue;
 			add_existing(rootfd, root, path, &eng->configs);
-			parse_unit(eng, rootfd, root, path, text, strcmp(units[u], "docker.service") ? NULL : &unit_root);
+			/* the first dir holding the unit is the one systemd loads */
+			parse_unit(eng, rootfd, root, path, text,
+				   strcmp(units[u], "docker.service") || us->seen ? NULL : us);
 			free(text);
 		}
+	for (int d = 0; unit_dirs[d]; d++) {
+		snprintf(path, sizeof(path), "%s/docker.service.d/*.conf", unit_dirs[d]);
+		vigil_rootfs_glob(rootfd, path, dropin_cb, &di);
+	}
+	if (di.paths.n > 1)
+		qsort(di.paths.v, di.paths.n, sizeof(char *), cmp_base);
+	for (size_t i = 0; i < di.paths.n; i++) {
+		text = read_in_root(rootfd, di.paths.v[i], 1 << 20);
+		if (!text)
+			continue;
+		add_existing(rootfd, root, di.paths.v[i], &eng->configs);
+		parse_unit(eng, rootfd, root, di.paths.v[i], text, us);
+		free(text);
+	}
+	docker_strv_clear(&di.paths);
+	docker_strv_clear(&di.names);
+}
+
+/* daemon.json's "data-root" (or "graph", before Docker 17.05), or NULL. */
+static char *json_data_root(struct vigil_docker_engine *eng, int rootfd)
+{
+	char *text = read_in_root(rootfd, "/etc/docker/daemon.json", 1 << 20), *out = NULL;
+	json_error_t jerr;
+	json_t *j, *v;
+
+	if (!text)
+		return NULL;
+	j = json_loads(text, 0, &jerr);
+	if (!j || !json_is_object(j)) {
+		warn(eng, "/etc/docker/daemon.json: line %d: %s", j ? 1 : jerr.line, j ? "not a JSON object" : jerr.text);
+	} else {
+		v = json_object_get(j, "data-root");
+		if (!v)
+			v = json_object_get(j, "graph");
+		if (json_is_string(v) && json_string_value(v)[0] == '/')
+			out = strdup(json_string_value(v));
+		else if (v)
+			warn(eng, "/etc/docker/daemon.json: \"data-root\" is not an absolute path");
+	}
+	json_decref(j);
+	free(text);
+	return out;
+}
+
+/* dockerd installed while its data root is missing: layers are not
+ * baselined, and the user must hear why rather than see 0 layers.  A
+ * malloc'd message, or NULL when there is nothing to say. */
+static char *data_root_problem(const struct vigil_docker_engine *eng, int rootfd)
+{
+	const char *dockerd = NULL;
+	struct stat st;
+	char *msg = NULL;
+
+	for (size_t i = 0; i < eng->binaries.n && !dockerd; i++) {
+		const char *b = strrchr(eng->binaries.v[i], '/');
+
+		if (b && !strcmp(b + 1, "dockerd"))
+			dockerd = eng->binaries.v[i];
+	}
+	if (!dockerd || !eng->data_root || (!vigil_rootfs_lstat(rootfd, eng->data_root, &st) && S_ISDIR(st.st_mode)))
+		return NULL;
+	if (asprintf(&msg, "dockerd is installed (%s) but its data root %s does not exist: no image layer is "
+			   "baselined (daemon.json, docker.service and its drop-ins, DOCKER_OPTS were read; "
+			   "is the data root set elsewhere?)", dockerd, eng->data_root) < 0)
+		msg = NULL;
+	return msg;
+}
+
+char *vigil_docker_layers_warning(const char *root)
+{
+	struct vigil_docker_engine eng;
+	struct vigil_err err = { "" };
+	char *msg = NULL;
+	int rootfd;
+
+	if (vigil_docker_discover(root, &eng, &err))
+		return NULL;
+	rootfd = vigil_rootfs_open_root(root, NULL);
+	if (rootfd >= 0) {
+		msg = data_root_problem(&eng, rootfd);
+		close(rootfd);
+	}
+	vigil_docker_engine_clear(&eng);
+	return msg;
+}
+
+int vigil_docker_discover(const char *root, struct vigil_docker_engine *eng, struct vigil_err *err)
+{
+	struct unit_state us = { 0 };
+	char path[4096], *opts_root = NULL;
+	int rootfd, rc = 0;
+
+	memset(eng, 0, sizeof(*eng));
+	if (!root || !root[0])
+		root = "/";
+	rootfd = vigil_rootfs_open_root(root, NULL);
+	if (rootfd < 0)
+		return vigil_err_set(err, rootfd, "root '%s': %s", root, strerror(-rootfd));
+	for (int d = 0; bin_dirs[d]; d++)
+		for (int b = 0; bin_names[b]; b++) {
+			snprintf(path, sizeof(path), "%s/%s", bin_dirs[d], bin_names[b]);
+			rc = add_existing(rootfd, root, path, &eng->binaries);
+			if (rc)
+				goto out;
+		}
+	read_units(eng, rootfd, root, &us);
 	for (int c = 0; config_files[c]; c++) {
 		rc = add_existing(rootfd, root, config_files[c], &eng->configs);
 		if (rc)
 			goto out;
 	}
-	text = read_in_root(rootfd, "/etc/docker/daemon.json", 1 << 20);
-	if (text) {
-		json_error_t jerr;
-		json_t *j = json_loads(text, 0, &jerr), *v;
-
-		if (!j || !json_is_object(j)) {
-			warn(eng, "/etc/docker/daemon.json: line %d: %s", j ? 1 : jerr.line,
-			     j ? "not a JSON object" : jerr.text);
-		} else {
-			v = json_object_get(j, "data-root");
-			if (!v)
-				v = json_object_get(j, "graph"); /* before Docker 17.05 */
-			if (json_is_string(v) && json_string_value(v)[0] == '/')
-				eng->data_root = strdup(json_string_value(v));
-			else if (v)
-				warn(eng, "/etc/docker/daemon.json: \"data-root\" is not an absolute path");
-		}
-		json_decref(j);
-		free(text);
+	/* dockerd refuses a data root given both in daemon.json and as a flag,
+	 * so at most one of them is live; DOCKER_OPTS counts when the unit
+	 * expands it or when there is no unit (sysvinit). */
+	eng->data_root = json_data_root(eng, rootfd);
+	if (!eng->data_root && us.data_root) {
+		eng->data_root = us.data_root;
+		us.data_root = NULL;
 	}
-	if (!eng->data_root && unit_root) {
-		eng->data_root = unit_root;
-		unit_root = NULL;
+	if (!eng->data_root && (us.uses_opts || !us.seen) && (opts_root = opts_data_root(rootfd))) {
+		eng->data_root = opts_root;
+		opts_root = NULL;
 	}
 	if (!eng->data_root)
 		eng->data_root = strdup("/var/lib/docker");
 	if (!eng->data_root)
 		rc = vigil_err_set(err, -ENOMEM, "out of memory");
+	else {
+		char *msg = data_root_problem(eng, rootfd);
+
+		if (msg)
+			warn(eng, "%s", msg);
+		free(msg);
+	}
 out:
-	free(unit_root);
+	free(us.data_root);
+	free(opts_root);
 	close(rootfd);
 	if (rc)
 		vigil_docker_engine_clear(eng);

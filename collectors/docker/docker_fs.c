@@ -1,166 +1,16 @@
-/* docker_fs.c - confined reads, ids, CRC-64/ISO and base64 for the docker collector. */
+/* docker_fs.c - whole-file and id reads, CRC-64/ISO and string lists for the docker collector
+ * (every open goes through agent/core/rootfs.c). */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "docker_priv.h"
-
-/* openat2() appeared in Linux 5.6; on older kernels (ENOSYS) or seccomp
- * filters that refuse it (EPERM) we fall back to a component walk. */
-static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
-{
-#ifdef SYS_openat2
-	struct open_how how = { .flags = (uint64_t)flags, .mode = 0, .resolve = resolve };
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : (int)fd;
-#else
-	return -ENOSYS;
-#endif
-}
-
-/* Component by component with O_NOFOLLOW: each step is O_PATH|O_DIRECTORY so a
- * symlink anywhere fails with ELOOP/ENOTDIR; costs one syscall per component. */
-static int walk_nofollow(int dirfd, const char *rel, int flags)
-{
-	char comp[256];
-	const char *p = rel, *slash;
-	int cur = dirfd, fd, rc;
-
-	for (;;) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		slash = strchr(p, '/');
-		n = slash ? (size_t)(slash - p) : strlen(p);
-		if (n >= sizeof(comp)) {
-			rc = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		if (!strcmp(comp, "..")) {
-			rc = -EXDEV;
-			goto out;
-		}
-		while (slash && slash[1] == '/')
-			slash++;
-		if (!slash || !slash[1]) {
-			fd = openat(cur, n ? comp : ".", flags | O_NOFOLLOW | O_CLOEXEC);
-			rc = fd < 0 ? -errno : fd;
-			goto out;
-		}
-		fd = openat(cur, n ? comp : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (cur != dirfd)
-			close(cur);
-		cur = fd;
-		p = slash + 1;
-	}
-out:
-	if (cur != dirfd)
-		close(cur);
-	return rc;
-}
-
-int docker_open_beneath(int dirfd, const char *rel, int flags)
-{
-	int fd;
-
-	while (*rel == '/')
-		rel++;
-	if (!*rel)
-		rel = ".";
-	fd = sys_openat2(dirfd, rel, flags | O_NOFOLLOW | O_CLOEXEC,
-			 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-	if (fd == -ENOSYS || fd == -EPERM)
-		fd = walk_nofollow(dirfd, rel, flags);
-	return fd;
-}
-
-int docker_open_in_root(int rootfd, const char *abs, int flags)
-{
-	int fd;
-
-	while (*abs == '/')
-		abs++;
-	if (!*abs)
-		abs = ".";
-	fd = sys_openat2(rootfd, abs, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-	/* Without openat2 we cannot resolve links safely inside the root: refuse them. */
-	if (fd == -ENOSYS || fd == -EPERM)
-		fd = walk_nofollow(rootfd, abs, flags);
-	return fd;
-}
-
-int docker_open_regular(int dirfd, const char *rel, struct stat *st)
-{
-	struct stat sb;
-	char proc[64];
-	int pfd = docker_open_beneath(dirfd, rel, O_PATH), fd;
-
-	if (!st)
-		st = &sb;
-	if (pfd < 0)
-		return pfd;
-	if (fstat(pfd, st) || !S_ISREG(st->st_mode)) {
-		close(pfd);
-		return -EINVAL;
-	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOATIME);
-	if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership or CAP_FOWNER */
-		fd = open(proc, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	close(pfd);
-	return fd;
-}
-
-/* f*xattr() refuse an O_PATH fd (EBADF) on older kernels; the magic
- * link, followed (getxattr, not lgetxattr), then lands on the inode itself. */
-static ssize_t xattr_op(int fd, const char *name, void *buf, size_t len)
-{
-	struct stat st;
-	char proc[64];
-	ssize_t n = name ? fgetxattr(fd, name, buf, len) : flistxattr(fd, buf, len);
-
-	if (n >= 0)
-		return n;
-	if (errno != EBADF)
-		return -errno;
-	if (fstat(fd, &st))
-		return -errno;
-	if (S_ISLNK(st.st_mode))
-		return -ENODATA;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = name ? getxattr(proc, name, buf, len) : listxattr(proc, buf, len);
-	return n < 0 ? -errno : n;
-}
-
-ssize_t docker_xattr_get(int fd, const char *name, void *val, size_t len)
-{
-	return xattr_op(fd, name, val, len);
-}
-
-ssize_t docker_xattr_list(int fd, char *list, size_t len)
-{
-	return xattr_op(fd, NULL, list, len);
-}
 
 int docker_read_file(int dirfd, const char *rel, size_t max, char **buf, size_t *len)
 {

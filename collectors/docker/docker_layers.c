@@ -205,7 +205,7 @@ static void check_xattrs(struct vctx *c, int fd, const char *name, const struct 
 	ssize_t n;
 
 	for (size_t i = 0; i < h->n_xattrs; i++) {
-		n = docker_xattr_get(fd, h->xattrs[i].name, val, sizeof(val));
+		n = vigil_rootfs_xattr_get(fd, h->xattrs[i].name, val, sizeof(val));
 		if (n < 0)
 			finding(c, VIGIL_DOCKER_F_META, name, "xattr %s missing", h->xattrs[i].name);
 		else if ((size_t)n != h->xattrs[i].len || memcmp(val, h->xattrs[i].value, (size_t)n))
@@ -213,7 +213,7 @@ static void check_xattrs(struct vctx *c, int fd, const char *name, const struct 
 	}
 	/* Docker 20.10 records only security.capability in layer tars, so other
 	 * xattrs on disk may be legitimate; a capability the layer lacks is not. */
-	n = docker_xattr_list(fd, list, sizeof(list));
+	n = vigil_rootfs_xattr_list(fd, list, sizeof(list));
 	for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
 		int known = 0;
 
@@ -240,7 +240,7 @@ static void check_whiteout(struct vctx *c, const struct docker_tar_hdr *h, const
 
 		snprintf(dir, sizeof(dir), "%.*s", (int)(dlen ? dlen - 1 : 0), h->name);
 		fd = docker_open_beneath(c->difffd, dir[0] ? dir : ".", O_PATH | O_NOFOLLOW);
-		n = fd >= 0 ? docker_xattr_get(fd, "trusted.overlay.opaque", val, sizeof(val)) : -1;
+		n = fd >= 0 ? vigil_rootfs_xattr_get(fd, "trusted.overlay.opaque", val, sizeof(val)) : -1;
 		if (n != 1 || val[0] != 'y')
 			finding(c, VIGIL_DOCKER_F_META, dir[0] ? dir : ".",
 				"opaque directory marker (trusted.overlay.opaque) missing");

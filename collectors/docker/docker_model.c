@@ -5,6 +5,7 @@
  * gets an error message and the others are still loaded.  JSON files are
  * bounded (DOCKER_JSON_MAX), ids are validated before they are used as path
  * components, and every open is confined beneath the data root.
+ * Containers are read in docker_containers.c, lookups are docker_find.c.
  */
 #include "config.h"
 
@@ -24,8 +25,7 @@
 #include "docker_priv.h"
 #include "docker_model.h"
 
-static char *errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errf(const char *fmt, ...)
+char *docker_errf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -37,7 +37,7 @@ static char *errf(const char *fmt, ...)
 	return s ? s : strdup("out of memory");
 }
 
-static char *jstr(json_t *o, const char *key)
+char *docker_jstr(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -45,7 +45,7 @@ static char *jstr(json_t *o, const char *key)
 }
 
 /* A cache or mount id is used as a path component: it must be one. */
-static int safe_component(const char *s)
+int docker_safe_component(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -67,7 +67,7 @@ void docker_chain_id(const char *parent, const char *diff_id, char out[VIGIL_DOC
 	vigil_hex(md, 32, out + 7);
 }
 
-static int dir_entries(int dirfd, const char *rel, struct vigil_strv *names)
+int docker_dir_entries(int dirfd, const char *rel, struct vigil_strv *names)
 {
 	int fd = docker_open_beneath(dirfd, rel, O_RDONLY | O_DIRECTORY);
 	DIR *dir;
@@ -103,7 +103,7 @@ static void layer_bad(struct vigil_docker *d, struct vigil_docker_layer *l, cons
 		      const char *what)
 {
 	free(l->error);
-	l->error = errf("%s/%s: %s", d->data_root, rel, rc && rc != -ENOENT ? strerror(-rc) : what);
+	l->error = docker_errf("%s/%s: %s", d->data_root, rel, rc && rc != -ENOENT ? strerror(-rc) : what);
 	l->meta_bad = !rc || rc == -ENOENT;
 }
 
@@ -158,7 +158,7 @@ static void load_layer(struct vigil_docker *d, const char *hex, struct vigil_doc
 		layer_bad(d, l, LPATH("diff"), 0, what);
 	}
 	rc = docker_read_id(d->datafd, LPATH("cache-id"), &s);
-	if (rc || !safe_component(s)) {
+	if (rc || !docker_safe_component(s)) {
 		layer_bad(d, l, rel, rc, rc ? "missing cache-id" : "not a valid cache id");
 		goto out;
 	}
@@ -178,7 +178,7 @@ static int cmp_layer(const void *a, const void *b)
 static int load_layers(struct vigil_docker *d, struct vigil_err *err)
 {
 	struct vigil_strv names = { 0 };
-	int rc = dir_entries(d->datafd, "image/overlay2/layerdb/sha256", &names);
+	int rc = docker_dir_entries(d->datafd, "image/overlay2/layerdb/sha256", &names);
 
 	if (rc == -ENOENT)
 		rc = 0;
@@ -193,7 +193,7 @@ static int load_layers(struct vigil_docker *d, struct vigil_err *err)
 	}
 	for (size_t i = 0; i < names.n; i++) {
 		if (!docker_is_hex64(names.v[i])) {
-			char *w = errf("%s/image/overlay2/layerdb/sha256/%s: not a layer (name is not a sha256)",
+			char *w = docker_errf("%s/image/overlay2/layerdb/sha256/%s: not a layer (name is not a sha256)",
 				       d->data_root, names.v[i]);
 
 			docker_strv_push(&d->warnings, w);
@@ -229,7 +229,7 @@ static json_t *load_repos(struct vigil_docker *d)
 
 	if (rc) {
 		if (rc != -ENOENT) {
-			char *w = errf("%s/image/overlay2/repositories.json: %s", d->data_root, strerror(-rc));
+			char *w = docker_errf("%s/image/overlay2/repositories.json: %s", d->data_root, strerror(-rc));
 
 			docker_strv_push(&d->warnings, w);
 			free(w);
@@ -239,7 +239,7 @@ static json_t *load_repos(struct vigil_docker *d)
 	j = json_loadb(buf, len, 0, &jerr);
 	free(buf);
 	if (!j || !json_is_object(r = json_object_get(j, "Repositories"))) {
-		char *w = errf("%s/image/overlay2/repositories.json: line %d: %s", d->data_root,
+		char *w = docker_errf("%s/image/overlay2/repositories.json: line %d: %s", d->data_root,
 			       j ? 1 : jerr.line, j ? "no \"Repositories\" object" : jerr.text);
 
 		docker_strv_push(&d->warnings, w);
@@ -285,10 +285,10 @@ static void load_image(struct vigil_docker *d, const char *hex, json_t *repos, s
 	if (repos)
 		image_tags(repos, im);
 	snprintf(rel, sizeof(rel), "image/overlay2/imagedb/content/sha256/%s", hex);
-	where = errf("%s/%s", d->data_root, rel);
+	where = docker_errf("%s/%s", d->data_root, rel);
 	rc = docker_read_file(d->datafd, rel, DOCKER_JSON_MAX, &buf, &len);
 	if (rc) {
-		im->error = errf("%s: %s", where, strerror(-rc));
+		im->error = docker_errf("%s: %s", where, strerror(-rc));
 		goto out;
 	}
 	vigil_sha256(buf, len, md);
@@ -297,10 +297,10 @@ static void load_image(struct vigil_docker *d, const char *hex, json_t *repos, s
 	im->id_ok = !strcmp(hexmd, hex);
 	j = json_loadb(buf, len, 0, &jerr);
 	if (!j || !json_is_object(j)) {
-		im->error = errf("%s: line %d: %s", where, j ? 1 : jerr.line, j ? "not a JSON object" : jerr.text);
+		im->error = docker_errf("%s: line %d: %s", where, j ? 1 : jerr.line, j ? "not a JSON object" : jerr.text);
 		goto out;
 	}
-	im->created = jstr(j, "created");
+	im->created = docker_jstr(j, "created");
 	cfg = json_object_get(j, "config");
 	if (json_is_object(cfg)) {
 		v = json_object_get(cfg, "Entrypoint");
@@ -313,7 +313,7 @@ static void load_image(struct vigil_docker *d, const char *hex, json_t *repos, s
 	rootfs = json_object_get(j, "rootfs");
 	ids = json_object_get(rootfs, "diff_ids");
 	if (!json_is_array(ids)) {
-		im->error = errf("%s: no rootfs.diff_ids array", where);
+		im->error = docker_errf("%s: no rootfs.diff_ids array", where);
 		goto out;
 	}
 	im->size = 0;
@@ -323,7 +323,7 @@ static void load_image(struct vigil_docker *d, const char *hex, json_t *repos, s
 		const struct vigil_docker_layer *l;
 
 		if (!s || !docker_is_digest(s)) {
-			im->error = errf("%s: rootfs.diff_ids[%zu] is not a sha256 digest", where, i);
+			im->error = docker_errf("%s: rootfs.diff_ids[%zu] is not a sha256 digest", where, i);
 			im->size = -1;
 			goto out;
 		}
@@ -333,14 +333,14 @@ static void load_image(struct vigil_docker *d, const char *hex, json_t *repos, s
 		l = docker_layer_by_chain(d, chain);
 		if (!l) {
 			if (!im->error)
-				im->error = errf("%s: layer %s (diff %s) is not in the layer store", where, chain, s);
+				im->error = docker_errf("%s: layer %s (diff %s) is not in the layer store", where, chain, s);
 			im->size = -1;
 		} else if (im->size >= 0) {
 			im->size = l->size >= 0 ? im->size + l->size : -1;
 		}
 	}
 	if (!im->id_ok && !im->error)
-		im->error = errf("%s: content digest sha256:%s differs from its name", where, hexmd);
+		im->error = docker_errf("%s: content digest sha256:%s differs from its name", where, hexmd);
 out:
 	json_decref(j);
 	free(buf);
@@ -359,7 +359,7 @@ static int load_images(struct vigil_docker *d, struct vigil_err *err)
 {
 	struct vigil_strv names = { 0 };
 	json_t *repos = load_repos(d);
-	int rc = dir_entries(d->datafd, "image/overlay2/imagedb/content/sha256", &names);
+	int rc = docker_dir_entries(d->datafd, "image/overlay2/imagedb/content/sha256", &names);
 
 	if (rc == -ENOENT)
 		rc = 0;
@@ -393,190 +393,6 @@ static int load_images(struct vigil_docker *d, struct vigil_err *err)
 	qsort(d->images, d->n_images, sizeof(*d->images), cmp_image);
 out:
 	json_decref(repos);
-	docker_strv_clear(&names);
-	return rc;
-}
-
-static void strv_from_json(json_t *a, struct vigil_strv *sv)
-{
-	size_t i;
-	json_t *v;
-
-	if (!json_is_array(a))
-		return;
-	json_array_foreach(a, i, v)
-		if (json_is_string(v))
-			docker_strv_push(sv, json_string_value(v));
-}
-
-static char *load_json(struct vigil_docker *d, const char *rel, json_t **out)
-{
-	char *buf = NULL;
-	size_t len;
-	json_error_t jerr;
-	int rc = docker_read_file(d->datafd, rel, DOCKER_JSON_MAX, &buf, &len);
-
-	*out = NULL;
-	if (rc)
-		return errf("%s/%s: %s", d->data_root, rel, strerror(-rc));
-	*out = json_loadb(buf, len, 0, &jerr);
-	free(buf);
-	if (!*out)
-		return errf("%s/%s: line %d: %s", d->data_root, rel, jerr.line, jerr.text);
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return errf("%s/%s: not a JSON object", d->data_root, rel);
-	}
-	return NULL;
-}
-
-static void load_container(struct vigil_docker *d, const char *id, struct vigil_docker_container *c)
-{
-	char rel[512], *s = NULL;
-	json_t *j = NULL, *h = NULL, *st, *cfg, *mp, *v;
-	const char *key;
-	int rc;
-
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	c->pid = 0;
-	snprintf(rel, sizeof(rel), "containers/%s/config.v2.json", id);
-	c->error = load_json(d, rel, &j);
-	if (c->error)
-		goto mounts;
-	c->name = jstr(j, "Name");
-	if (c->name && c->name[0] == '/')
-		memmove(c->name, c->name + 1, strlen(c->name));
-	c->image_id = jstr(j, "Image");
-	c->created = jstr(j, "Created");
-	cfg = json_object_get(j, "Config");
-	c->image_ref = jstr(cfg, "Image");
-	{
-		char *path = jstr(j, "Path");
-		json_t *args = json_object_get(j, "Args");
-		size_t i, total = path ? strlen(path) + 1 : 1;
-
-		json_array_foreach(args, i, v)
-			if (json_is_string(v))
-				total += json_string_length(v) + 1;
-		c->command = calloc(1, total + 1);
-		if (c->command) {
-			if (path)
-				strcat(c->command, path);
-			json_array_foreach(args, i, v)
-				if (json_is_string(v)) {
-					strcat(c->command, " ");
-					strcat(c->command, json_string_value(v));
-				}
-		}
-		free(path);
-	}
-	st = json_object_get(j, "State");
-	if (json_is_object(st)) {
-		c->started_at = jstr(st, "StartedAt");
-		c->finished_at = jstr(st, "FinishedAt");
-		c->pid = (int)json_integer_value(json_object_get(st, "Pid"));
-		c->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
-		if (json_is_true(json_object_get(st, "RemovalInProgress")))
-			c->state = strdup("removing");
-		else if (json_is_true(json_object_get(st, "Running")))
-			c->state = strdup(json_is_true(json_object_get(st, "Paused")) ? "paused" :
-					  json_is_true(json_object_get(st, "Restarting")) ? "restarting" :
-											     "running");
-		else if (json_is_true(json_object_get(st, "Dead")))
-			c->state = strdup("dead");
-		else if (!c->started_at || !strncmp(c->started_at, "0001-01-01", 10))
-			c->state = strdup("created");
-		else
-			c->state = strdup("exited");
-	}
-	mp = json_object_get(j, "MountPoints");
-	if (json_is_object(mp) && json_object_size(mp)) {
-		c->mounts = calloc(json_object_size(mp), sizeof(*c->mounts));
-		json_object_foreach(mp, key, v) {
-			struct vigil_docker_mount *m;
-
-			if (!c->mounts || !json_is_object(v))
-				continue;
-			m = &c->mounts[c->n_mounts++];
-			m->source = jstr(v, "Source");
-			m->destination = jstr(v, "Destination");
-			if (!m->destination)
-				m->destination = strdup(key);
-			m->type = jstr(v, "Type");
-			m->rw = json_is_true(json_object_get(v, "RW"));
-		}
-	}
-	snprintf(rel, sizeof(rel), "containers/%s/hostconfig.json", id);
-	c->error = load_json(d, rel, &h);
-	if (h) {
-		c->privileged = json_is_true(json_object_get(h, "Privileged"));
-		c->readonly_rootfs = json_is_true(json_object_get(h, "ReadonlyRootfs"));
-		strv_from_json(json_object_get(h, "Binds"), &c->binds);
-		strv_from_json(json_object_get(h, "CapAdd"), &c->cap_add);
-		strv_from_json(json_object_get(h, "SecurityOpt"), &c->security_opt);
-		c->pid_mode = jstr(h, "PidMode");
-		c->ipc_mode = jstr(h, "IpcMode");
-		c->network_mode = jstr(h, "NetworkMode");
-	}
-mounts:
-#define MPATH(f) (snprintf(rel, sizeof(rel), "image/overlay2/layerdb/mounts/%s/%s", id, f), rel)
-	rc = docker_read_id(d->datafd, MPATH("mount-id"), &s);
-	if (rc || !safe_component(s)) {
-		if (!c->error)
-			c->error = errf("%s/%s: %s", d->data_root, rel,
-					rc ? strerror(-rc) : "not a valid mount id");
-		free(s);
-	} else {
-		c->mount_id = s;
-	}
-	s = NULL;
-	rc = docker_read_id(d->datafd, MPATH("init-id"), &s);
-	if (!rc && safe_component(s))
-		c->init_id = s;
-	else
-		free(s);
-	s = NULL;
-	rc = docker_read_id(d->datafd, MPATH("parent"), &s);
-	if (!rc && docker_is_digest(s))
-		snprintf(c->parent, sizeof(c->parent), "%s", s);
-	else if (rc != -ENOENT && !c->error)
-		c->error = errf("%s/%s: %s", d->data_root, rel, rc ? strerror(-rc) : "not a sha256 digest");
-	free(s);
-#undef MPATH
-	json_decref(j);
-	json_decref(h);
-}
-
-static int cmp_container(const void *a, const void *b)
-{
-	const struct vigil_docker_container *x = a, *y = b;
-	int c = strcmp(y->created ? y->created : "", x->created ? x->created : "");
-
-	return c ? c : strcmp(x->id, y->id);
-}
-
-static int load_containers(struct vigil_docker *d, struct vigil_err *err)
-{
-	struct vigil_strv names = { 0 };
-	int rc = dir_entries(d->datafd, "containers", &names);
-
-	if (rc == -ENOENT)
-		rc = 0;
-	if (rc) {
-		vigil_err_set(err, rc, "%s/containers: %s", d->data_root, strerror(-rc));
-		goto out;
-	}
-	d->containers = calloc(names.n ? names.n : 1, sizeof(*d->containers));
-	if (!d->containers) {
-		rc = vigil_err_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < names.n; i++)
-		if (docker_is_hex64(names.v[i]))
-			load_container(d, names.v[i], &d->containers[d->n_containers++]);
-	qsort(d->containers, d->n_containers, sizeof(*d->containers), cmp_container);
-out:
 	docker_strv_clear(&names);
 	return rc;
 }
@@ -628,7 +444,7 @@ int vigil_docker_load(const char *root, const char *data_root, struct vigil_dock
 	if (!rc)
 		rc = load_images(d, err);
 	if (!rc)
-		rc = load_containers(d, err);
+		rc = docker_load_containers(d, err);
 out:
 	vigil_docker_engine_clear(&eng);
 	if (rc) {
@@ -660,33 +476,8 @@ void vigil_docker_free(struct vigil_docker *d)
 		free(im->error);
 	}
 	free(d->images);
-	for (size_t i = 0; i < d->n_containers; i++) {
-		struct vigil_docker_container *c = &d->containers[i];
-
-		free(c->name);
-		free(c->image_id);
-		free(c->image_ref);
-		free(c->state);
-		free(c->created);
-		free(c->started_at);
-		free(c->finished_at);
-		free(c->command);
-		for (size_t k = 0; k < c->n_mounts; k++) {
-			free(c->mounts[k].source);
-			free(c->mounts[k].destination);
-			free(c->mounts[k].type);
-		}
-		free(c->mounts);
-		docker_strv_clear(&c->binds);
-		docker_strv_clear(&c->cap_add);
-		docker_strv_clear(&c->security_opt);
-		free(c->pid_mode);
-		free(c->ipc_mode);
-		free(c->network_mode);
-		free(c->mount_id);
-		free(c->init_id);
-		free(c->error);
-	}
+	for (size_t i = 0; i < d->n_containers; i++)
+		docker_container_clear(&d->containers[i]);
 	free(d->containers);
 	docker_strv_clear(&d->warnings);
 	if (d->o2fd >= 0)
@@ -741,135 +532,3 @@ const struct vigil_docker_container *vigil_docker_container(const struct vigil_d
 }
 
 /* Strips "sha256:" and checks that ref is a hex prefix of at least 4 digits. */
-static const char *hex_prefix(const char *ref)
-{
-	size_t n;
-
-	if (!strncmp(ref, "sha256:", 7))
-		ref += 7;
-	n = strlen(ref);
-	if (n < 4 || n > 64 || strspn(ref, "0123456789abcdef") != n)
-		return NULL;
-	return ref;
-}
-
-const struct vigil_docker_image *vigil_docker_find_image(const struct vigil_docker *d, const char *ref,
-							 struct vigil_err *err)
-{
-	const struct vigil_docker_image *hit = NULL;
-	const char *hp = hex_prefix(ref);
-	char *withtag = NULL;
-	size_t i, k;
-
-	if (!strchr(ref, ':') || strrchr(ref, ':') < strrchr(ref, '/')) {
-		if (asprintf(&withtag, "%s:latest", ref) < 0)
-			withtag = NULL;
-	}
-	for (i = 0; i < d->n_images; i++)
-		for (k = 0; k < d->images[i].tags.n; k++)
-			if (!strcmp(d->images[i].tags.v[k], ref) ||
-			    (withtag && !strcmp(d->images[i].tags.v[k], withtag))) {
-				free(withtag);
-				return &d->images[i];
-			}
-	free(withtag);
-	if (hp) {
-		for (i = 0; i < d->n_images; i++) {
-			if (strncmp(d->images[i].id + 7, hp, strlen(hp)))
-				continue;
-			if (hit) {
-				vigil_err_set(err, -EINVAL, "image '%s': ambiguous id prefix", ref);
-				return NULL;
-			}
-			hit = &d->images[i];
-		}
-	}
-	if (!hit)
-		vigil_err_set(err, -ENOENT, "image '%s': not found in %s", ref, d->data_root);
-	return hit;
-}
-
-const struct vigil_docker_layer *vigil_docker_find_layer(const struct vigil_docker *d, const char *ref,
-							 struct vigil_err *err)
-{
-	const struct vigil_docker_layer *hit = NULL;
-	const char *hp = hex_prefix(ref);
-	size_t n = hp ? strlen(hp) : 0;
-
-	for (size_t i = 0; i < d->n_layers; i++) {
-		const struct vigil_docker_layer *l = &d->layers[i];
-		int m = (l->cache_id && !strcmp(l->cache_id, ref)) ||
-			(hp && (!strncmp(l->chain_id + 7, hp, n) ||
-				(l->diff_id[0] && !strncmp(l->diff_id + 7, hp, n)) ||
-				(l->cache_id && !strncmp(l->cache_id, hp, n))));
-
-		if (!m)
-			continue;
-		if (hit && hit != l) {
-			vigil_err_set(err, -EINVAL, "layer '%s': ambiguous (matches %s and %s)", ref,
-				      hit->chain_id, l->chain_id);
-			return NULL;
-		}
-		hit = l;
-	}
-	if (!hit)
-		vigil_err_set(err, -ENOENT, "layer '%s': not found in %s", ref, d->data_root);
-	return hit;
-}
-
-const struct vigil_docker_container *vigil_docker_find_container(const struct vigil_docker *d,
-								 const char *ref, struct vigil_err *err)
-{
-	const struct vigil_docker_container *hit = NULL;
-	const char *r = ref[0] == '/' ? ref + 1 : ref;
-	size_t i, n = strlen(r);
-
-	for (i = 0; i < d->n_containers; i++)
-		if (d->containers[i].name && !strcmp(d->containers[i].name, r))
-			return &d->containers[i];
-	if (n >= 1 && strspn(r, "0123456789abcdef") == n)
-		for (i = 0; i < d->n_containers; i++) {
-			if (strncmp(d->containers[i].id, r, n))
-				continue;
-			if (hit) {
-				vigil_err_set(err, -EINVAL, "container '%s': ambiguous id prefix", ref);
-				return NULL;
-			}
-			hit = &d->containers[i];
-		}
-	if (!hit)
-		vigil_err_set(err, -ENOENT, "container '%s': not found in %s", ref, d->data_root);
-	return hit;
-}
-
-char *vigil_docker_layer_users(const struct vigil_docker *d, const struct vigil_docker_layer *l)
-{
-	char *s = NULL;
-	size_t len = 0;
-
-	for (size_t i = 0; i < d->n_images; i++) {
-		const struct vigil_docker_image *im = &d->images[i];
-		const char *name = im->tags.n ? im->tags.v[0] : im->id;
-		int uses = 0;
-
-		if (!im->tags.n && im->has_children)
-			continue; /* an intermediate build image: its child is named instead */
-
-		for (size_t k = 0; k < im->chain_ids.n && !uses; k++)
-			uses = !strcmp(im->chain_ids.v[k], l->chain_id);
-		if (uses) {
-			size_t add = strlen(name) + 2;
-			char *n = realloc(s, len + add + 13);
-
-			if (!n)
-				break;
-			s = n;
-			if (len)
-				len += (size_t)sprintf(s + len, ", ");
-			len += (size_t)sprintf(s + len, "%s", im->tags.n ? name : "");
-			if (!im->tags.n)
-				len += (size_t)sprintf(s + len, "%.19s", im->id);
-		}
-	}
-	return s;
-}

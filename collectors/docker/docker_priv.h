@@ -10,37 +10,41 @@
 #define VIGIL_DOCKER_PRIV_H
 
 #include <stddef.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include "vigil/docker.h"
 #include "vigil/err.h"
+#include "vigil/rootfs.h"
 
 /* JSON files (image configs, config.v2.json) larger than this are refused. */
 #define DOCKER_JSON_MAX (64u << 20)
 /* Small id files (cache-id, diff, parent, mount-id, link, lower). */
 #define DOCKER_ID_MAX 4096u
 
-/* Opens rel (relative; a leading '/' is ignored) beneath dirfd without
- * following any symlink, '..' refused.  Returns an fd or -errno (-ELOOP for
- * a symlink met on the way, -EXDEV for an escape attempt). */
-int docker_open_beneath(int dirfd, const char *rel, int flags);
-/* Opens abs inside the root dir rootfd, symlinks resolved within the root. */
-int docker_open_in_root(int rootfd, const char *abs, int flags);
+/* The confined opens are agent/core/rootfs.c's (one door for files); these
+ * names stay for the collector's callers. */
+/* rel beneath dirfd, no symlink followed, '..' refused: an fd or -errno
+ * (-ELOOP for a symlink met on the way, -EXDEV for an escape attempt). */
+static inline int docker_open_beneath(int dirfd, const char *rel, int flags)
+{
+	return vigil_rootfs_open_beneath(dirfd, rel, flags);
+}
 
-/* Opens a regular file for reading: an O_PATH open first (no side effect on
- * a device or FIFO swapped in), fstat, then a reopen through /proc/self/fd
- * with O_NOATIME when permitted.  -EINVAL when it is not a regular file.
- * st gets the fstat result when not NULL. */
-int docker_open_regular(int dirfd, const char *rel, struct stat *st);
+/* abs inside the root dir rootfd, symlinks resolved within the root. */
+static inline int docker_open_in_root(int rootfd, const char *abs, int flags)
+{
+	return vigil_rootfs_open(rootfd, abs, flags);
+}
 
-/* Extended attributes of the inode fd refers to (fd from any open, O_PATH
- * included).  Never lgetxattr on "/proc/self/fd/N": that reads the magic
- * link itself and fails.  A symlink has none worth reading (-ENODATA).
- * Return the value's length or -errno, as fgetxattr/flistxattr. */
-ssize_t docker_xattr_get(int fd, const char *name, void *val, size_t len);
-ssize_t docker_xattr_list(int fd, char *list, size_t len);
+/* A regular file beneath dirfd opened for reading (O_PATH, fstat, reopen):
+ * -EINVAL when it is not a regular file; st gets the fstat when not NULL. */
+static inline int docker_open_regular(int dirfd, const char *rel, struct stat *st)
+{
+	return vigil_rootfs_reopen_regular(vigil_rootfs_open_beneath(dirfd, rel, O_PATH), st);
+}
 
 /* Reads a whole regular file (at most max bytes, else -EFBIG) opened with
  * docker_open_beneath(); *buf is NUL-terminated and malloc'd. */

@@ -125,6 +125,11 @@ struct vigil_audit_status {
 	char **warnings;    /* silencing rules, disabled, immutable, small backlog */
 	size_t n_warnings;
 	char **stale;       /* text of stale vigil rules */
+	/* vigil rules of a kind this vigil makes (exec, docker-*, scope-*) that
+	 * this set does not hold: another configuration's, e.g. the daemon's
+	 * execve rules seen by a `rules status` run without --execve. */
+	char **other;
+	size_t n_other;
 };
 int vigil_audit_rules_status(const struct vigil_audit_ruleset *set,
 			     struct vigil_audit_status *st, struct vigil_err *err);
@@ -211,10 +216,7 @@ int vigil_audit_pid_container(const char *proc, pid_t pid, char id[65]);
  * process and of every `docker exec`, so a process gone before its cgroup
  * was read is still attributed.  1 found, 0 not a shim, -errno. */
 int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65]);
-/* Name (without the leading '/') and image of container id from
- * DATA/containers/<id>/config.v2.json.  Either out may be NULL. */
-int vigil_audit_container_meta(const char *data_root, const char *id, char **name,
-			       char **image, struct vigil_err *err);
+/* A container's name and image: vigil_docker_container_lookup() (docker.h). */
 
 /* Shell detection: exe basename or comm in {sh bash dash ash zsh ksh mksh},
  * or busybox run as one of them (argv[0] or `busybox sh`). */
@@ -226,7 +228,8 @@ struct vigil_audit_engine_opts {
 	int window_ms;               /* who-data match window (cfg audit_window_ms) */
 	int exec_rate;               /* execve events per second at most; 0 = no limit */
 	const char *proc;            /* NULL: "/proc" */
-	const char *const *data_roots; /* docker data roots, NULL-terminated; NULL: /var/lib/docker */
+	const char *const *data_roots; /* docker data roots, NULL-terminated; NULL: discovered
+					* by the Docker collector (daemon.json, units, DOCKER_OPTS) */
 	const struct vigil_audit_ruleset *rules; /* roles of watched paths; may be NULL */
 	const char *const *sockets;  /* docker/containerd socket paths to watch connects to */
 	int all_execs;               /* also emit host (non-container) execs */

@@ -38,6 +38,10 @@ struct vigil_docker_engine {
 
 int vigil_docker_discover(const char *root, struct vigil_docker_engine *eng, struct vigil_err *err);
 void vigil_docker_engine_clear(struct vigil_docker_engine *eng);
+/* Why `baseline` would record no image layer although dockerd is installed
+ * (its data root is missing: set in a file discovery does not read?), as a
+ * malloc'd message for the caller to print, or NULL when all is well. */
+char *vigil_docker_layers_warning(const char *root);
 
 /* Fills the config's automatic scopes: docker-binaries and docker-configs get
  * the discovered paths (appended to their `paths`); docker-layers gets none
@@ -129,6 +133,14 @@ const struct vigil_docker_layer *vigil_docker_find_layer(const struct vigil_dock
 							 const char *ref, struct vigil_err *err);
 const struct vigil_docker_container *vigil_docker_find_container(const struct vigil_docker *d,
 								 const char *ref, struct vigil_err *err);
+
+/* One container by its 64-hex id, without loading the model (audit asks
+ * once per new container): its name (no leading '/') and image (what the
+ * user asked for, else the image id), malloc'd.  data_root NULL: discovered
+ * (daemon.json, units, DOCKER_OPTS).  0, -ENOENT when there is no such
+ * container (yet), -errno (err names the file). */
+int vigil_docker_container_lookup(const char *root, const char *data_root, const char *id, char **name,
+				  char **image, struct vigil_err *err);
 
 /* ---- layer verification (collectors/docker/docker_layers.c, docker_tarsplit.c) ---- */
 enum vigil_docker_verify_status {

@@ -1,42 +1,50 @@
-/* statedir.h - the daemon's watch on its own state dir: the baseline, its
- * keys and the database's WAL can be changed behind the daemon's back (a row
- * edited to hide a change), so any change there is noticed and the newest
- * generation verified again (digest and signature) before it is trusted.
+/* statedir.h - the state dir's rules: who may own and write what vigil trusts,
+ * and how its small files are replaced.
  *
- * Lifecycle:
- *   vigil_statedir_new(loop, dir, quiet_ms, fn, ctx, &sd, err): an inotify
- *     watch on dir; fn(ctx) runs on the loop thread once nothing more changed
- *     for quiet_ms after a change (the caller then verifies, off the loop)
- *   vigil_statedir_free(sd)
- *   vigil_statedir_verify(dir, &gen, err): any thread; opens the store afresh
- *     (never a connection that may have cached what was there before)
+ * Like sshd's StrictModes, everything vigil trusts from the state dir (the dir
+ * itself and the directories above it, baseline.db, baseline.head, vigil.key,
+ * vigil.pub) must be owned by root or by the running user and must not be
+ * writable by group or others; otherwise another user could plant a key, a
+ * public key and a baseline of their own that root's `check` would accept.
+ * A directory above the state dir may be writable by others only when it has
+ * the sticky bit (/tmp): there nobody else can rename or remove what is ours.
  *
- * The SQLite shared-memory index (-shm) is not watched: readers write it, and
- * on its own it changes no row; nor are opens, closes and owner changes of
- * the database's files, which every reader running as root makes.  Limit: inotify sees changes made through the
- * file system, not writes to the block device underneath (nothing does but a
- * verification that reads everything, which is what checks do first).
+ * No state: plain functions, errors with the path and the fix in err.
  */
 #ifndef VIGIL_STATEDIR_H
 #define VIGIL_STATEDIR_H
 
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include "vigil/err.h"
-#include "vigil/loop.h"
-#include "vigil/store.h"
 
-struct vigil_statedir;
+/* Checks sb (of path, described as what, e.g. "signing key") against the rules
+ * above: -EPERM with the path and the fix when it breaks them. */
+int vigil_statedir_check_stat(const struct stat *sb, const char *path, const char *what,
+			      struct vigil_err *err);
+/* lstat()s path (a symbolic link is refused) and checks it; -ENOENT when it
+ * does not exist. */
+int vigil_statedir_check_path(const char *path, const char *what, struct vigil_err *err);
+/* Checks the state dir and every directory above it (those may be symbolic
+ * links; what they point to is checked). */
+int vigil_statedir_check_dir(const char *dir, struct vigil_err *err);
 
-typedef void (*vigil_statedir_fn)(void *ctx);
+/* Reads a whole regular file of at most max bytes, NUL-terminated, into a
+ * malloc'd *buf (wiped before it is freed on error); no symbolic links. */
+int vigil_statedir_read_small(const char *file, const char *what, size_t max, char **buf, size_t *len,
+			      struct vigil_err *err);
 
-int vigil_statedir_new(struct vigil_loop *loop, const char *dir, int quiet_ms, vigil_statedir_fn fn, void *ctx,
-		       struct vigil_statedir **out, struct vigil_err *err);
-void vigil_statedir_free(struct vigil_statedir *sd);
-/* Changes seen so far (for status). */
-unsigned long long vigil_statedir_changes(const struct vigil_statedir *sd);
-
-/* The newest generation in dir, its digest and signature checked against
- * dir's public key: 0 and *gen, -ENOENT when there is none, -EBADMSG when it
- * does not verify (err says why), another -errno when it cannot be read. */
-int vigil_statedir_verify(const char *dir, struct vigil_generation *gen, struct vigil_err *err);
+/* Writes data to a fresh temporary name beside file (O_EXCL, exactly mode,
+ * fsync'ed) and returns that name in tmp; the caller renames or links it. */
+int vigil_statedir_write_tmp(const char *file, const void *data, size_t len, mode_t mode, char *tmp,
+			     size_t tmpsize, struct vigil_err *err);
+/* fsync()s the directory that holds file: a rename is durable only then. */
+int vigil_statedir_sync_dir(const char *file);
+/* Replaces file atomically: tmp + fsync + rename + fsync of the directory.
+ * A crash leaves the old file or the new one, never a mix. */
+int vigil_statedir_replace(const char *file, const void *data, size_t len, mode_t mode,
+			   struct vigil_err *err);
 
 #endif

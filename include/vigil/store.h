@@ -12,10 +12,22 @@
  *
  * Paths are BLOBs: any byte string Linux allows round-trips; iteration is in
  * memcmp order of the path bytes, which is also the order the digest is taken in.
- * The generation digest is SHA-256 over a header ("vigil-baseline-v1", gen,
- * created time, host, kind) followed by vigil_record_encode() of every record in
- * path order, then every object in (kind, key) order, then both counts, each
- * part length-prefixed; it is signed with Ed25519 (the 32 digest bytes).
+ * The generation digest is SHA-256 over a header ("vigil-baseline-v2", gen,
+ * created time, host, kind, and the previous generation's id and digest: the
+ * generations form a chain) followed by vigil_record_encode() of every record
+ * in path order, then every object in (kind, key) order, then both counts,
+ * each part length-prefixed; it is signed with Ed25519 (the 32 digest bytes).
+ *
+ * Which generation is current is decided by the signed head, baseline.head,
+ * OUTSIDE the database (store_head.c): vigil_store_commit() writes it after the
+ * database commit, vigil_store_latest() refuses a database whose newest
+ * generation is not the head's (rolled back: -EBADMSG), and
+ * vigil_store_verify() checks the head's signature too.  The one tolerated
+ * difference is a head one generation behind, when that generation chains to
+ * the head's digest and verifies (a crash between the two writes).
+ *
+ * Every file trusted here (state dir, database, head) must pass the StrictModes
+ * rules of statedir.h.
  */
 #ifndef VIGIL_STORE_H
 #define VIGIL_STORE_H
@@ -28,6 +40,7 @@
 #include "vigil/sign.h"
 
 #define VIGIL_STORE_FILE "baseline.db"
+#define VIGIL_STORE_HEAD_FILE "baseline.head"
 
 enum vigil_store_flags {
 	VIGIL_STORE_RDONLY = 1u << 0,
@@ -45,19 +58,49 @@ struct vigil_generation {
 	unsigned char digest[32];
 	unsigned char sig[64];
 	unsigned char key_id[8];
+	int64_t prev_id;     /* the generation before it when it was written; 0 for the first */
+	unsigned char prev_digest[32]; /* that generation's digest (zeros for the first) */
 };
+
+/* The signed head: the current generation, its digest, and a counter that
+ * grows by one on every write (a smaller counter later means an old head was
+ * put back). */
+struct vigil_store_head {
+	int64_t gen;
+	unsigned char digest[32];
+	uint64_t counter;
+	unsigned char key_id[8];
+	unsigned char sig[64];
+};
+
+/* Reads DIR/baseline.head; with pub, also checks its signature (-EBADMSG).
+ * -ENOENT when there is none.  The daemon calls it after a scheduled baseline
+ * to report the new head (and a counter that went down). */
+int vigil_store_head_read(const char *dir, const struct vigil_pubkey *pub, struct vigil_store_head *h,
+			  struct vigil_err *err);
+/* {"head":{"generation":N,"digest":"hex","counter":C}} for an event's vigil.*
+ * object; -EOVERFLOW when size is too small (160 bytes always do). */
+int vigil_store_head_json(const struct vigil_store_head *h, char *out, size_t size);
+/* Signs and writes the head for h->gen and h->digest (sets counter, key_id,
+ * sig); vigil_store_commit() calls it. */
+int vigil_store_head_write(const char *dir, const struct vigil_seckey *key, struct vigil_store_head *h,
+			   struct vigil_err *err);
 
 int vigil_store_open(const char *dir, unsigned flags, struct vigil_store **out, struct vigil_err *err);
 void vigil_store_close(struct vigil_store *st);
 const char *vigil_store_path(const struct vigil_store *st);
 
-/* Newest committed generation; -ENOENT when there is none. */
+/* The current generation: the newest committed one, which must be the one the
+ * head names (or chain to it, see above); -ENOENT when there is none, -EBADMSG
+ * when the database was rolled back or the head is missing or malformed. */
 int vigil_store_latest(struct vigil_store *st, struct vigil_generation *gen, struct vigil_err *err);
 int vigil_store_generation(struct vigil_store *st, int64_t id, struct vigil_generation *gen,
 			   struct vigil_err *err);
 
 /* Recomputes the digest of gen from its records and checks it and the
- * signature against pub.  -EBADMSG when either does not verify. */
+ * signature against pub, its link to the previous generation when that is
+ * still stored, and the head's signature; the newest generation must be the
+ * head's.  -EBADMSG when any of it does not verify. */
 int vigil_store_verify(struct vigil_store *st, const struct vigil_generation *gen,
 		       const struct vigil_pubkey *pub, struct vigil_err *err);
 
@@ -74,6 +117,9 @@ int vigil_store_put_object(struct vigil_store *st, const char *kind, const char 
  * should keep them. */
 int vigil_store_copy_except(struct vigil_store *st, int64_t from, const char *const *skip,
 			    const size_t *skip_len, size_t n, struct vigil_err *err);
+/* Signs the generation, commits it, then writes the signed head.  A head that
+ * cannot be written is an error after the database commit (the head stays one
+ * generation behind, which the next commit repairs). */
 int vigil_store_commit(struct vigil_store *st, const struct vigil_seckey *key,
 		       struct vigil_generation *out, struct vigil_err *err);
 void vigil_store_rollback(struct vigil_store *st);

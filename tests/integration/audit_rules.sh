@@ -44,6 +44,18 @@ grep -q 'audit is disabled' "$T/install.err" || [ "$AUDIT_WAS" = 1 ] ||
 	fail "install did not say that audit is disabled"
 "$V" rules install --execve --path "$T/scope" >"$T/install2" 2>/dev/null
 grep -q "^loaded 0 vigil rules, $n already loaded" "$T/install2" || fail "reinstall: $(cat "$T/install2")"
+# Without --execve, the exec rules loaded (as a daemon whose config asks for
+# them does) are another configuration's, not stale, and read as auditctl
+# reads them: each arch's syscall table, arch=b32/b64, never a raw number.
+"$V" rules status --no-execve --path "$T/scope" >"$T/status-noexec" || true
+grep -q '^stale' "$T/status-noexec" && fail "exec rules listed as stale: $(cat "$T/status-noexec")"
+grep -q '^other .* -S execve,execveat -F arch=b64 .*key=vigil-exec' "$T/status-noexec" ||
+	fail "b64 exec rule not listed as another configuration's: $(cat "$T/status-noexec")"
+if [ "$(uname -m)" = x86_64 ]; then
+	grep -q '^other .* -S execve,execveat -F arch=b32 .*key=vigil-exec' "$T/status-noexec" ||
+		fail "b32 exec rule misread: $(cat "$T/status-noexec")"
+fi
+grep -E 'munmap|,\?|arch=[0-9]' "$T/status-noexec" && fail "garbled rule text: $(cat "$T/status-noexec")"
 # a stale rule (an old vigil key) shows in status and goes with remove
 auditctl -a always,exit -F path="$T/scope" -F perm=r -F key=vigil-old
 "$V" rules status --execve --path "$T/scope" >"$T/status2" || true

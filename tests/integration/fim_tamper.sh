@@ -10,27 +10,14 @@ D=$T/tree
 S=$T/state
 mkdir -p "$D"
 echo a >"$D/a"; echo b >"$D/b"
-cat >"$T/vigil.yaml" <<YAML
-state_dir: $S
-scopes:
-  - name: t
-    paths: [$D]
-YAML
-V() { "$VIGIL" -q --config "$T/vigil.yaml" "$@"; }
+fim_config
 DB=$S/baseline.db
 V baseline
 expect_rc 0 V check
 cp -a "$S" "$T/good"
 restore() { rm -rf "$S"; cp -a "$T/good" "$S"; }
 # refuse: expect exit 3 and a message matching $1
-refuse() {
-	set +e
-	V check >"$T/out" 2>"$T/err"
-	rc=$?
-	set -e
-	[ $rc -eq 3 ] || fail "$2: check exited $rc, expected 3 ($(cat "$T/err"))"
-	grep -qiE "$1" "$T/err" || fail "$2: message '$(cat "$T/err")' does not match /$1/"
-}
+refuse() { refuse_cmd check "$@"; }
 
 sqlite3 "$DB" "UPDATE records SET mode = 511 WHERE path = CAST('$D/a' AS BLOB)"
 refuse "modified|digest" "a record's mode changed in the database"

@@ -45,3 +45,21 @@ flip_byte() {
 	[ -n "$_b" ] || fail "flip_byte: '$1' has no byte at offset $2"
 	printf "\\$(printf '%03o' $(((_b + 1) % 256)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
+# fim_config [YAML]: $T/vigil.yaml with the state dir $S and one scope over $D
+# (YAML: more keys of that scope, indented by 4); V runs vigil -q with it.
+fim_config() {
+	printf 'state_dir: %s\nscopes:\n  - name: t\n    paths: [%s]\n%s' "$S" "$D" "${1:+$1
+}" >"$T/vigil.yaml"
+}
+V() { "$VIGIL" -q --config "$T/vigil.yaml" "$@"; }
+# refuse_cmd CMD PATTERN WHAT: `V CMD` exits 3 with a message matching PATTERN
+# (extended regex, any case); WHAT names the case.
+refuse_cmd() {
+	set +e
+	V "$1" >"$T/out" 2>"$T/err"
+	_rc=$?
+	set -e
+	[ $_rc -eq 3 ] || fail "$3: $1 exited $_rc, expected 3 ($(cat "$T/err"))"
+	grep -qiE "$2" "$T/err" || fail "$3: message '$(cat "$T/err")' does not match /$2/"
+	echo "ok: $3 refused: $(head -c 200 "$T/err")"
+}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "vigil/audit.h"
+#include "vigil/docker.h"
 
 struct collected {
 	struct vigil_audit_event ev[64];
@@ -230,6 +231,7 @@ static void test_decode(void **state)
 }
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ID2 "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static void test_cgroup(void **state)
 {
@@ -382,6 +384,59 @@ static void test_rules_root(void **state)
 	vigil_audit_rules_free(set);
 	free(text);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* An image whose absolute symlinks point at host files and dirs: the rules
+ * name nothing the host holds (every look goes through rootfs). */
+/* The rules built for o, as `vigil rules print` writes them: malloc'd. */
+static char *rules_text(const struct vigil_audit_rules_opts *o)
+{
+	struct vigil_audit_ruleset *set;
+	struct vigil_err err = { "" };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(vigil_audit_rules_build(o, &set, &err), 0);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(vigil_audit_rules_print(set, f), 0);
+	fclose(f);
+	vigil_audit_rules_free(set);
+	return text;
+}
+
+static void test_rules_root_confined(void **state)
+{
+	const char *paths[] = { "/data/*", "/data/secret", "/etc/x/*", NULL };
+	char root[] = "/tmp/vigil-audit-root.XXXXXX", host[] = "/tmp/vigil-audit-host.XXXXXX";
+	char cmd[3 * PATH_MAX], *text;
+	struct vigil_audit_rules_opts o = { .execve = 0, .b32 = -1, .paths = paths };
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_non_null(mkdtemp(host));
+	/* host side: a daemon.json and a drop-in moving the data root, a dir of files */
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd '%s'; mkdir d; touch d/secret; printf '{\"data-root\":\"/hostleak\"}' >daemon.json;"
+		 "printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/dockerd --data-root /hostleak2\\n' >x.conf;"
+		 "cd '%s'; mkdir -p usr/sbin etc/docker etc/systemd/system/docker.service.d hostleak hostleak2;"
+		 "touch usr/sbin/dockerd; ln -s '%s/daemon.json' etc/docker/daemon.json;"
+		 "ln -s '%s/x.conf' etc/systemd/system/docker.service.d/x.conf;"
+		 "ln -s '%s/d' data; ln -s /etc etc/x",
+		 host, root, host, host, host);
+	assert_int_equal(system(cmd), 0);
+	o.root = root;
+	text = rules_text(&o);
+	/* /etc/x -> /etc is the image's own /etc: its entries, never the host's */
+	if (strstr(text, "hostleak") || strstr(text, "secret") || strstr(text, host) ||
+	    strstr(text, "/etc/x/passwd") || strstr(text, "x.conf"))
+		fail_msg("a host file reached the rules:\n%s", text);
+	assert_non_null(strstr(text, "-F dir=/etc/x/docker -F perm=wa -F key=vigil-scope-cli\n"));
+	assert_non_null(strstr(text, "-F path=/usr/sbin/dockerd -F perm=wa -F key=vigil-docker-engine\n"));
+	free(text);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root, host);
 	assert_int_equal(system(cmd), 0);
 }
 
@@ -542,17 +597,38 @@ static void test_container_meta(void **state)
 	f = fopen(p, "w");
 	fputs(json, f);
 	fclose(f);
-	assert_int_equal(vigil_audit_container_meta(root, ID, &name, &image, &err), 0);
+	assert_int_equal(vigil_docker_container_lookup(NULL, root, ID, &name, &image, &err), 0);
 	assert_string_equal(name, "web");
 	assert_string_equal(image, "busybox:latest");
 	free(name);
 	free(image);
-	assert_int_equal(vigil_audit_container_meta(root, "../../etc", &name, &image, &err), -EINVAL);
+	assert_int_equal(vigil_docker_container_lookup(NULL, root, "../../etc", &name, &image, &err), -EINVAL);
+	assert_int_equal(vigil_docker_container_lookup(NULL, root, ID2, &name, &image, &err), -ENOENT);
 	f = fopen(p, "w");
 	fputs("{broken", f);
 	fclose(f);
-	assert_int_equal(vigil_audit_container_meta(root, ID, &name, &image, &err), -EINVAL);
+	assert_int_equal(vigil_docker_container_lookup(NULL, root, ID, &name, &image, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "config.v2.json"));
+	snprintf(p, sizeof(p), "rm -rf '%s'", root);
+	assert_int_equal(system(p), 0);
+
+	/* a moved data root ("data-root" in daemon.json), found by the collector */
+	assert_non_null(mkdtemp(strcpy(root, "/tmp/vigil-audit-data.XXXXXX")));
+	snprintf(p, sizeof(p), "mkdir -p '%s/etc/docker' '%s/srv/moved/containers/%s'", root, root, ID);
+	assert_int_equal(system(p), 0);
+	snprintf(p, sizeof(p), "%s/etc/docker/daemon.json", root);
+	f = fopen(p, "w");
+	fputs("{\"data-root\": \"/srv/moved\"}", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/srv/moved/containers/%s/config.v2.json", root, ID);
+	f = fopen(p, "w");
+	fputs(json, f);
+	fclose(f);
+	assert_int_equal(vigil_docker_container_lookup(root, NULL, ID, &name, &image, &err), 0);
+	assert_string_equal(name, "web");
+	assert_string_equal(image, "busybox:latest");
+	free(name);
+	free(image);
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
 	assert_int_equal(system(p), 0);
 }
@@ -568,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_shim),
 		cmocka_unit_test(test_shell),
 		cmocka_unit_test(test_rules_root),
+		cmocka_unit_test(test_rules_root_confined),
 		cmocka_unit_test(test_who),
 		cmocka_unit_test(test_container_meta),
 		cmocka_unit_test(test_detections),

@@ -447,6 +447,110 @@ static void test_missing_root(void **state)
 	assert_non_null(strstr(err.msg, "overlay2"));
 }
 
+/* One file of a fixture root: text, or a symlink to link (HOST = the host
+ * file planted outside the root). */
+struct dfile {
+	const char *path, *text, *link;
+};
+#define HOST "@host@"
+
+static void plant(const char *root, const char *host, const struct dfile *f)
+{
+	char path[4096], *slash;
+
+	snprintf(path, sizeof(path), "%s%s", root, f->path);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	fx_mkdirs(path);
+	*slash = '/';
+	if (f->link)
+		assert_int_equal(symlink(strcmp(f->link, HOST) ? f->link : host, path), 0);
+	else
+		assert_int_equal(fx_write(path, f->text, strlen(f->text)), 0);
+}
+
+/* Where the data root is said to be: daemon.json, docker.service and its
+ * drop-ins, DOCKER_OPTS; and an image's absolute symlinks never reach the
+ * host's files. */
+static void test_discover_data_root(void **state)
+{
+	static const char unit[] = "/lib/systemd/system/docker.service";
+	static const struct {
+		const char *want;
+		struct dfile f[4];
+	} cases[] = {
+		{ "/srv/json", { { "/etc/docker/daemon.json", "{\"data-root\": \"/srv/json\"}" } } },
+		{ "/mnt/dropin", { { unit, "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n" },
+				   { "/etc/systemd/system/docker.service.d/10-root.conf",
+				     "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd:// --data-root /mnt/dropin\n" } } },
+		{ "/mnt/b", { { unit, "[Service]\nExecStart=/usr/bin/dockerd --data-root=/mnt/unit\n" },
+			      { "/etc/systemd/system/docker.service.d/20-b.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -g /mnt/b\n" },
+			      { "/run/systemd/system/docker.service.d/10-a.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -g /mnt/a\n" } } },
+		{ "/var/lib/docker", { { unit, "[Service]\nExecStart=/usr/bin/dockerd --data-root /mnt/unit\n" },
+				       { "/etc/systemd/system/docker.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd\n" } } },
+		{ "/mnt/opts", { { unit, "[Service]\nEnvironmentFile=-/etc/default/docker\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n" },
+				 { "/etc/default/docker", "# comment\nDOCKER_OPTS=\"--dns 8.8.8.8 -g /mnt/opts\"\n" } } },
+		{ "/var/lib/docker", { { unit, "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n" },
+				       { "/etc/default/docker", "DOCKER_OPTS=\"--data-root /mnt/unused\"\n" } } },
+		{ "/mnt/sysv", { { "/etc/default/docker", "DOCKER_OPTS='--data-root=/mnt/sysv'\n" } } },
+		/* absolute links in the image point into the image, never at the host */
+		{ "/var/lib/docker", { { "/etc/docker/daemon.json", NULL, HOST } } },
+		{ "/var/lib/docker", { { "/etc/systemd/system/docker.service.d/x.conf", NULL, HOST } } },
+		{ "/var/lib/docker", { { "/etc/default/docker", NULL, HOST } } },
+		{ "/srv/inside", { { "/etc/docker/daemon.json", NULL, "/etc/real.json" },
+				   { "/etc/real.json", "{\"data-root\": \"/srv/inside\"}" } } },
+	};
+	char host[] = "/tmp/vigil-dhost.XXXXXX", hostfile[4096];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(host);
+	assert_true(fd >= 0);
+	close(fd);
+	/* the host file would move the data root if it were ever read */
+	snprintf(hostfile, sizeof(hostfile), "{\"data-root\": \"/host-leak\"}\n"
+		 "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --data-root /host-leak\n"
+		 "DOCKER_OPTS=\"-g /host-leak\"\n");
+	assert_int_equal(fx_write(host, hostfile, strlen(hostfile)), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char tmpl[] = "/tmp/vigil-droot.XXXXXX";
+		struct vigil_docker_engine eng;
+		struct vigil_err err = { "" };
+
+		assert_non_null(mkdtemp(tmpl));
+		for (size_t k = 0; k < 4 && cases[i].f[k].path; k++)
+			plant(tmpl, host, &cases[i].f[k]);
+		assert_int_equal(vigil_docker_discover(tmpl, &eng, &err), 0);
+		if (strcmp(eng.data_root, cases[i].want))
+			fail_msg("case %zu: data root %s, wanted %s", i, eng.data_root, cases[i].want);
+		vigil_docker_engine_clear(&eng);
+		fx_rm(tmpl);
+	}
+	unlink(host);
+}
+
+/* dockerd installed and its data root missing: baseline is told why. */
+static void test_discover_warning(void **state)
+{
+	char tmpl[] = "/tmp/vigil-dwarn.XXXXXX", path[4096], *w;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpl));
+	w = vigil_docker_layers_warning(tmpl);
+	assert_null(w); /* no dockerd: nothing to say */
+	plant(tmpl, NULL, &(struct dfile){ "/usr/bin/dockerd", "x" });
+	plant(tmpl, NULL, &(struct dfile){ "/etc/docker/daemon.json", "{\"data-root\": \"/srv/moved\"}" });
+	w = vigil_docker_layers_warning(tmpl);
+	assert_non_null(w);
+	assert_non_null(strstr(w, "/srv/moved"));
+	assert_non_null(strstr(w, "/usr/bin/dockerd"));
+	free(w);
+	snprintf(path, sizeof(path), "%s/srv/moved", tmpl);
+	fx_mkdirs(path);
+	assert_null(vigil_docker_layers_warning(tmpl));
+	fx_rm(tmpl);
+}
+
 static void test_discover(void **state)
 {
 	char tmpl[] = "/tmp/vigil-deng.XXXXXX", path[4096];
@@ -523,8 +627,10 @@ static void test_discover(void **state)
 	fx_write(path, "{\"data-root\": ", 14);
 	assert_int_equal(vigil_docker_discover(tmpl, &eng, &err), 0);
 	assert_string_equal(eng.data_root, "/var/lib/docker");
-	assert_int_equal(eng.warnings.n, 1);
-	assert_non_null(strstr(eng.warnings.v[0], "daemon.json"));
+	/* and dockerd without its data root: said too */
+	assert_int_equal(eng.warnings.n, 2);
+	assert_non_null(strstr(eng.warnings.v[0], "daemon.json: line"));
+	assert_non_null(strstr(eng.warnings.v[1], "data root /var/lib/docker does not exist"));
 	vigil_docker_engine_clear(&eng);
 	{
 		char cmd[256];
@@ -543,6 +649,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_containers_and_drift, setup, teardown),
 		cmocka_unit_test(test_missing_root),
 		cmocka_unit_test(test_discover),
+		cmocka_unit_test(test_discover_data_root),
+		cmocka_unit_test(test_discover_warning),
 	};
 
 	vigil_crypto_init(NULL);

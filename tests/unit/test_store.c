@@ -80,6 +80,16 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Starts over: no database and no head. */
+static void fresh_db(struct fix *f)
+{
+	char p[256];
+
+	unlink(f->db);
+	snprintf(p, sizeof(p), "%s/" VIGIL_STORE_HEAD_FILE, f->dir);
+	unlink(p);
+}
+
 /* A record with every field set, derived from i so each differs. */
 static void make(struct vigil_record *r, const char *path, size_t len, int i)
 {
@@ -479,7 +489,7 @@ static void test_tamper(void **state)
 		{ "UPDATE generations SET host = 'elsewhere'", "was modified" },
 		{ "UPDATE generations SET created = created - 86400", "was modified" },
 		{ "UPDATE generations SET kind = 'accept'", "was modified" },
-		{ "UPDATE generations SET digest = zeroblob(32)", "!= stored 0000000000000000" },
+		{ "UPDATE generations SET digest = zeroblob(32)", "has digest 0000000000000000" },
 		{ "UPDATE generations SET sig = CAST(replace(hex(sig), substr(hex(sig), 3, 1),"
 		  " CASE substr(hex(sig), 3, 1) WHEN 'A' THEN 'B' ELSE 'A' END) AS BLOB)", "corrupt" },
 		{ "UPDATE generations SET sig = zeroblob(64)", "signature of generation 1 does not verify with key " },
@@ -496,7 +506,7 @@ static void test_tamper(void **state)
 		struct vigil_generation g;
 		int rc;
 
-		unlink(f->db);
+		fresh_db(f);
 		assert_int_equal(write_gen(f, "baseline"), 1);
 		sql(f->db, v[i].sql);
 		st = open_store(f, VIGIL_STORE_RDONLY);
@@ -778,11 +788,15 @@ static void test_foreign_and_version(void **state)
 	vigil_store_close(st);
 	assert_int_equal(write_gen(f, "baseline"), 1);
 	sql(f->db, "UPDATE meta SET value = 99 WHERE key = 'schema'");
-	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOTSUP, "schema version 99, this vigil reads version 1");
+	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOTSUP, "schema version 99, this vigil reads version 2");
 	sql(f->db, "UPDATE meta SET value = 'x' WHERE key = 'schema'");
 	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOTSUP, "schema version -1");
 	sql(f->db, "DELETE FROM meta");
 	expect_open_fail(f, 0, -ENOTSUP, "schema version");
+	/* A baseline of the vigil before the chain and the head: refused, saying what to do. */
+	sql(f->db, "INSERT INTO meta(key, value) VALUES('schema', 1)");
+	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOTSUP, "schema 1, without the signed head");
+	expect_open_fail(f, VIGIL_STORE_CREATE, -ENOTSUP, "run 'vigil baseline' again");
 }
 
 /* A generation big enough to span many pages, closed so it lives in the main file. */
@@ -1156,6 +1170,106 @@ static void test_157k(void **state)
 	free(order);
 }
 
+/* The chain and the signed head (issue 8, defect 2): each generation links to
+ * the one before; the head outside the database names the current one, so a
+ * database rolled back alone is refused, and a head one generation behind (a
+ * crash between the two writes) is not. */
+static void test_head_chain(void **state)
+{
+	struct fix *f = *state;
+	struct vigil_err err = { "" };
+	struct vigil_generation g1, g2, g;
+	struct vigil_store_head h;
+	struct vigil_store *st;
+
+	assert_int_equal(write_gen(f, "baseline"), 1);
+	assert_int_equal(vigil_store_head_read(f->dir, f->pk, &h, &err), 0);
+	assert_int_equal(h.gen, 1);
+	assert_int_equal(h.counter, 1);
+	assert_int_equal(write_gen(f, "baseline"), 2);
+	st = open_store(f, VIGIL_STORE_RDONLY);
+	assert_int_equal(vigil_store_generation(st, 1, &g1, &err), 0);
+	assert_int_equal(vigil_store_latest(st, &g2, &err), 0);
+	assert_int_equal(g2.id, 2);
+	assert_int_equal(g1.prev_id, 0);
+	assert_int_equal(g2.prev_id, 1);
+	assert_memory_equal(g2.prev_digest, g1.digest, 32);
+	assert_int_equal(vigil_store_verify(st, &g2, f->pk, &err), 0);
+	assert_int_equal(vigil_store_verify(st, &g1, f->pk, &err), 0); /* an older one still verifies */
+	vigil_store_close(st);
+	assert_int_equal(vigil_store_head_read(f->dir, f->pk, &h, &err), 0);
+	assert_int_equal(h.gen, 2);
+	assert_int_equal(h.counter, 2);
+	assert_memory_equal(h.digest, g2.digest, 32);
+
+	/* the newest generation hidden: refused by latest and by a writer */
+	sql(f->db, "UPDATE generations SET complete = 0 WHERE id = 2");
+	st = open_store(f, VIGIL_STORE_RDONLY);
+	assert_int_equal(vigil_store_latest(st, &g, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "rolled back"));
+	vigil_store_close(st);
+	st = open_store(f, 0);
+	assert_int_equal(vigil_store_begin(st, "baseline", &err), -EBADMSG);
+	vigil_store_close(st);
+	sql(f->db, "UPDATE generations SET complete = 1 WHERE id = 2");
+
+	/* a head one behind, generation 2 linking to it: accepted */
+	h.gen = 1;
+	memcpy(h.digest, g1.digest, 32);
+	assert_int_equal(vigil_store_head_write(f->dir, f->sk, &h, &err), 0);
+	assert_int_equal(h.counter, 3);
+	st = open_store(f, VIGIL_STORE_RDONLY);
+	assert_int_equal(vigil_store_latest(st, &g, &err), 0);
+	assert_int_equal(g.id, 2);
+	assert_int_equal(vigil_store_verify(st, &g, f->pk, &err), 0);
+	vigil_store_close(st);
+
+	/* a head signed by another key */
+	{
+		struct vigil_seckey *other = NULL;
+		char keys[160];
+
+		snprintf(keys, sizeof(keys), "%s/other", f->top);
+		assert_int_equal(vigil_sign_keygen(keys, 0, &err), 0);
+		assert_int_equal(vigil_seckey_load(keys, &other, &err), 0);
+		h.gen = 2;
+		memcpy(h.digest, g2.digest, 32);
+		assert_int_equal(vigil_store_head_write(f->dir, other, &h, &err), 0);
+		vigil_seckey_free(other);
+	}
+	st = open_store(f, VIGIL_STORE_RDONLY);
+	assert_int_equal(vigil_store_latest(st, &g, &err), 0);
+	assert_int_equal(vigil_store_verify(st, &g, f->pk, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "baseline head"));
+	vigil_store_close(st);
+}
+
+/* StrictModes (issue 8, defect 9): a state dir or database others can write,
+ * or a database owned by another user, is refused naming the path and the fix. */
+static void test_strict_modes(void **state)
+{
+	struct fix *f = *state;
+	struct vigil_err err = { "" };
+	struct vigil_store *st = NULL;
+
+	assert_int_equal(write_gen(f, "baseline"), 1);
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	assert_int_equal(vigil_store_open(f->dir, VIGIL_STORE_RDONLY, &st, &err), -EPERM);
+	assert_non_null(strstr(err.msg, f->dir));
+	assert_non_null(strstr(err.msg, "chmod go-w"));
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chmod(f->db, 0664), 0);
+	expect_open_fail(f, VIGIL_STORE_RDONLY, -EPERM, "writable by group");
+	assert_int_equal(chmod(f->db, 0644), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(f->db, 12345, 0), 0);
+		expect_open_fail(f, VIGIL_STORE_RDONLY, -EPERM, "owned by uid 12345");
+		assert_int_equal(chown(f->db, 0, 0), 0);
+	}
+	st = open_store(f, VIGIL_STORE_RDONLY);
+	vigil_store_close(st);
+}
+
 int main(void)
 {
 	struct vigil_err err = { "" };
@@ -1173,6 +1287,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_and_overwritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_strict_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_157k, setup, teardown),
 	};
 

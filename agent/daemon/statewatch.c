@@ -1,5 +1,5 @@
-/* statedir.c - an inotify watch on the daemon's state dir and a fresh
- * verification of the newest generation (see statedir.h). */
+/* statewatch.c - an inotify watch on the daemon's state dir and a fresh
+ * verification of the newest generation (see statewatch.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vigil/sign.h"
-#include "vigil/statedir.h"
+#include "vigil/statewatch.h"
+#include "vigil/store.h"
 
 /* What changes content or which file is there.  Not IN_CLOSE_WRITE: SQLite
  * opens -wal read-write even for a reader, so closing it says nothing.  Not
@@ -20,11 +20,11 @@
 #define MASK (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
 	      IN_MOVE_SELF)
 
-struct vigil_statedir {
+struct vigil_statewatch {
 	struct vigil_loop *loop;
 	struct vigil_loop_timer *quiet;
 	int fd, quiet_ms;
-	vigil_statedir_fn fn;
+	vigil_statewatch_fn fn;
 	void *ctx;
 	unsigned long long changes;
 };
@@ -47,7 +47,7 @@ static int ignored(const struct inotify_event *ev)
 
 static void on_readable(struct vigil_loop *loop, int fd, uint32_t events, void *ctx)
 {
-	struct vigil_statedir *sd = ctx;
+	struct vigil_statewatch *sd = ctx;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int seen = 0;
 	ssize_t n;
@@ -71,15 +71,15 @@ static void on_readable(struct vigil_loop *loop, int fd, uint32_t events, void *
 
 static void on_quiet(struct vigil_loop_timer *t, uint64_t n, void *ctx)
 {
-	struct vigil_statedir *sd = ctx;
+	struct vigil_statewatch *sd = ctx;
 
 	sd->fn(sd->ctx);
 }
 
-int vigil_statedir_new(struct vigil_loop *loop, const char *dir, int quiet_ms, vigil_statedir_fn fn, void *ctx,
-		       struct vigil_statedir **out, struct vigil_err *err)
+int vigil_statewatch_new(struct vigil_loop *loop, const char *dir, int quiet_ms, vigil_statewatch_fn fn, void *ctx,
+		       struct vigil_statewatch **out, struct vigil_err *err)
 {
-	struct vigil_statedir *sd = calloc(1, sizeof(*sd));
+	struct vigil_statewatch *sd = calloc(1, sizeof(*sd));
 	int rc;
 
 	*out = NULL;
@@ -108,11 +108,11 @@ int vigil_statedir_new(struct vigil_loop *loop, const char *dir, int quiet_ms, v
 	*out = sd;
 	return 0;
 fail:
-	vigil_statedir_free(sd);
+	vigil_statewatch_free(sd);
 	return rc;
 }
 
-void vigil_statedir_free(struct vigil_statedir *sd)
+void vigil_statewatch_free(struct vigil_statewatch *sd)
 {
 	if (!sd)
 		return;
@@ -125,25 +125,7 @@ void vigil_statedir_free(struct vigil_statedir *sd)
 	free(sd);
 }
 
-unsigned long long vigil_statedir_changes(const struct vigil_statedir *sd)
+unsigned long long vigil_statewatch_changes(const struct vigil_statewatch *sd)
 {
 	return sd ? sd->changes : 0;
-}
-
-int vigil_statedir_verify(const char *dir, struct vigil_generation *gen, struct vigil_err *err)
-{
-	struct vigil_store *st = NULL;
-	struct vigil_pubkey *pub = NULL;
-	int rc;
-
-	rc = vigil_store_open(dir, VIGIL_STORE_RDONLY, &st, err);
-	if (!rc)
-		rc = vigil_store_latest(st, gen, err);
-	if (!rc)
-		rc = vigil_pubkey_load(dir, &pub, err);
-	if (!rc)
-		rc = vigil_store_verify(st, gen, pub, err);
-	vigil_pubkey_free(pub);
-	vigil_store_close(st);
-	return rc;
 }
