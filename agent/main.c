@@ -135,6 +135,19 @@ int main(int argc, char **argv)
 			/* a missing or unreadable --config file is the caller's error too */
 			return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
 		}
+		/* --state-dir replaces the config's, so that what reads cfg (the
+		 * walk, which leaves the state dir out) sees the same one. */
+		if (cli.state_dir) {
+			char *sd = strdup(cli.state_dir);
+
+			if (!sd) {
+				vigil_log_err("out of memory");
+				vigil_config_free(cli.cfg);
+				return VIGIL_EXIT_FAIL;
+			}
+			free(cli.cfg->state_dir);
+			cli.cfg->state_dir = sd;
+		}
 	}
 	/* Commands parse their own options from argv[optind..]; reset getopt. */
 	if (check_only) {

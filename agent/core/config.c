@@ -32,7 +32,9 @@
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_MAX_DEPTH 32
 #define CONFIG_MAX_KEYS 32 /* keys in one table */
-#define EMBEDDED_NAME "(embedded default)"
+#define EMBEDDED_NAME VIGIL_CONFIG_EMBEDDED
+/* make install puts etc/vigil.yaml here; SYSCONFDIR comes from configure. */
+#define INSTALLED_FILE SYSCONFDIR "/vigil/vigil.yaml"
 #define SUN_PATH_MAX 108
 
 /* ---- tree ------------------------------------------------------------- */
@@ -1380,9 +1382,20 @@ out:
 	return rc;
 }
 
+const char *vigil_config_installed_file(void)
+{
+	return INSTALLED_FILE;
+}
+
+int vigil_config_load_embedded(struct vigil_config **out, struct vigil_err *err)
+{
+	const char *def = vigil_config_default_text();
+
+	return vigil_config_parse(EMBEDDED_NAME, def, strlen(def), out, err);
+}
+
 int vigil_config_load(const char *file, struct vigil_config **out, struct vigil_err *err)
 {
-	const char *def;
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
@@ -1390,8 +1403,13 @@ int vigil_config_load(const char *file, struct vigil_config **out, struct vigil_
 
 	*out = NULL;
 	if (!file) {
-		def = vigil_config_default_text();
-		return vigil_config_parse(EMBEDDED_NAME, def, strlen(def), out, err);
+		struct stat sb;
+
+		/* Only a file that is not there falls back: one that cannot be
+		 * read is an error, never a silent switch to the default. */
+		if (lstat(INSTALLED_FILE, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR))
+			return vigil_config_load_embedded(out, err);
+		file = INSTALLED_FILE;
 	}
 	/* Symlinks are followed: the admin names this file, and a link to a
 	 * managed config is common.  O_NONBLOCK so a FIFO cannot hang us

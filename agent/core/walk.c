@@ -26,14 +26,10 @@
  * tells the later start that it is covered.  A shadowed path is skipped when
  * the shadowing scope selects it.
  *
- * Selection rules (shared with vigil_walk_scope_for):
- *  - scope paths are fnmatch(FNM_PATHNAME|FNM_PERIOD) patterns, like glob();
- *    a path is under a pattern when its first components match it, its depth
- *    is the number of components below;
- *  - exclude globs (fnmatch flags 0: '*' also matches '/') prune: a path is
- *    excluded when it or any ancestor matches;
- *  - include globs (same flags) filter records only: directories that do not
- *    match are still entered, so include "*.conf" finds /etc/a/b.conf.
+ * Selection rules: include/vigil/scope.h (agent/core/scope.c); include
+ * globs filter records only: directories that do not match are still
+ * entered, so include "*.conf" finds /etc/a/b.conf.  The state dir is never
+ * walked (skip_state_dir()).
  *
  * Races, by design: a name gone between readdir and lstat is skipped (it is
  * simply not there, as if the walk had come a moment later); a file gone
@@ -63,6 +59,7 @@
 #include "vigil/attr.h"
 #include "vigil/clock.h"
 #include "vigil/rootfs.h"
+#include "vigil/scope.h"
 #include "vigil/walk.h"
 
 /* Read size per worker.  Measured on a tmpfs copy of /usr (137,299 files,
@@ -142,6 +139,11 @@ struct walk {
 	struct vigil_walk_stats st;
 	int stop; /* atomic: 0, or the negative code that stops the walk */
 
+	/* the state dir, never walked (on the live host only) */
+	int skip_state;
+	dev_t state_dev;
+	ino_t state_ino;
+
 	uint64_t planned;
 	int64_t next_progress;
 	char *path; /* the walker's current path */
@@ -163,37 +165,6 @@ static void set_stop(struct walk *w, int rc)
 	__atomic_compare_exchange_n(&w->stop, &zero, rc, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-static int ncomp(const char *p, size_t len)
-{
-	int n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != '/' && (i == 0 || p[i - 1] == '/'))
-			n++;
-	return n;
-}
-
-static int has_glob(const char *p)
-{
-	return strpbrk(p, "*?[\\") != NULL;
-}
-
-/* b is a or below a (paths without trailing slash; "/" is above all). */
-static int at_or_below(const char *b, size_t bl, const char *a, size_t al)
-{
-	if (al == 1 && a[0] == '/')
-		return 1;
-	return bl >= al && !memcmp(a, b, al) && (bl == al || b[al] == '/');
-}
-
-static int match_any(const struct vigil_strv *v, const char *path)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (fnmatch(v->v[i], path, 0) == 0)
-			return 1;
-	return 0;
-}
-
 static void set_scope_name(struct vigil_record *rec, const struct vigil_scope *s)
 {
 	size_t n = s && s->name ? strlen(s->name) : 0;
@@ -204,127 +175,6 @@ static void set_scope_name(struct vigil_record *rec, const struct vigil_scope *s
 	if (n)
 		memcpy(rec->scope, s->name, n);
 	rec->scope[n] = '\0';
-}
-
-/* --- scope selection (lexical, shared with vigil_walk_scope_for) ---------- */
-
-/* Depth of path below pattern pat, or -1 when path is not at or below a match. */
-static int depth_under(const char *pat, const char *path, size_t len)
-{
-	size_t plen = strlen(pat), end = 0;
-	int np, n, d;
-	char small[PATH_MAX], *buf = small;
-
-	while (plen > 1 && pat[plen - 1] == '/')
-		plen--;
-	np = ncomp(pat, plen);
-	n = ncomp(path, len);
-	if (n < np)
-		return -1;
-	if (np == 0)
-		return n;
-	/* end of the np-th component of path */
-	for (int c = 0; end < len; end++)
-		if (path[end] != '/' && (end == 0 || path[end - 1] == '/') && ++c > np)
-			break;
-	while (end > 0 && path[end - 1] == '/')
-		end--;
-	if (!has_glob(pat))
-		return end == plen && !memcmp(pat, path, plen) ? n - np : -1;
-	if (end + 1 > sizeof(small)) {
-		buf = malloc(end + 1);
-		if (!buf)
-			return -1;
-	}
-	memcpy(buf, path, end);
-	buf[end] = '\0';
-	if (plen != strlen(pat)) {
-		/* trailing slashes in the pattern: match without them */
-		char *p2 = strndup(pat, plen);
-
-		d = p2 && fnmatch(p2, buf, FNM_PATHNAME | FNM_PERIOD) == 0 ? n - np : -1;
-		free(p2);
-	} else {
-		d = fnmatch(pat, buf, FNM_PATHNAME | FNM_PERIOD) == 0 ? n - np : -1;
-	}
-	if (buf != small)
-		free(buf);
-	return d;
-}
-
-/* path or one of its ancestors matches an exclude glob */
-/* path as a C string for fnmatch: in small when it fits, else malloc'd
- * (free it when it is not small); NULL on ENOMEM. */
-static char *cstr(const char *path, size_t len, char *small, size_t size)
-{
-	char *buf = len + 1 > size ? malloc(len + 1) : small;
-
-	if (buf) {
-		memcpy(buf, path, len);
-		buf[len] = '\0';
-	}
-	return buf;
-}
-
-static int excluded(const struct vigil_scope *s, const char *path, size_t len)
-{
-	char small[PATH_MAX], *buf;
-	int hit = 0;
-
-	if (!s->exclude.n)
-		return 0;
-	buf = cstr(path, len, small, sizeof(small));
-	if (!buf)
-		return 0;
-	for (size_t i = 1; i <= len && !hit; i++) {
-		if (i < len && buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		hit = match_any(&s->exclude, buf);
-		if (i < len)
-			buf[i] = '/';
-	}
-	if (buf != small)
-		free(buf);
-	return hit;
-}
-
-static int scope_selects(const struct vigil_scope *s, const char *path, size_t len)
-{
-	int best = -1;
-	char small[PATH_MAX], *buf;
-	int inc = 1;
-
-	for (size_t i = 0; i < s->paths.n; i++) {
-		int d = depth_under(s->paths.v[i], path, len);
-
-		if (d >= 0 && (best < 0 || d < best))
-			best = d;
-	}
-	if (best < 0 || (s->depth >= 0 && best > s->depth) || excluded(s, path, len))
-		return 0;
-	if (!s->include.n)
-		return 1;
-	buf = cstr(path, len, small, sizeof(small));
-	if (!buf)
-		return 0;
-	inc = match_any(&s->include, buf);
-	if (buf != small)
-		free(buf);
-	return inc;
-}
-
-const struct vigil_scope *vigil_walk_scope_for(const struct vigil_config *cfg, const char *path,
-					       size_t len)
-{
-	if (!cfg || !path)
-		return NULL;
-	while (len > 1 && path[len - 1] == '/')
-		len--;
-	for (size_t i = 0; i < cfg->n_scopes; i++)
-		if (scope_selects(&cfg->scopes[i], path, len))
-			return &cfg->scopes[i];
-	return NULL;
 }
 
 /* --- opening paths inside the root ---------------------------------------- */
@@ -864,7 +714,7 @@ static int shadow_selects(struct walk *w, size_t j, const char *path, int nc)
 
 	if (s->scope->depth >= 0 && d > s->scope->depth)
 		return 0;
-	return !s->scope->include.n || match_any(&s->scope->include, path);
+	return !s->scope->include.n || vigil_scope_match_any(&s->scope->include, path);
 }
 
 static int add_covered(struct start *s, size_t k)
@@ -880,6 +730,23 @@ static int add_covered(struct start *s, size_t k)
 
 static int walk_dir(struct walk *w, const struct level *lv, int fd,
 		    const size_t *shadows_in, size_t n_shadows_in, dev_t sdev);
+
+/* vigil's own state dir is in no scope: its database changes on every run
+ * (first of all during this one).  Known by device and inode, so a symlink
+ * or a bind mount on the way does not hide it; only on the live host: under
+ * --root the state dir is not in the image. */
+static void skip_state_dir(struct walk *w)
+{
+	const struct vigil_walk_opts *o = w->opts;
+	struct stat sb;
+
+	if ((o->root && strcmp(o->root, "/")) || !o->cfg->state_dir || stat(o->cfg->state_dir, &sb) < 0 ||
+	    !S_ISDIR(sb.st_mode))
+		return;
+	w->skip_state = 1;
+	w->state_dev = sb.st_dev;
+	w->state_ino = sb.st_ino;
+}
 
 /* Visits the node w->path[0..lv->len), named `name` in directory dir. */
 static int visit(struct walk *w, const struct level *plv, struct dref *dir, int is_root,
@@ -904,7 +771,9 @@ static int visit(struct walk *w, const struct level *plv, struct dref *dir, int 
 		}
 		return 0;
 	}
-	if (s->exclude.n && match_any(&s->exclude, w->path))
+	if (s->exclude.n && vigil_scope_match_any(&s->exclude, w->path))
+		return 0;
+	if (w->skip_state && st.st_dev == w->state_dev && st.st_ino == w->state_ino)
 		return 0;
 	if (is_root) {
 		sk->walked = 1;
@@ -923,7 +792,7 @@ static int visit(struct walk *w, const struct level *plv, struct dref *dir, int 
 	for (size_t i = 0; i < plv->n_shadows; i++) {
 		const struct vigil_scope *o = w->starts[plv->shadows[i]].scope;
 
-		if (!(o->exclude.n && match_any(&o->exclude, w->path)))
+		if (!(o->exclude.n && vigil_scope_match_any(&o->exclude, w->path)))
 			shadows[n_shadows++] = plv->shadows[i];
 	}
 	for (size_t i = 0; i < plv->n_cands; i++) {
@@ -938,7 +807,7 @@ static int visit(struct walk *w, const struct level *plv, struct dref *dir, int 
 			goto out;
 	}
 
-	emit_it = !s->include.n || match_any(&s->include, w->path);
+	emit_it = !s->include.n || vigil_scope_match_any(&s->include, w->path);
 	for (size_t i = 0; emit_it && i < n_shadows; i++)
 		if (shadow_selects(w, shadows[i], w->path, lv.ncomp))
 			emit_it = 0;
@@ -1044,7 +913,7 @@ static int walk_dir(struct walk *w, const struct level *lv, int fd,
 		for (size_t i = 0; i < lv->n_cands; i++) {
 			const struct start *c = &w->starts[lv->cands[i]];
 
-			if (c->root_len > lv->len && at_or_below(c->root, c->root_len, w->path, lv->len))
+			if (c->root_len > lv->len && vigil_scope_at_or_below(c->root, c->root_len, w->path, lv->len))
 				cands[clv.n_cands++] = lv->cands[i];
 		}
 		clv.cands = cands;
@@ -1100,9 +969,9 @@ static int walk_start(struct walk *w, size_t k)
 	const char *name;
 	int pfd, rc;
 
-	if (s->scope->depth >= 0 && ncomp(s->root, s->root_len) - s->e_ncomp > s->scope->depth)
+	if (s->scope->depth >= 0 && vigil_scope_ncomp(s->root, s->root_len) - s->e_ncomp > s->scope->depth)
 		return 0;
-	if (excluded(s->scope, s->root, s->root_len))
+	if (vigil_scope_excluded(s->scope, s->root, s->root_len))
 		return 0;
 	rc = path_reserve(w, s->root_len + 1);
 	if (rc)
@@ -1126,7 +995,7 @@ static int walk_start(struct walk *w, size_t k)
 	}
 	dir->fd = pfd;
 	dir->refs = 1;
-	lv.ncomp = ncomp(s->root, s->root_len) - 1;
+	lv.ncomp = vigil_scope_ncomp(s->root, s->root_len) - 1;
 	lv.len = s->root_len;
 	lv.cands = s->below;
 	lv.n_cands = s->n_below;
@@ -1162,7 +1031,7 @@ static int add_start(struct walk *w, const struct vigil_scope *s, const char *ro
 static int add_expansion(struct walk *w, const struct vigil_scope *s, const char *e, size_t el)
 {
 	const char *const *only = w->opts->only;
-	int en = ncomp(e, el), rc = 0;
+	int en = vigil_scope_ncomp(e, el), rc = 0;
 
 	while (el > 1 && e[el - 1] == '/')
 		el--;
@@ -1173,9 +1042,9 @@ static int add_expansion(struct walk *w, const struct vigil_scope *s, const char
 
 		while (ol > 1 && only[i][ol - 1] == '/')
 			ol--;
-		if (at_or_below(only[i], ol, e, el))
+		if (vigil_scope_at_or_below(only[i], ol, e, el))
 			rc = add_start(w, s, only[i], ol, en);
-		else if (at_or_below(e, el, only[i], ol))
+		else if (vigil_scope_at_or_below(e, el, only[i], ol))
 			rc = add_start(w, s, e, el, en);
 	}
 	return rc;
@@ -1208,7 +1077,7 @@ static int expand(struct walk *w, const struct vigil_scope *s, const char *pat)
 
 	if (pat[0] != '/')
 		return 0; /* the config refuses relative paths; never walk the cwd */
-	if (!has_glob(pat))
+	if (!vigil_scope_has_glob(pat))
 		return add_expansion(w, s, pat, strlen(pat));
 	if (w->confined) {
 		rc = escape_glob(w->rootdir, buf, sizeof(buf));
@@ -1262,7 +1131,7 @@ static int plan(struct walk *w)
 			const struct start *o = &w->starts[c];
 			size_t *nb;
 
-			if (c == k || !at_or_below(o->root, o->root_len, s->root, s->root_len))
+			if (c == k || !vigil_scope_at_or_below(o->root, o->root_len, s->root, s->root_len))
 				continue;
 			nb = realloc(s->below, (s->n_below + 1) * sizeof(*nb));
 			if (!nb)
@@ -1330,6 +1199,7 @@ int vigil_walk_run(const struct vigil_walk_opts *opts, struct vigil_walk_stats *
 	if (!w.algos)
 		w.algos = VIGIL_ALGOS_DEFAULT;
 	w.max_size = opts->cfg->max_file_size;
+	skip_state_dir(&w);
 	w.n_threads = opts->threads > 0 ? opts->threads : opts->cfg->threads;
 	if (w.n_threads <= 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1457,4 +1327,10 @@ out:
 	free(rootdir);
 	free(p);
 	return rc;
+}
+
+const struct vigil_scope *vigil_walk_scope_for(const struct vigil_config *cfg, const char *path,
+					       size_t len)
+{
+	return vigil_scope_for(cfg, path, len);
 }

@@ -408,9 +408,10 @@ static int emission_push(void *arg)
 		c->has_old = 1;
 	if (d->cur && vigil_record_copy(&c->cur, d->cur) == 0)
 		c->has_cur = 1;
-	if (!c->has_old && !c->has_cur && d->path) {
-		/* Gone, and never in the baseline: the record carries the path only. */
-		vigil_record_set_path(&c->old, d->path, d->path_len);
+	if (!c->has_old && !c->has_cur && em->path) {
+		/* Gone and never in the baseline, or a change seen in an image
+		 * layer: the record carries the path only. */
+		vigil_record_set_path(&c->old, em->path, em->len);
 		c->has_old = 1;
 	}
 	snprintf(c->scope, sizeof(c->scope), "%s", d->scope ? d->scope : "");
@@ -451,7 +452,7 @@ static void decide(struct vigil_watch *w, const struct job *j, const struct vigi
 	char key[VIGIL_DOCKER_DIGEST_LEN + 16];
 	const char *kp = d->path;
 	size_t kl = d->path_len;
-	int matches = !d->action;
+	int matches = !d->action, news = 0;
 
 	if (!d->path) {
 		snprintf(key, sizeof(key), "%s:%s", strncmp(d->action, "image", 5) ? "layer" : "image", d->object);
@@ -459,9 +460,17 @@ static void decide(struct vigil_watch *w, const struct job *j, const struct vigi
 		kl = strlen(key);
 		vigil_sha256(d->extra_json ? d->extra_json : "", d->extra_json ? strlen(d->extra_json) : 0, md);
 		memcpy(fp, md, sizeof(fp));
-		if (j->type == J_LAYER) { /* the change seen in the layer's diff dir */
-			em.path = j->path;
-			em.len = j->len;
+		/* After changes seen in the layer's diff dir: one event per changed
+		 * path (the path in the image), claimed under that path. */
+		for (size_t i = 1; j->type == J_LAYER && i < j->nprefixes; i++) {
+			em.path = j->prefixes[i];
+			em.len = strlen(em.path);
+			news |= vigil_reported_claim(w->rep, em.path, em.len, stamp, fp, force, emission_push, &em) == 1;
+		}
+		if (j->type == J_LAYER) {
+			if (news)
+				vigil_tally_add(t, em.action);
+			return;
 		}
 	} else if (matches) {
 		/* Back to the baseline state: emitted only after a reported change. */
@@ -554,31 +563,58 @@ struct worker {
 
 static struct job *job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source);
 
+#define LAYER_PATHS_MAX 256 /* changed paths one layer verification names at most */
+
+/* Adds path to a J_LAYER job's changed paths (prefixes[1..]); 0 or -ENOMEM. */
+static int layer_job_add(struct job *j, const char *path, size_t len)
+{
+	char **v;
+
+	for (size_t i = 1; i < j->nprefixes; i++)
+		if (strlen(j->prefixes[i]) == len && !memcmp(j->prefixes[i], path, len))
+			return 0;
+	if (j->nprefixes > LAYER_PATHS_MAX)
+		return 0; /* the layer's events name the first ones; its findings say the rest */
+	v = realloc(j->prefixes, (j->nprefixes + 2) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	j->prefixes = v;
+	v[j->nprefixes] = strndup(path, len);
+	if (!v[j->nprefixes])
+		return -ENOMEM;
+	v[++j->nprefixes] = NULL;
+	return 0;
+}
+
 /* A change in an image layer's diff dir: the layer is verified whole, on the
- * slow worker (a layer can be large).  One queued verification per layer. */
+ * slow worker (a layer can be large), once for every change queued meanwhile;
+ * each changed path gets its event.  prefixes[0]: the chain id. */
 static void queue_layer(struct vigil_watch *w, const struct job *pj)
 {
 	struct vigil_docker_where where;
-	struct job *j, *q;
-	int dup = 0;
+	struct job *j = NULL, *q;
+	int merged = 0;
 
 	if (vigil_docker_locate(pj->cr->loc, pj->path, pj->len, &where) != VIGIL_DOCKER_IN_LAYER)
 		return;
 	pthread_mutex_lock(&w->slow.mu);
-	for (q = w->slow.head; q && !dup; q = q->next)
-		dup = q->type == J_LAYER && q->from && !strcmp(q->from, where.id);
+	for (q = w->slow.head; q && !merged; q = q->next)
+		if (q->type == J_LAYER && !strcmp(q->prefixes[0], where.id))
+			merged = !layer_job_add(q, pj->path, pj->len);
 	pthread_mutex_unlock(&w->slow.mu);
-	j = dup ? NULL : job_new(w, J_LAYER, pj->path, pj->len, "inotify");
-	if (j) {
+	if (!merged)
+		j = job_new(w, J_LAYER, pj->path, pj->len, "inotify");
+	if (j && (j->prefixes = calloc(2, sizeof(char *))) && (j->prefixes[0] = strdup(where.id))) {
+		j->nprefixes = 1;
 		j->mask = pj->mask;
 		j->first_ns = pj->first_ns;
 		j->time_ns = pj->time_ns;
-		j->from = strdup(where.id); /* the chain id */
-		if (j->from)
+		if (!layer_job_add(j, pj->path, pj->len)) {
 			jobq_push(&w->slow, j);
-		else
-			job_free(j);
+			j = NULL;
+		}
 	}
+	job_free(j);
 	vigil_docker_where_clear(&where);
 }
 
@@ -706,7 +742,7 @@ static void run_compare(struct vigil_watch *w, struct vigil_store *st, struct jo
 		if (j->type == J_LAYER) {
 			only[0] = j->path; /* no file of a diff dir is a record: nothing to walk */
 			o.only = only;
-			o.layers = (const char *const *)&j->from;
+			o.layers = (const char *const *)j->prefixes; /* [0]: the chain id */
 			o.n_layers = 1;
 		} else {
 			o.only = (const char *const *)j->prefixes;
@@ -2520,13 +2556,19 @@ static void modules_stop(struct vigil_watch *w)
 static void say_started(struct vigil_watch *w)
 {
 	struct vigil_inotify_stats st;
-	char extra[160];
+	/* which config: a --config file, the installed one, or the embedded default */
+	json_t *src = json_string(w->cr->cfg->source);
+	char extra[320], *js = src ? json_dumps(src, JSON_ENCODE_ANY) : NULL;
 
 	vigil_inotify_stats(w->ino, &st);
-	snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64 "}",
-		 st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000);
+	snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64
+		 ",\"config\":%.200s}", st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000,
+		 js && strlen(js) <= 200 ? js : "null");
+	free(js);
+	json_decref(src);
 	emit_info(w, VIGIL_ACTION_STARTED, 0, extra,
-		  "watching %" PRIu64 " directories against baseline generation %" PRId64, st.watches, w->gen);
+		  "watching %" PRIu64 " directories against baseline generation %" PRId64 " (config %s)", st.watches,
+		  w->gen, w->cr->cfg->source);
 	vigil_log(VIGIL_LOG_NOTICE, "watching %" PRIu64 " directories in %zu scopes against baseline "
 		  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
 		  w->state_dir);

@@ -106,3 +106,65 @@ for path in sorted(glob.glob("corpus/tarsplit/*.jsonl")):
     data = open(path, "rb").read()
     if not data.startswith(b"\0"):
         put("tarsplit", os.path.basename(path), b"\0" + data)
+
+# --- tarsplit: the tar-split of fuzz_tarsplit.c's own layer (as
+# tests/unit/docker_fixture.c writes it), so the seeds reach the payload path
+
+
+def crc64_iso(data):
+    crc = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xD800000000000000 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
+def tar_header(name, mode, size, mtime, typ, link=""):
+    h = bytearray(512)
+    h[0:len(name)] = name.encode()
+    h[100:108] = b"%07o\0" % mode
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"%011o\0" % mtime
+    h[156] = ord(typ)
+    h[157:157 + len(link)] = link.encode()
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b" " * 8
+    s = sum(h)
+    h[148:155] = b"%06o\0" % s
+    h[155] = ord(" ")
+    return bytes(h)
+
+
+LAYER = [("etc/", "5", 0o755, None, 1700000000), ("etc/passwd", "0", 0o644, "root:x:0:0:root:/root:/bin/sh\n", 1700000001),
+         ("etc/empty", "0", 0o600, "", 1700000002), ("bin/", "5", 0o755, None, 1700000003),
+         ("bin/sh", "0", 0o755, "#!/bin/busybox sh\n", 1700000004), ("bin/ash", "2", 0o777, "sh", 1700000005),
+         ("opt/", "5", 0o755, None, 1700000006), ("opt/.wh..wh..opq", "0", 0o644, "", 1700000007),
+         ("var/", "5", 0o755, None, 1700000008), ("var/.wh.gone", "0", 0o644, "", 1700000009)]
+
+
+def tarsplit_lines(entries):
+    out, pos = [], 0
+    for name, typ, mode, data, mtime in entries:
+        size = len(data) if typ == "0" else 0
+        hdr = tar_header(name, mode, size, mtime, typ, data if typ == "2" else "")
+        out.append('{"type":2,"payload":"%s","position":%d}' % (base64.b64encode(hdr).decode(), pos)); pos += 1
+        if typ == "0":
+            crc = base64.b64encode(crc64_iso(data.encode()).to_bytes(8, "big")).decode()
+            out.append('{"type":1,"name":"%s","size":%d,"payload":"%s","position":%d}' % (name, size, crc, pos)); pos += 1
+            if size % 512:
+                out.append('{"type":2,"payload":"%s","position":%d}' % (base64.b64encode(bytes(512 - size % 512)).decode(), pos)); pos += 1
+        else:
+            out.append('{"type":1,"name":"%s","payload":null,"position":%d}' % (name, pos)); pos += 1
+    out.append('{"type":2,"payload":"%s","position":%d}' % (base64.b64encode(bytes(1024)).decode(), pos))
+    return ("\n".join(out) + "\n").encode()
+
+
+import gzip
+lines = tarsplit_lines(LAYER)
+put("tarsplit", "fixture.jsonl", b"\0" + lines)
+put("tarsplit", "fixture.gz", b"\1" + gzip.compress(lines, mtime=0))
+# a file changed under the layer (wrong CRC): the second pass names it
+put("tarsplit", "fixture-crc.jsonl", b"\0" + lines.replace(b'"name":"etc/passwd","size":31,"payload":"', b'"name":"etc/passwd","size":31,"payload":"A', 1))

@@ -2,7 +2,7 @@
 # Image layers in the signed baseline, on a real private dockerd: `vigil baseline`
 # records one object per layer (auto: docker-layers), `vigil check` re-verifies them:
 # a byte changed in a layer is a critical layer-changed event naming the layer and
-# the file, a newly built image shows up as new layers (not as files), a removed
+# the file, a rewritten image config is a critical image-changed event, a newly built image shows up as new layers (not as files), a removed
 # image retires its layers quietly.  The data root is bind-mounted at
 # ROOT/var/lib/docker and read with --root, as on a mounted disk image.
 . "$(dirname "$0")/lib.sh"
@@ -54,6 +54,26 @@ assert e["vigil"]["first_bad"] == "/app/blob.bin", e
 assert "vigil-multi:1" in e["vigil"]["images"], e
 PY
 cp -p "$T/blob.orig" "$2"
+expect_rc 0 V check >/dev/null
+
+# a rewritten image config (other entrypoint): the layers are intact, the config no
+# longer matches its id: a critical image-changed event (issue 8, defect 11)
+img=$(hdocker image inspect -f '{{.Id}}' vigil-multi:1 | cut -d: -f2)
+cfgf=$R/var/lib/docker/image/overlay2/imagedb/content/sha256/$img
+[ -f "$cfgf" ] || fail "no image config at $cfgf"
+cp -p "$cfgf" "$T/config.orig"
+sed -i 's#"/bin/sh"#"/bin/evil"#' "$cfgf"
+cmp -s "$cfgf" "$T/config.orig" && fail "the image config was not rewritten"
+expect_rc 1 V check --json >"$T/events" 2>/dev/null
+python3 - "$T/events" "sha256:$img" <<'PY' || fail "no critical image-changed event for the rewritten config"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+hit = [e for e in ev if e["event"]["action"] == "image-changed"]
+assert len(hit) == 1 and hit[0]["vigil"]["image_id"] == sys.argv[2], ev
+assert hit[0]["vigil"]["severity"] == "critical", hit
+assert "rewritten" in hit[0]["message"], hit
+PY
+cp -p "$T/config.orig" "$cfgf"
 expect_rc 0 V check >/dev/null
 
 # a new image: new layers, reported as such (exit 1), no file events
