@@ -27,6 +27,7 @@
 #include <libaudit.h>
 
 #include "vigil/audit.h"
+#include "vigil/clock.h"
 #include "vigil/docker.h"
 #include "vigil/record.h"
 
@@ -79,6 +80,9 @@ struct vigil_audit_engine {
 	struct vigil_audit_counters c;
 	/* who-data handed out by vigil_audit_engine_who */
 	struct who_entry last;
+	/* the data root the Docker collector found (no data_roots given) */
+	char *found_root;
+	int64_t found_ns;
 };
 
 static int64_t now_ns(void)
@@ -190,15 +194,36 @@ static const char *container_of(struct vigil_audit_engine *e, const struct vigil
 	return NULL;
 }
 
+/* The Docker data root as dockerd would use it (daemon.json, units and
+ * drop-ins, DOCKER_OPTS), asked of the Docker collector at most every
+ * FOUND_AGE: a container unknown under it (not Docker's, or being created)
+ * costs one lookup, not a discovery per exec. */
+#define FOUND_AGE (10 * 1000000000LL)
+static const char *found_root(struct vigil_audit_engine *e)
+{
+	struct vigil_docker_engine eng;
+	struct vigil_err err = { "" };
+	int64_t now = vigil_clock_mono_ns();
+
+	if (e->found_root && now - e->found_ns < FOUND_AGE)
+		return e->found_root;
+	e->found_ns = now;
+	if (vigil_docker_discover(NULL, &eng, &err))
+		return e->found_root;
+	free(e->found_root);
+	e->found_root = eng.data_root;
+	eng.data_root = NULL;
+	vigil_docker_engine_clear(&eng);
+	return e->found_root;
+}
+
 /* Name and image of container id, from the Docker collector (the one reader
- * of Docker's files).  With no data_roots configured the collector finds the
- * data root as dockerd does (daemon.json, units and drop-ins, DOCKER_OPTS),
- * so a moved data root still names the container. */
+ * of Docker's files): under the data_roots given, else the one it finds. */
 static void container_meta(struct vigil_audit_engine *e, const char *id, const char **name,
 			   const char **image)
 {
-	static const char *const discovered[] = { NULL, NULL };
-	const char *const *roots = e->o.data_roots ? e->o.data_roots : discovered;
+	const char *one[2] = { NULL, NULL };
+	const char *const *roots = e->o.data_roots;
 	struct meta_entry *m;
 
 	*name = *image = NULL;
@@ -208,17 +233,18 @@ static void container_meta(struct vigil_audit_engine *e, const char *id, const c
 			*image = e->meta[i].image;
 			return;
 		}
+	if (!roots) {
+		one[0] = found_root(e);
+		roots = one;
+	}
 	m = &e->meta[e->meta_next++ % META_CACHE];
 	free(m->name);
 	free(m->image);
 	memset(m, 0, sizeof(*m));
-	/* discovered: one pass with data_root NULL; configured: each in turn */
-	for (size_t i = 0; i == 0 || roots[i]; i++) {
+	for (size_t i = 0; roots[i]; i++) {
 		struct vigil_err err = { "" };
 
 		if (!vigil_docker_container_lookup(NULL, roots[i], id, &m->name, &m->image, &err))
-			break;
-		if (!roots[i])
 			break;
 	}
 	if (!m->name)
@@ -590,5 +616,6 @@ void vigil_audit_engine_free(struct vigil_audit_engine *e)
 		free(e->meta[i].image);
 	}
 	entry_clear(&e->last);
+	free(e->found_root);
 	free(e);
 }

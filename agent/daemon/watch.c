@@ -2382,6 +2382,7 @@ static int watch_alloc(struct vigil_cli *cli, const char *pid_opt, struct vigil_
 	w->sigfd = -1;
 	w->docker_fd = -1;
 	w->pidfd = -1;
+	/* A copy: the config it may point into is freed by the first reload. */
 	w->state_dir = strdup(vigil_cli_state_dir(cli));
 	w->started_ns = vigil_loop_now_ns();
 	w->started_real = now_real_ns();
