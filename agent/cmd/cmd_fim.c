@@ -391,7 +391,7 @@ int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv)
 			break;
 		}
 		if (json) {
-			struct vigil_event ev = { .action = "baseline-record", .kind = "state", .scope = rec.scope,
+			struct vigil_event ev = { .action = VIGIL_ACTION_BASELINE_RECORD, .kind = "state", .scope = rec.scope,
 						  .generation = gen.id, .cur = &rec, .source = "baseline" };
 			char *line = vigil_event_json(&ev, NULL);
 
