@@ -40,7 +40,7 @@
 #define MAX_ARGS 256
 /* A container id not found under the known data roots makes vigil look for
  * running dockerds' --data-root again, at most this often. */
-#define ROOTS_RESCAN_NS (10 * 1000000000LL)
+#define ROOTS_RESCAN_NS (2 * 1000000000LL)
 
 
 struct meta_entry {
@@ -191,8 +191,10 @@ static int add_root(struct vigil_audit_exec *x, const char *r, size_t len)
 	return 0;
 }
 
-/* --data-root of every running dockerd (a root given on the command line
- * is in no file that engine discovery reads). */
+/* --data-root of every running dockerd run by root (a root given on the
+ * command line is in no file that engine discovery reads).  O(processes):
+ * done at start and, when a container's record is not found, at most every
+ * ROOTS_RESCAN_NS. */
 static void scan_dockerds(struct vigil_audit_exec *x)
 {
 	DIR *d = opendir(x->o.proc ? x->o.proc : "/proc");
@@ -207,6 +209,10 @@ static void scan_dockerds(struct vigil_audit_exec *x)
 
 		if (pid <= 0 || proc_read(x, pid, "comm", buf, sizeof(buf)) <= 0 ||
 		    strcmp(buf, "dockerd\n"))
+			continue;
+		/* any user can name a process dockerd: only root's are asked
+		 * where Docker's data is (a spoofed root could name containers) */
+		if (proc_read(x, pid, "status", buf, sizeof(buf)) <= 0 || !strstr(buf, "\nUid:\t0\t0\t"))
 			continue;
 		n = proc_read(x, pid, "cmdline", buf, sizeof(buf));
 		for (long o = 0; n > 0 && o < n;) {

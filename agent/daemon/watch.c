@@ -7,8 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,8 +17,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +39,7 @@
 #include "vigil/run.h"
 #include "vigil/sched.h"
 #include "vigil/sign.h"
+#include "vigil/statewatch.h"
 #include "vigil/store.h"
 #include "vigil/walk.h"
 #include "vigil/watch.h"
@@ -48,6 +51,8 @@
 #define PREFIXES_MAX 256    /* subtrees waiting for a rescan; beyond: a full rescan */
 #define STOP_WAIT_MS 2000   /* at stop: time for pending changes and outputs */
 #define LIMIT_EVENT_EVERY_S 600
+#define MODULES_MAX 4
+#define STATE_QUIET_MS 500  /* the state dir changed: verified once quiet that long */
 
 /* ---- config references: a reload swaps the config while jobs still use the old one ---- */
 
@@ -109,7 +114,7 @@ static void cfgref_put(struct cfgref *r)
 
 /* ---- jobs and results ---- */
 
-enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE, J_LAYER };
+enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE, J_LAYER, J_VERIFY };
 
 struct job {
 	struct job *next;
@@ -122,6 +127,8 @@ struct job {
 	char **prefixes;  /* J_RESCAN: subtrees, NULL = every watched scope */
 	size_t nprefixes;
 	const char *source;
+	int startup;      /* J_CHECK: what changed while the daemon was down */
+	int untrusted;    /* J_CHECK: refused, the baseline did not verify */
 	size_t len;
 	char path[];
 };
@@ -153,6 +160,7 @@ struct change {
 	int64_t hold_until;
 	/* C_DONE */
 	int job;
+	int startup, untrusted;
 	uint64_t client;
 	int rc;
 	char msg[512];
@@ -174,7 +182,7 @@ struct pend {
 struct vigil_watch {
 	struct vigil_cli *cli;
 	struct cfgref *cr;
-	const char *state_dir;
+	char *state_dir;        /* own copy: the config it came from is freed by reloads */
 	int64_t gen;            /* baseline generation compared with (atomic) */
 	int64_t started_ns, started_real;
 	char host[256];
@@ -217,6 +225,12 @@ struct vigil_watch {
 
 	struct vigil_reported *rep;
 
+	/* the state dir: changed by someone else -> verified again */
+	struct vigil_statewatch *sd;
+	unsigned store_epoch;   /* atomic: bumped when workers must reopen the store */
+	int verify_queued;
+	int tampered;           /* the last verification failed */
+
 	vigil_watch_who_fn who_fn;
 	void *who_ctx;
 	int hold_ms;
@@ -229,6 +243,15 @@ struct vigil_watch {
 	int have_check;
 	int stopping;
 	int exit_code;
+
+	/* modules plugged in by the wiring (daemon.c) */
+	struct {
+		const struct vigil_watch_module *ops;
+		void *ctx;
+	} modules[MODULES_MAX];
+	size_t nmodules;
+	char *pid_file;         /* own copy: removed last */
+	int pidfd;
 };
 
 /* ======================================================================= */
@@ -395,7 +418,9 @@ static int emission_push(void *arg)
 	c->severity = d->severity;
 	c->gen = __atomic_load_n(&em->w->gen, __ATOMIC_RELAXED);
 	c->source = j->source;
-	if (j->from)
+	/* Only what is there now was renamed from somewhere: a path renamed into
+	 * and away again before it was evaluated is gone, not renamed. */
+	if (j->from && d->cur)
 		c->extra = path_json("renamed_from", j->from, strlen(j->from));
 	else if (d->extra_json)
 		c->extra = strdup(d->extra_json);
@@ -468,6 +493,8 @@ static void done_push(struct vigil_watch *w, const struct job *j, int rc, const 
 		return;
 	c->type = C_DONE;
 	c->job = j->type;
+	c->startup = j->startup;
+	c->untrusted = j->untrusted;
 	c->client = j->client;
 	c->rc = rc;
 	snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
@@ -530,6 +557,8 @@ struct worker {
 	struct vigil_watch *w;
 	struct jobq *q;
 	struct vigil_store *st;
+	unsigned epoch;  /* w->store_epoch when st was opened */
+	int low;         /* the slow worker: nice 10, lowest best-effort I/O class */
 };
 
 static struct job *job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source);
@@ -603,8 +632,8 @@ static void eval_path(struct vigil_watch *w, struct vigil_store *st, struct job 
 
 	if (!sc)
 		return;
-	if (sc->auto_kind == VIGIL_AUTO_DOCKER_LAYERS) {
-		queue_layer(w, j);
+	if (sc->auto_kind == VIGIL_AUTO_DOCKER_LAYERS || vigil_docker_in_layer(j->cr->loc, j->path, j->len)) {
+		queue_layer(w, j); /* never a record, as in run.c */
 		return;
 	}
 	vigil_record_init(&old);
@@ -692,7 +721,7 @@ static const char **rescan_layers(const struct job *j, size_t *n)
  * the same engine, agent/core/run.c). */
 static void run_compare(struct vigil_watch *w, struct vigil_store *st, struct job *j)
 {
-	struct rescan r = { .w = w, .j = j, .force = j->type == J_CHECK };
+	struct rescan r = { .w = w, .j = j, .force = j->type == J_CHECK && !j->startup };
 	struct vigil_run_opts o = {
 		.loc = j->cr->loc, .state_dir = w->state_dir, .st = st,
 		.gen = __atomic_load_n(&w->gen, __ATOMIC_RELAXED),
@@ -739,7 +768,7 @@ static void run_baseline(struct vigil_watch *w, struct job *j)
 {
 	struct rescan r = { .w = w, .j = j };
 	struct vigil_run_opts o = {
-		.cfg = j->cr->cfg, .state_dir = w->state_dir, .kind = "scheduled", .say = say_log,
+		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir, .kind = "scheduled", .say = say_log,
 		.cancelled = walk_cancelled, .cancel_arg = &r,
 	};
 	struct vigil_run_result res;
@@ -750,10 +779,149 @@ static void run_baseline(struct vigil_watch *w, struct job *j)
 	malloc_trim(0);
 }
 
+static struct job *job_alloc(struct cfgref *cr, int type, const char *path, size_t len, const char *source);
+
+/* ---- paths only the reported map knows (after a rescan or a check) ---- */
+
+struct gone {
+	const struct job *j;
+	char **paths;
+	size_t n, cap;
+};
+
+static int gone_collect(void *arg, const char *path, size_t len)
+{
+	struct gone *g = arg;
+	struct stat sb;
+	int in = !g->j->nprefixes;
+	char *p;
+
+	for (size_t i = 0; i < g->j->nprefixes && !in; i++)
+		in = under(path, len, g->j->prefixes[i]);
+	if (!in || memchr(path, '\0', len))
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		char **v = realloc(g->paths, cap * sizeof(*v));
+
+		if (!v)
+			return 1;
+		g->paths = v;
+		g->cap = cap;
+	}
+	if (!(p = strndup(path, len)))
+		return 1;
+	/* Under the map's lock: an lstat, no hashing. */
+	if (lstat(p, &sb) == 0 || errno != ENOENT) {
+		free(p);
+		return 0;
+	}
+	g->paths[g->n++] = p;
+	return 0;
+}
+
+/* A rescan compares the disk with the baseline, so a path reported as added
+ * and gone again while inotify's events were lost (an overflow) is seen by
+ * neither side: each such path is evaluated again, which reports it removed. */
+static void recheck_gone(struct vigil_watch *w, struct vigil_store *st, const struct job *j)
+{
+	struct gone g = { .j = j };
+
+	vigil_reported_changed(w->rep, gone_collect, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		struct job *pj = job_alloc(j->cr, J_PATH, g.paths[i], strlen(g.paths[i]), "rescan");
+
+		if (pj && !__atomic_load_n(&w->cancel, __ATOMIC_RELAXED))
+			eval_path(w, st, pj);
+		job_free(pj);
+		free(g.paths[i]);
+	}
+	free(g.paths);
+}
+
+/* The newest generation, verified afresh; one older than the generation in
+ * use means the database was rolled back.  Any thread. */
+static int verify_latest(struct vigil_watch *w, struct vigil_generation *g, struct vigil_err *err)
+{
+	int64_t in_use = __atomic_load_n(&w->gen, __ATOMIC_RELAXED);
+	struct vigil_store *st = NULL;
+	int rc = vigil_run_open_verified(w->state_dir, VIGIL_STORE_RDONLY, &st, g, err);
+
+	vigil_store_close(st);
+	if (!rc && g->id < in_use)
+		rc = vigil_err_set(err, -EBADMSG, "the newest baseline generation is %" PRId64 ", older than "
+				   "generation %" PRId64 " in use: the database was rolled back", g->id, in_use);
+	return rc;
+}
+
+/* Checks (asked, scheduled, at start) verify the baseline first and refuse a
+ * tampered one: a row edited to hide a change must not hide it here too. */
+static void run_check(struct vigil_watch *w, struct vigil_store *st, struct job *j)
+{
+	struct vigil_generation g;
+	struct vigil_err err = { "" };
+	char msg[sizeof(err.msg) + 64];
+	int rc = verify_latest(w, &g, &err);
+
+	if (rc) {
+		snprintf(msg, sizeof(msg), "refusing to check against baseline: %s", err.msg);
+		j->untrusted = 1;
+		done_push(w, j, rc, msg, NULL, 0);
+		return;
+	}
+	run_compare(w, st, j);
+	recheck_gone(w, st, j);
+}
+
+static void run_verify(struct vigil_watch *w, struct job *j)
+{
+	struct vigil_generation g;
+	struct vigil_err err = { "" };
+	int rc = verify_latest(w, &g, &err);
+
+	/* Whatever the outcome, connections opened before may have cached rows. */
+	__atomic_add_fetch(&w->store_epoch, 1, __ATOMIC_RELAXED);
+	done_push(w, j, rc, rc ? err.msg : NULL, NULL, rc ? 0 : g.id);
+}
+
+static void worker_lower_priority(void)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	/* Per thread on Linux.  IOPRIO_WHO_PROCESS (1) with a thread id sets the
+	 * thread's I/O priority: class best-effort (2), level 7 (lowest). */
+	if (setpriority(PRIO_PROCESS, (id_t)tid, 10) < 0)
+		vigil_log_debug("slow worker: nice: %s", strerror(errno));
+	if (syscall(SYS_ioprio_set, 1, tid, (2 << 13) | 7) < 0)
+		vigil_log_debug("slow worker: ioprio: %s", strerror(errno));
+}
+
+/* A connection opened before the state dir changed may have cached rows (or
+ * be immutable, blind to the WAL): reopened then, and before every check. */
+static void worker_reopen(struct worker *wk, int force)
+{
+	unsigned epoch = __atomic_load_n(&wk->w->store_epoch, __ATOMIC_RELAXED);
+	struct vigil_store *st = NULL;
+	struct vigil_err err = { "" };
+
+	if (epoch == wk->epoch && !force)
+		return;
+	if (vigil_store_open(wk->w->state_dir, VIGIL_STORE_RDONLY, &st, &err)) {
+		vigil_log_warn("reopening the baseline: %s", err.msg);
+		return; /* the old connection stays, tried again at the next job */
+	}
+	vigil_store_close(wk->st);
+	wk->st = st;
+	wk->epoch = epoch;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct jobq *q = wk->q;
+
+	if (wk->low)
+		worker_lower_priority();
 
 	for (;;) {
 		struct job *j;
@@ -774,12 +942,17 @@ static void *worker_main(void *arg)
 		if (j->type == J_RESCAN && !j->nprefixes)
 			__atomic_store_n(&wk->w->rescan_queued, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&q->mu);
+		worker_reopen(wk, j->type == J_CHECK);
 		switch (j->type) {
 		case J_PATH: eval_path(wk->w, wk->st, j); break;
 		case J_RESCAN:
-		case J_LAYER:
-		case J_CHECK: run_compare(wk->w, wk->st, j); break;
+			run_compare(wk->w, wk->st, j);
+			recheck_gone(wk->w, wk->st, j);
+			break;
+		case J_LAYER: run_compare(wk->w, wk->st, j); break;
+		case J_CHECK: run_check(wk->w, wk->st, j); break;
 		case J_BASELINE: run_baseline(wk->w, j); break;
+		case J_VERIFY: run_verify(wk->w, j); break;
 		}
 		job_free(j);
 		pthread_mutex_lock(&q->mu);
@@ -802,6 +975,8 @@ static int worker_start(struct vigil_watch *w, struct jobq *q, pthread_t *th, st
 		return vigil_err_set(err, -ENOMEM, "out of memory");
 	wk->w = w;
 	wk->q = q;
+	wk->low = q == &w->slow;
+	wk->epoch = __atomic_load_n(&w->store_epoch, __ATOMIC_RELAXED);
 	rc = vigil_store_open(w->state_dir, VIGIL_STORE_RDONLY, &wk->st, err);
 	if (rc) {
 		free(wk);
@@ -851,19 +1026,24 @@ static void workers_stop(struct vigil_watch *w)
 	w->threads_started = 0;
 }
 
-static struct job *job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source)
+static struct job *job_alloc(struct cfgref *cr, int type, const char *path, size_t len, const char *source)
 {
 	struct job *j = calloc(1, sizeof(*j) + len + 1);
 
 	if (!j)
 		return NULL;
 	j->type = type;
-	j->cr = cfgref_get(w->cr);
+	j->cr = cfgref_get(cr);
 	j->source = source;
 	j->len = len;
 	if (path)
 		memcpy(j->path, path, len);
 	return j;
+}
+
+static struct job *job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source)
+{
+	return job_alloc(w->cr, type, path, len, source);
 }
 
 /* ======================================================================= */
@@ -975,6 +1155,49 @@ static void hold_fire(struct vigil_loop_timer *t, uint64_t n, void *ctx)
 
 static void start_job_check_reply(struct vigil_watch *w, struct change *c);
 
+/* A verification failed: said as a critical event each time it fails. */
+static void baseline_untrusted(struct vigil_watch *w, const char *why)
+{
+	char *extra = NULL;
+	json_t *o = json_pack("{s:s,s:s}", "state_dir", w->state_dir, "error", why);
+
+	if (o)
+		extra = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	w->tampered = 1;
+	vigil_log_err("the baseline in '%s' does not verify: %s", w->state_dir, why);
+	emit_info(w, VIGIL_ACTION_BASELINE_TAMPERED, VIGIL_SEV_CRITICAL, extra,
+		  "the baseline in '%s' was changed outside vigil and does not verify: %s; checks are "
+		  "refused until it does (run 'vigil check' to see what it hides, 'vigil baseline' to "
+		  "make a new one)", w->state_dir, why);
+	free(extra);
+}
+
+static void on_verified(struct vigil_watch *w, struct change *c)
+{
+	w->verify_queued = 0;
+	if (c->rc == -EBUSY || c->rc == -EAGAIN) {
+		vigil_log_info("state dir changed; verifying the baseline again later: %s", c->msg);
+		return;
+	}
+	if (c->rc) {
+		baseline_untrusted(w, c->msg);
+		return;
+	}
+	if (w->tampered) {
+		w->tampered = 0;
+		emit_info(w, VIGIL_ACTION_BASELINE_VERIFIED, VIGIL_SEV_MEDIUM, NULL,
+			  "the baseline in '%s' verifies again (generation %" PRId64 ")", w->state_dir, c->new_gen);
+	}
+	if (c->new_gen > w->gen) {
+		/* `vigil baseline` or `accept` by hand: a newer signed generation. */
+		__atomic_store_n(&w->gen, c->new_gen, __ATOMIC_RELAXED);
+		vigil_reported_clear(w->rep);
+		emit_info(w, VIGIL_ACTION_BASELINE, 0, NULL, "baseline generation %" PRId64 " (made outside the "
+			  "daemon) verified and in use", c->new_gen);
+	}
+}
+
 static void on_done(struct vigil_watch *w, struct change *c)
 {
 	switch (c->job) {
@@ -984,7 +1207,12 @@ static void on_done(struct vigil_watch *w, struct change *c)
 			vigil_log_warn("%s failed: %s", c->job == J_LAYER ? "layer verification" : "rescan", c->msg);
 		break;
 	case J_CHECK:
+		if (c->untrusted)
+			baseline_untrusted(w, c->msg);
 		start_job_check_reply(w, c);
+		break;
+	case J_VERIFY:
+		on_verified(w, c);
 		break;
 	case J_BASELINE:
 		if (c->rc) {
@@ -1181,6 +1409,11 @@ static void pend_add(struct vigil_watch *w, const char *path, size_t len, uint32
 	if (from) {
 		free(p->from);
 		p->from = strdup(from);
+	} else if (mask & (IN_MOVED_FROM | IN_DELETE)) {
+		/* Renamed or deleted away after it was renamed into: no longer the
+		 * file that came from p->from. */
+		free(p->from);
+		p->from = NULL;
 	}
 	if (p == w->phead || !vigil_loop_timer_armed(w->debounce))
 		debounce_arm(w);
@@ -1370,6 +1603,16 @@ static void on_inotify(struct vigil_loop *loop, int fd, uint32_t events, void *c
 			  "rescanned against the baseline so that no change is lost");
 	}
 	periodic_arm(w);
+}
+
+static void output_problem(void *ctx, const char *name, const char *problem)
+{
+	struct vigil_watch *w = ctx;
+	char *extra = path_json("output", name, strlen(name));
+
+	vigil_log_warn("output '%s': %s", name, problem);
+	emit_info(w, VIGIL_ACTION_OUTPUT_UNAVAILABLE, VIGIL_SEV_HIGH, extra, "output '%s': %s", name, problem);
+	free(extra);
 }
 
 static int watch_dir_filter(void *ctx, const char *path, size_t len)
@@ -1615,6 +1858,8 @@ static void log_loss(void *ctx, const char *name, uint64_t queued, uint64_t unre
 		   queued + unreported, name, (const char *)ctx, queued, unreported);
 }
 
+static void modules_reload(struct vigil_watch *w);
+
 /* 0, or -errno with err saying why the old config stays. */
 static int reload(struct vigil_watch *w, struct vigil_err *err)
 {
@@ -1625,6 +1870,16 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 	int rc;
 
 	vigil_notify("RELOADING=1");
+	{
+		struct vigil_generation g;
+
+		rc = verify_latest(w, &g, err);
+		if (rc) {
+			baseline_untrusted(w, err->msg);
+			vigil_err_prefix(err, rc, "refusing to reload against baseline");
+			goto fail;
+		}
+	}
 	rc = vigil_config_load(w->cli->config_file, &cfg, err);
 	if (rc)
 		goto fail;
@@ -1656,6 +1911,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 		vigil_output_give_up(w->out, log_loss, "when the outputs were replaced");
 		vigil_output_free(w->out);
 		w->out = out;
+		vigil_output_probe(w->out, output_problem, w);
 	} else if (vigil_output_reopen(w->out, err)) {
 		vigil_log_warn("%s", err->msg);
 	}
@@ -1663,6 +1919,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 	w->sched = sched;
 	cfgref_put(old);
 	periodic_arm(w);
+	modules_reload(w);
 	vigil_notify("READY=1");
 	return 0;
 fail_cr:
@@ -1724,14 +1981,15 @@ static void start_job_check_reply(struct vigil_watch *w, struct change *c)
 	if (o)
 		extra = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	snprintf(msg, sizeof(msg), "check: %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " changed, %" PRIu64
-		 " unreadable; %" PRIu64 " entries checked", c->added, c->removed, c->changed, c->unreadable, c->seen);
-	ev.action = VIGIL_ACTION_CHECK_SUMMARY;
+	snprintf(msg, sizeof(msg), "%s: %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " changed, %" PRIu64
+		 " unreadable; %" PRIu64 " entries checked", c->startup ? "changed while vigil was not running" :
+		 "check", c->added, c->removed, c->changed, c->unreadable, c->seen);
+	ev.action = c->startup ? VIGIL_ACTION_STARTUP_CHECK : VIGIL_ACTION_CHECK_SUMMARY;
 	ev.kind = "event";
 	ev.severity = diffs ? VIGIL_SEV_MEDIUM : 0;
 	ev.message = msg;
 	ev.generation = w->gen;
-	ev.source = "check";
+	ev.source = c->startup ? "startup" : "check";
 	ev.extra_json = extra;
 	/* After the differences it sums up (those may still be held). */
 	if (w->held_head)
@@ -1759,6 +2017,31 @@ static void queue_slow(struct vigil_watch *w, int type, uint64_t client, const c
 		return;
 	}
 	j->client = client;
+	jobq_push(&w->slow, j);
+}
+
+static void on_state_changed(void *ctx)
+{
+	struct vigil_watch *w = ctx;
+
+	if (w->verify_queued)
+		return;
+	w->verify_queued = 1;
+	queue_slow(w, J_VERIFY, 0, "verify");
+}
+
+/* Samhain-like: what changed while the daemon was not running is found by
+ * one comparison of every scope with the baseline, on the slow worker (low
+ * priority), reported like a rescan's findings (once each), then summed up. */
+static void queue_startup_check(struct vigil_watch *w)
+{
+	struct job *j = job_new(w, J_CHECK, NULL, 0, "startup");
+
+	if (!j) {
+		vigil_log_warn("out of memory: no comparison at start ('vigil ctl check' does it)");
+		return;
+	}
+	j->startup = 1;
 	jobq_push(&w->slow, j);
 }
 
@@ -1945,14 +2228,44 @@ out:
 	return ret;
 }
 
-static int pidfile_open(const char *path)
+/* The directory of path, made when missing (0755, like mkdir -p): a unit's
+ * RuntimeDirectory= makes /run/vigil, a `vigil watch` by hand has nobody to
+ * make it.  0 or -errno. */
+static int make_parent_dir(const char *what, const char *path, struct vigil_err *err)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return vigil_err_set(err, -ENAMETOOLONG, "%s '%s': path too long", what, path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return vigil_err_set(err, -errno, "%s '%s': cannot make directory '%s': %s", what, path, dir,
+					     strerror(errno));
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+/* Locked, holding our pid: the fd, or -1 with err saying why. */
+static int pidfile_open(const char *path, struct vigil_err *err)
 {
 	char buf[32];
 	int fd, n;
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		vigil_log_err("pid file '%s': %s", path, strerror(errno));
+		vigil_err_set(err, -errno, "pid file '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -1960,24 +2273,26 @@ static int pidfile_open(const char *path)
 
 		buf[r > 0 ? r : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		vigil_log_err("pid file '%s' is locked: vigil watch is already running (pid %s)", path, buf);
+		vigil_err_set(err, -EBUSY, "pid file '%s' is locked: vigil watch is already running (pid %s)", path,
+			      buf);
 		close(fd);
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		vigil_log_err("pid file '%s': %s", path, strerror(errno));
+		vigil_err_set(err, -errno, "pid file '%s': %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-static void watch_free(struct vigil_watch *w)
+static void watch_release(struct vigil_watch *w)
 {
 	struct change *c, *next;
 
 	workers_stop(w);
+	vigil_statewatch_free(w->sd);
 	docker_watch_stop(w);
 	vigil_ctl_free(w->ctl);
 	vigil_sched_free(w->sched);
@@ -2012,7 +2327,7 @@ static void watch_free(struct vigil_watch *w)
 	free(w->scopes_sig);
 	pthread_mutex_destroy(&w->res_mu);
 	cfgref_put(w->cr);
-	free((char *)w->state_dir);
+	free(w->state_dir);
 	free(w);
 }
 
@@ -2049,44 +2364,16 @@ static void stop_all(struct vigil_watch *w)
 	vigil_output_give_up(w->out, log_loss, "before stopping");
 }
 
-int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "pid-file", required_argument, NULL, 'p' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vigil_watch *w;
-	struct vigil_err err = { "" };
-	const char *pid_file = cli->cfg->pid_file;
-	int check_only = 0, pidfd = -1, o, rc, ret = VIGIL_EXIT_FAIL;
-	sigset_t mask;
+/* ======================================================================= */
+/* lifecycle: daemon.c calls new, adds its modules, run, free              */
 
-	while ((o = getopt_long(argc, argv, "p:fn", opts, NULL)) != -1) {
-		switch (o) {
-		case 'p': pid_file = optarg; break;
-		case 'f': break; /* the daemon always runs in the foreground */
-		case 'n': check_only = 1; break;
-		default: return VIGIL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		vigil_log_err("watch takes no arguments (see --pid-file, --check-config)");
-		return VIGIL_EXIT_USAGE;
-	}
-	if (cli->root && strcmp(cli->root, "/")) {
-		vigil_log_err("watch runs on the live host: --root '%s' is for baseline and check", cli->root);
-		return VIGIL_EXIT_USAGE;
-	}
-	if (check_only) {
-		printf("%s: configuration ok\n", cli->cfg->source);
-		return VIGIL_EXIT_OK;
-	}
-	/* Few threads, low contention: one malloc arena keeps RSS small. */
-	mallopt(M_ARENA_MAX, 1);
-	sqlite3_soft_heap_limit64(4 << 20);
-	w = calloc(1, sizeof(*w));
+/* The daemon's state, with its own copy of the pid file's path (the config
+ * holding the path is the daemon's and reloads free it).  An exit code. */
+static int watch_alloc(struct vigil_cli *cli, const char *pid_opt, struct vigil_watch **out)
+{
+	struct vigil_watch *w = calloc(1, sizeof(*w));
+
+	*out = w;
 	if (!w) {
 		vigil_log_err("out of memory");
 		return VIGIL_EXIT_FAIL;
@@ -2094,6 +2381,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->cli = cli;
 	w->sigfd = -1;
 	w->docker_fd = -1;
+	w->pidfd = -1;
 	/* A copy: the config it may point into is freed by the first reload. */
 	w->state_dir = strdup(vigil_cli_state_dir(cli));
 	w->started_ns = vigil_loop_now_ns();
@@ -2106,29 +2394,28 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->pbuckets = 1024;
 	w->phash = calloc(w->pbuckets, sizeof(*w->phash));
 	w->rep = vigil_reported_new(REPORTED_MAX);
-	if (!w->phash || !w->rep || !w->state_dir) {
-		vigil_log_err("out of memory");
-		goto out;
-	}
+	if (!pid_opt)
+		pid_opt = cli->cfg->pid_file;
+	if (pid_opt && pid_opt[0])
+		w->pid_file = strdup(pid_opt);
 	/* The config now belongs to the daemon (reloads replace it). */
 	w->cr = cfgref_new(cli->cfg);
-	if (!w->cr) {
+	if (!w->phash || !w->rep || !w->cr || !w->state_dir || (pid_opt && pid_opt[0] && !w->pid_file)) {
 		vigil_log_err("out of memory");
-		goto out;
+		return VIGIL_EXIT_FAIL;
 	}
 	cli->cfg = NULL;
 	if (w->cr->cfg->debounce_ms < 0)
 		w->cr->cfg->debounce_ms = 0;
+	return VIGIL_EXIT_OK;
+}
 
-	ret = load_baseline(w);
-	if (ret)
-		goto out;
-	ret = VIGIL_EXIT_FAIL;
-	if (pid_file && pid_file[0]) {
-		pidfd = pidfile_open(pid_file);
-		if (pidfd < 0)
-			goto out;
-	}
+/* Signals through a signalfd, the loop and its timers.  0 or -errno. */
+static int loop_setup(struct vigil_watch *w, struct vigil_err *err)
+{
+	sigset_t mask;
+	int rc;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -2139,7 +2426,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	rc = w->sigfd < 0 ? -errno : 0;
 	if (!rc)
-		rc = vigil_loop_new(&w->loop, &err);
+		rc = vigil_loop_new(&w->loop, err);
 	if (!rc)
 		rc = vigil_loop_add(w->loop, w->sigfd, EPOLLIN, on_signal, w);
 	if (!rc)
@@ -2150,55 +2437,149 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 		rc = vigil_loop_timer_new(w->loop, CLOCK_MONOTONIC, periodic_fire, w, &w->periodic);
 	if (!rc)
 		rc = vigil_loop_async_new(w->loop, on_results, w, &w->wake);
-	if (rc) {
-		vigil_log_err("event loop: %s", err.msg[0] ? err.msg : strerror(-rc));
-		goto out;
-	}
-	rc = vigil_output_new(w->loop, w->cr->cfg->outputs, w->cr->cfg->n_outputs, &w->out, &err);
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		ret = rc == -EINVAL ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
-		goto out;
-	}
-	rc = worker_start(w, &w->fast, &w->fast_th, &err);
+	if (rc && !err->msg[0])
+		vigil_err_set(err, rc, "event loop: %s", strerror(-rc));
+	return rc;
+}
+
+/* The two workers, the watches, Docker's state, the control socket, the
+ * schedules and the state dir's watch.  0 or -errno. */
+static int parts_setup(struct vigil_watch *w, struct vigil_err *err)
+{
+	const struct vigil_config *cfg = w->cr->cfg;
+	int rc = worker_start(w, &w->fast, &w->fast_th, err);
+
 	if (!rc) {
-		rc = worker_start(w, &w->slow, &w->slow_th, &err);
-		if (rc) { /* the fast one runs: stop it through the normal path */
-			w->threads_started = 1;
+		rc = worker_start(w, &w->slow, &w->slow_th, err);
+		w->threads_started = 1;
+		if (rc) /* the fast one runs: stop it through the normal path */
 			w->slow_th = w->fast_th;
-		}
 	}
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		goto out;
-	}
-	w->threads_started = 1;
-	w->scopes_sig = scopes_signature(w->cr->cfg);
-	rc = build_watches(w, &w->ino, &err);
+	if (rc)
+		return rc;
+	w->scopes_sig = scopes_signature(cfg);
+	rc = build_watches(w, &w->ino, err);
 	if (!rc)
 		rc = vigil_loop_add(w->loop, vigil_inotify_fd(w->ino), EPOLLIN, on_inotify, w);
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		goto out;
-	}
+	if (rc)
+		return rc;
 	docker_watch_start(w);
-	if (w->cr->cfg->control_socket && w->cr->cfg->control_socket[0]) {
-		rc = vigil_ctl_listen(w->loop, w->cr->cfg->control_socket, on_ctl, w, &w->ctl, &err);
-		if (rc) {
+	if (cfg->control_socket && cfg->control_socket[0]) {
+		rc = make_parent_dir("control socket", cfg->control_socket, err);
+		if (!rc)
+			rc = vigil_ctl_listen(w->loop, cfg->control_socket, on_ctl, w, &w->ctl, err);
+		if (rc)
+			return rc;
+	}
+	rc = vigil_sched_new(w->loop, cfg->schedules, cfg->n_schedules, on_sched, w, &w->sched, err);
+	if (rc)
+		return rc;
+	if (vigil_statewatch_new(w->loop, w->state_dir, STATE_QUIET_MS, on_state_changed, w, &w->sd, err))
+		vigil_log_warn("%s: a baseline changed behind the daemon's back is found by checks only", err->msg);
+	return 0;
+}
+
+int vigil_watch_new(struct vigil_cli *cli, const char *pid_file, struct vigil_watch **out)
+{
+	struct vigil_watch *w;
+	struct vigil_err err = { "" };
+	int ret, rc;
+
+	/* Few threads, low contention: one malloc arena keeps RSS small. */
+	mallopt(M_ARENA_MAX, 1);
+	sqlite3_soft_heap_limit64(4 << 20);
+	ret = watch_alloc(cli, pid_file, &w);
+	*out = w;
+	if (!ret)
+		ret = load_baseline(w);
+	if (ret)
+		return ret;
+	if (w->pid_file) {
+		rc = make_parent_dir("pid file", w->pid_file, &err);
+		w->pidfd = rc ? -1 : pidfile_open(w->pid_file, &err);
+		if (w->pidfd < 0)
+			goto fail;
+	}
+	rc = loop_setup(w, &err);
+	if (!rc) {
+		rc = vigil_output_new(w->loop, w->cr->cfg->outputs, w->cr->cfg->n_outputs, &w->out, &err);
+		if (rc == -EINVAL) {
 			vigil_log_err("%s", err.msg);
-			goto out;
+			return VIGIL_EXIT_USAGE;
 		}
 	}
-	rc = vigil_sched_new(w->loop, w->cr->cfg->schedules, w->cr->cfg->n_schedules, on_sched, w, &w->sched, &err);
-	if (rc) {
-		vigil_log_err("%s", err.msg);
-		goto out;
+	if (!rc)
+		rc = parts_setup(w, &err);
+	if (!rc)
+		return VIGIL_EXIT_OK;
+fail:
+	vigil_log_err("%s", err.msg);
+	return VIGIL_EXIT_FAIL;
+}
+
+int vigil_watch_add_module(struct vigil_watch *w, const struct vigil_watch_module *m, void *ctx)
+{
+	if (w->nmodules == MODULES_MAX)
+		return -ENOSPC;
+	w->modules[w->nmodules].ops = m;
+	w->modules[w->nmodules].ctx = ctx;
+	w->nmodules++;
+	return 0;
+}
+
+/* A module that fails is said and left out: file changes are still reported. */
+static void modules_start(struct vigil_watch *w)
+{
+	for (size_t i = 0; i < w->nmodules; i++) {
+		struct vigil_err err = { "" };
+
+		if (w->modules[i].ops->start(w->modules[i].ctx, w, w->cr->cfg, &err))
+			vigil_log_warn("%s: %s", w->modules[i].ops->name, err.msg);
 	}
-	if (w->cr->cfg->audit_enabled && vigil_audit_attach) {
-		rc = vigil_audit_attach(w, &err);
-		if (rc) /* file changes are still reported, without who made them */
-			vigil_log_warn("audit: %s", err.msg);
+}
+
+static void modules_reload(struct vigil_watch *w)
+{
+	for (size_t i = 0; i < w->nmodules; i++) {
+		struct vigil_err err = { "" };
+
+		if (w->modules[i].ops->reload(w->modules[i].ctx, w, w->cr->cfg, &err))
+			vigil_log_warn("%s: reload: %s", w->modules[i].ops->name, err.msg);
 	}
+}
+
+static void modules_stop(struct vigil_watch *w)
+{
+	for (size_t i = w->nmodules; i-- > 0;)
+		w->modules[i].ops->stop(w->modules[i].ctx, w);
+}
+
+static void say_started(struct vigil_watch *w)
+{
+	struct vigil_inotify_stats st;
+	/* which config: a --config file, the installed one, or the embedded default */
+	json_t *src = json_string(w->cr->cfg->source);
+	char extra[320], *js = src ? json_dumps(src, JSON_ENCODE_ANY) : NULL;
+
+	vigil_inotify_stats(w->ino, &st);
+	snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64
+		 ",\"config\":%.200s}", st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000,
+		 js && strlen(js) <= 200 ? js : "null");
+	free(js);
+	json_decref(src);
+	emit_info(w, VIGIL_ACTION_STARTED, 0, extra,
+		  "watching %" PRIu64 " directories against baseline generation %" PRId64 " (config %s)", st.watches,
+		  w->gen, w->cr->cfg->source);
+	vigil_log(VIGIL_LOG_NOTICE, "watching %" PRIu64 " directories in %zu scopes against baseline "
+		  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
+		  w->state_dir);
+}
+
+int vigil_watch_run(struct vigil_watch *w)
+{
+	int rc;
+
+	modules_start(w);
 	if (vigil_notify_watchdog_ms()) {
 		uint64_t ms = vigil_notify_watchdog_ms() / 2;
 
@@ -2206,25 +2587,9 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 			vigil_loop_timer_arm(w->watchdog, ms ? ms : 1, ms ? ms : 1);
 	}
 	periodic_arm(w);
-	{
-		struct vigil_inotify_stats st;
-		/* which config: a --config file, the installed one, or the embedded default */
-		json_t *src = json_string(w->cr->cfg->source);
-		char extra[320], *js = src ? json_dumps(src, JSON_ENCODE_ANY) : NULL;
-
-		vigil_inotify_stats(w->ino, &st);
-		snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64
-			 ",\"config\":%.200s}", st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000,
-			 js && strlen(js) <= 200 ? js : "null");
-		free(js);
-		json_decref(src);
-		emit_info(w, VIGIL_ACTION_STARTED, 0, extra,
-			  "watching %" PRIu64 " directories against baseline generation %" PRId64 " (config %s)", st.watches,
-			  w->gen, w->cr->cfg->source);
-		vigil_log(VIGIL_LOG_NOTICE, "watching %" PRIu64 " directories in %zu scopes against baseline "
-			  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
-			  w->state_dir);
-	}
+	say_started(w);
+	vigil_output_probe(w->out, output_problem, w);
+	queue_startup_check(w);
 	malloc_trim(0);
 	vigil_notify("READY=1");
 	rc = vigil_loop_run(w->loop);
@@ -2232,15 +2597,24 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	if (rc)
 		vigil_log_err("event loop: %s", strerror(-rc));
 	stop_all(w);
-	if (w->cr->cfg->audit_enabled && vigil_audit_detach)
-		vigil_audit_detach(w);
-	ret = rc ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
-out:
-	watch_free(w);
+	modules_stop(w);
+	return rc ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
+}
+
+void vigil_watch_free(struct vigil_watch *w)
+{
+	int pidfd;
+	char *pid_file;
+
+	if (!w)
+		return;
+	pidfd = w->pidfd;
+	pid_file = w->pid_file;
+	watch_release(w);
 	/* Last: while the pid file exists the process is there to be signalled. */
 	if (pidfd >= 0) {
 		unlink(pid_file);
 		close(pidfd);
 	}
-	return ret;
+	free(pid_file);
 }
