@@ -53,6 +53,11 @@ static const struct command commands[] = {
 	{ "audit-plugin", vigil_cmd_audit_plugin, 1, "auditd plugin: audit records on stdin, events on stdout" },
 	{ "audit-tail", vigil_cmd_audit_tail, 1, "print audit events and detections as they happen" },
 
+	/* evidence capture */
+	{ "capture", vigil_cmd_capture, 1, "snapshot containers, the engine, the host into a signed archive" },
+	{ "verify", vigil_cmd_verify, 1, "check an evidence ARCHIVE (members, seal, signature) | --ledger" },
+	{ "cases", vigil_cmd_cases, 1, "list the captures recorded in the custody ledger [--json]" },
+
 	{ NULL, NULL, 0, NULL },
 };
 

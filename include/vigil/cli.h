@@ -55,4 +55,9 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);
 
+/* evidence capture (agent/cmd/cmd_capture.c) */
+int vigil_cmd_capture(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv);
+
 #endif
