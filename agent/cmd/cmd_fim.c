@@ -142,6 +142,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 	ret = prepare(cli, &loc);
 	if (ret)
 		return ret;
+	o.loc = loc;
 	progress_start(&prog, &o);
 	ret = vigil_run_baseline(&o, &res, &err);
 	progress_end(&prog);
@@ -335,6 +336,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 	}
 	ret = prepare(cli, &loc);
 	if (!ret) {
+		o.loc = loc;
 		progress_start(&prog, &o);
 		ret = vigil_run_accept(&o, (const char *const *)paths, (size_t)n, &res, &err) ? VIGIL_EXIT_FAIL : 0;
 		progress_end(&prog);

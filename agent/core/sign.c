@@ -272,6 +272,10 @@ int vigil_sign_keygen(const char *dir, int force, struct vigil_err *err)
 		rc = vigil_err_set(err, -errno, "cannot create state directory '%s': %s", dir, strerror(errno));
 		goto out;
 	}
+	/* a key written where others can write is a key others can swap */
+	rc = vigil_statedir_check_dir(dir, err);
+	if (rc)
+		goto out;
 	if (!force && lstat(keyfile, &sb) == 0) {
 		rc = vigil_err_set(err, -EEXIST, "signing key '%s' already exists (use --force to replace it)",
 				   keyfile);

@@ -224,8 +224,8 @@ void watch_eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *
 
 	if (!sc)
 		return;
-	if (sc->auto_kind == VIGIL_AUTO_DOCKER_LAYERS) {
-		queue_layer(w, j);
+	if (sc->auto_kind == VIGIL_AUTO_DOCKER_LAYERS || vigil_docker_in_layer(j->cr->loc, j->path, j->len)) {
+		queue_layer(w, j); /* never a record, as in run.c */
 		return;
 	}
 	vigil_record_init(&old);
@@ -360,7 +360,8 @@ void watch_run_baseline(struct vigil_watch *w, struct job *j)
 {
 	struct rescan r = { .w = w, .j = j };
 	struct vigil_run_opts o = {
-		.cfg = j->cr->cfg, .state_dir = w->state_dir, .kind = "scheduled", .say = watch_say_log,
+		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir, .kind = "scheduled",
+		.say = watch_say_log,
 		.cancelled = walk_cancelled, .cancel_arg = &r,
 	};
 	struct vigil_run_result res;

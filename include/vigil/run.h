@@ -65,7 +65,8 @@ enum vigil_run_flags {
 
 struct vigil_run_opts {
 	const struct vigil_config *cfg;  /* `auto:` scopes filled by vigil_run_prepare() */
-	const struct vigil_docker_locator *loc; /* Docker terms on differences; NULL: none */
+	const struct vigil_docker_locator *loc; /* from vigil_run_prepare(): Docker terms on
+						   differences, and no layer's files walked */
 	const char *root;                /* NULL or "/": the live host */
 	const char *state_dir;
 	const char *kind;                /* baseline: the generation's kind ("baseline") */
