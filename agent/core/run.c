@@ -469,12 +469,12 @@ int vigil_run_check(const struct vigil_run_opts *o, struct vigil_run_result *res
 	rc = st ? 0 : vigil_store_open(o->state_dir, VIGIL_STORE_RDONLY, &st, err);
 	if (!rc && verify)
 		rc = verify_newest(o->state_dir, st, &res->gen, err);
-	if (!rc) {
+	if (!rc && !(o->flags & VIGIL_RUN_NO_FILES)) {
 		rc = vigil_store_scratch_begin(st, err);
 		scratch = !rc;
 	}
 	s.st = st;
-	if (!rc)
+	if (!rc && scratch)
 		rc = scan(o, &s, &res->stats, err);
 	/* The scan took a while: verify again, now, so the generation merged
 	 * below is the one whose digest and signature were just checked (the
@@ -483,7 +483,7 @@ int vigil_run_check(const struct vigil_run_opts *o, struct vigil_run_result *res
 		rc = verify_newest(o->state_dir, st, &res->gen, err);
 	if (!rc && o->started)
 		o->started(o->started_arg, &res->gen);
-	if (!rc)
+	if (!rc && scratch)
 		rc = vigil_store_scratch_merge(st, res->gen.id, merge_cb, &c, err);
 	if (!rc)
 		rc = check_docker(&c, st, err);

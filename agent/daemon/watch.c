@@ -731,7 +731,6 @@ static void run_compare(struct vigil_watch *w, struct vigil_store *st, struct jo
 	struct vigil_run_result res;
 	struct vigil_err err = { "" };
 	const char **layers = NULL;
-	const char *only[2] = { NULL, NULL };
 	int rc;
 
 	if (j->type == J_CHECK) {
@@ -740,8 +739,7 @@ static void run_compare(struct vigil_watch *w, struct vigil_store *st, struct jo
 		o.cfg = &j->cr->watched;
 		o.flags = VIGIL_RUN_NO_VERIFY | VIGIL_RUN_COVERED_ONLY | VIGIL_RUN_ALL_PATHS;
 		if (j->type == J_LAYER) {
-			only[0] = j->path; /* no file of a diff dir is a record: nothing to walk */
-			o.only = only;
+			o.flags |= VIGIL_RUN_NO_FILES; /* no file of a diff dir is a record */
 			o.layers = (const char *const *)j->prefixes; /* [0]: the chain id */
 			o.n_layers = 1;
 		} else {

@@ -61,6 +61,7 @@ enum vigil_run_flags {
 	VIGIL_RUN_COVERED_ONLY = 1u << 3, /* check: a baseline record no scope of cfg selects is
 					     not "removed" (rescans of some scopes) */
 	VIGIL_RUN_ALL_PATHS = 1u << 4,    /* check: call diff for matching paths too (restores) */
+	VIGIL_RUN_NO_FILES = 1u << 5,     /* check: Docker objects only (no walk, no merge) */
 };
 
 struct vigil_run_opts {
