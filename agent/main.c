@@ -55,6 +55,7 @@ static const struct command commands[] = {
 	{ "rules", vigil_cmd_rules, 1, "audit rules: print|install|remove|status" },
 	{ "audit-plugin", vigil_cmd_audit_plugin, 1, "auditd plugin: audit records on stdin, events on stdout" },
 	{ "audit-tail", vigil_cmd_audit_tail, 1, "print audit events and detections as they happen" },
+	{ "memdump", vigil_cmd_memdump, 0, "dump physical memory (LiME format) -o FILE [--method auto|lime|kcore]" },
 
 	{ NULL, NULL, 0, NULL },
 };

@@ -57,5 +57,6 @@ int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv); /* agent/cmd/cmd_memdump.c */
 
 #endif
