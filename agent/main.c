@@ -44,6 +44,9 @@ static const struct command commands[] = {
 	{ "layers", vigil_cmd_layers, 0, "list | verify [IMAGE|LAYER...]: check image layers against their digests" },
 	{ "drift", vigil_cmd_drift, 0, "list what CONTAINER changed against its image [--json]" },
 
+	/* packages */
+	{ "packages", vigil_cmd_packages, 0, "verify [PACKAGE...]: packaged files against dpkg's MD5s [--json]" },
+
 	/* watch daemon */
 	{ "watch", vigil_cmd_watch, 1, "the FIM daemon: watch the scopes, report changes [--pid-file F]" },
 	{ "ctl", vigil_cmd_ctl, 1, "ask the running daemon: status|rescan|reload|check [--socket P]" },
