@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "vigil/clock.h"
 #include "vigil/event.h"
 #include "vigil/output.h"
 
@@ -60,14 +61,6 @@ struct vigil_output_set {
 	char host[256];
 	int pid;
 };
-
-static int64_t now_real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 size_t vigil_output_syslog_header(char *buf, size_t size, int facility, int severity,
 				  const char *host, const char *msgid, int64_t time_ns, int pid)
@@ -176,7 +169,7 @@ static char *frame(struct sink *s, const char *line, size_t len, int severity, c
 
 	if (s->kind == S_LOCAL || s->kind == S_TCP) {
 		hl = vigil_output_syslog_header(hdr, sizeof(hdr), s->facility, severity, s->set->host,
-						msgid, now_real_ns(), s->set->pid);
+						msgid, vigil_clock_real_ns(), s->set->pid);
 		if (s->kind == S_TCP) {
 			int n = snprintf(pre, sizeof(pre), "%zu ", hl + len);
 

@@ -94,6 +94,9 @@ const struct vigil_lime_range *vigil_lime_check_gaps(const struct vigil_lime_che
 uint64_t vigil_lime_check_zero_bytes(const struct vigil_lime_check *c);
 uint64_t vigil_lime_check_bytes(const struct vigil_lime_check *c); /* stream bytes seen */
 void vigil_lime_check_free(struct vigil_lime_check *c);
+/* Feeds the file at path through c and finishes it: 0, -EINVAL (does not
+ * validate: detail in err), -errno (unreadable). */
+int vigil_lime_check_file(const char *path, struct vigil_lime_check *c, struct vigil_err *err);
 
 /* A sink: takes len bytes or fails (0 or -errno, detail in err). */
 typedef int (*vigil_lime_sink_fn)(void *ctx, const void *buf, size_t len, struct vigil_err *err);
