@@ -47,6 +47,9 @@ static const struct command commands[] = {
 	/* compliance */
 	{ "cis", vigil_cmd_cis, 0, "judge the host against the CIS Docker Benchmark 1.6.0 [--json] [--junit F] [--html F]" },
 
+	/* packages */
+	{ "packages", vigil_cmd_packages, 0, "verify [PACKAGE...]: packaged files against dpkg's MD5s [--json]" },
+
 	/* watch daemon */
 	{ "watch", vigil_cmd_watch, 1, "the FIM daemon: watch the scopes, report changes [--pid-file F]" },
 	{ "ctl", vigil_cmd_ctl, 1, "ask the running daemon: status|rescan|reload|check [--socket P]" },
