@@ -75,9 +75,8 @@ void cis_containers_load(struct cis_ctx *c)
 	for (size_t i = 0; i < n; i++) {
 		const struct vigil_docker_container *ct = vigil_docker_container(c->d, i);
 
+		/* ct->error may be about its layer (mounts/<id>): not what 5.x reads */
 		vigil_docker_container_json(c->d, ct->id, &c->cj[i].cfg, &c->cj[i].hc, &c->cj[i].why);
-		if (!c->cj[i].why && ct->error)
-			c->cj[i].why = strdup(ct->error);
 	}
 }
 
