@@ -468,6 +468,11 @@ void cis_eval_image(struct cis_ctx *c, const struct vigil_cis_check *chk)
 		const struct vigil_docker_image *img = vigil_docker_image(c->d, i);
 		char file[4200];
 
+		/* an untagged parent of other images is a build step, not an image
+		 * anyone runs (docker images hides it too) */
+		if (!img->tags.n && img->has_children)
+			continue;
+
 		snprintf(file, sizeof(file), "%s/image/overlay2/imagedb/content/sha256/%s", c->data_root, img->id + 7);
 		if (!strcmp(chk->id, "4.6")) {
 			json_t *cfg = NULL, *hc;
