@@ -21,6 +21,18 @@
 #define VIGIL_ACTION_LAYER_RETIRED "layer-retired"
 #define VIGIL_ACTION_IMAGE_CHANGED "image-changed"   /* an image's config rewritten */
 
+/* Packages: files against dpkg's records (`packages verify`, check, daemon). */
+#define VIGIL_ACTION_PKG_UPGRADE "package-upgrade"             /* explained by dpkg.log: low */
+#define VIGIL_ACTION_PKG_TAMPERED "package-file-tampered"      /* matches no sum it ships: critical */
+#define VIGIL_ACTION_CONFFILE_MODIFIED "conffile-modified"     /* a conffile edited: medium */
+#define VIGIL_ACTION_UNPACKAGED "unpackaged-file"              /* new file in /usr/bin...: high */
+#define VIGIL_ACTION_PKG_MISSING "package-file-missing"        /* verify: gone: high */
+#define VIGIL_ACTION_PKG_SHARED "package-file-shared-changed"  /* verify: differs, path shared
+								  or diverted: high */
+#define VIGIL_ACTION_PKG_UNVERIFIABLE "package-file-unverifiable" /* verify: not a regular file,
+								     unreadable: medium */
+#define VIGIL_ACTION_PKG_SUMMARY "packages-verify-summary"
+
 /* The watch daemon itself. */
 #define VIGIL_ACTION_STARTED "watch-started"
 #define VIGIL_ACTION_STOPPED "watch-stopped"
