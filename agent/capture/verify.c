@@ -142,10 +142,13 @@ static int hash_member(struct archive *a, struct vstate *s, struct archive_entry
 	}
 	m = &s->m[s->n];
 	memset(m, 0, sizeof(*m));
-	m->name = vigil_path_escape(raw, strlen(raw));
+	m->type = archive_entry_filetype(e);
+	len = strlen(raw);
+	if (m->type == AE_IFDIR && len > 1 && raw[len - 1] == '/') /* tar writes "dir/" */
+		len--;
+	m->name = vigil_path_escape(raw, len);
 	if (!m->name)
 		return -ENOMEM;
-	m->type = archive_entry_filetype(e);
 	m->order = s->n++;
 	if (m->type == AE_IFLNK) {
 		const char *t = archive_entry_symlink(e);
