@@ -75,9 +75,8 @@ void cis_containers_load(struct cis_ctx *c)
 	for (size_t i = 0; i < n; i++) {
 		const struct vigil_docker_container *ct = vigil_docker_container(c->d, i);
 
+		/* ct->error may be about its layer (mounts/<id>): not what 5.x reads */
 		vigil_docker_container_json(c->d, ct->id, &c->cj[i].cfg, &c->cj[i].hc, &c->cj[i].why);
-		if (!c->cj[i].why && ct->error)
-			c->cj[i].why = strdup(ct->error);
 	}
 }
 
@@ -468,6 +467,11 @@ void cis_eval_image(struct cis_ctx *c, const struct vigil_cis_check *chk)
 	for (size_t i = 0; i < n; i++) {
 		const struct vigil_docker_image *img = vigil_docker_image(c->d, i);
 		char file[4200];
+
+		/* an untagged parent of other images is a build step, not an image
+		 * anyone runs (docker images hides it too) */
+		if (!img->tags.n && img->has_children)
+			continue;
 
 		snprintf(file, sizeof(file), "%s/image/overlay2/imagedb/content/sha256/%s", c->data_root, img->id + 7);
 		if (!strcmp(chk->id, "4.6")) {

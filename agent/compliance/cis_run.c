@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "vigil/clock.h"
 #include "vigil/rootfs.h"
@@ -118,6 +119,7 @@ int vigil_cis_run(const struct vigil_cis_opts *o, struct vigil_cis_report **out,
 	struct cis_ctx c = { .rootfd = -1 };
 	struct vigil_err derr = { "" };
 	const struct vigil_cis_check *t;
+	struct stat st;
 	size_t n;
 	int rc;
 
@@ -139,7 +141,7 @@ int vigil_cis_run(const struct vigil_cis_opts *o, struct vigil_cis_report **out,
 		goto out;
 	c.rep->dockerd = dup_or_null(c.args.source);
 	rc = vigil_docker_load(c.root, c.data_root, &c.d, &derr);
-	if (rc == -ENOENT)
+	if (rc == -ENOENT && vigil_rootfs_lstat(c.rootfd, c.data_root, &st) == -ENOENT)
 		c.no_data_root = 1; /* dockerd never ran: no image, no container */
 	else if (rc)
 		c.docker_error = strdup(derr.msg);

@@ -376,8 +376,14 @@ static char *docker_opts(int rootfd)
 		while (isspace((unsigned char)*line))
 			line++;
 		if (!strncmp(line, "DOCKER_OPTS=", 12)) {
+			size_t l = strlen(line + 12);
+
 			free(out);
-			out = strdup(line + 12);
+			/* the shell's quotes around the value: its words are inside */
+			if (l >= 2 && (line[12] == '"' || line[12] == '\'') && line[12 + l - 1] == line[12])
+				out = strndup(line + 13, l - 2);
+			else
+				out = strdup(line + 12);
 		}
 	}
 	free(text);
