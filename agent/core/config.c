@@ -235,6 +235,18 @@ static const struct key audit_keys[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
+static const struct enum_val pkg_accepts[] = {
+	{ "none", VIGIL_PKG_ACCEPT_NONE },
+	{ "upgrades", VIGIL_PKG_ACCEPT_UPGRADES },
+	{ NULL, 0 },
+};
+
+static const struct key packages_keys[] = {
+	{ "explain", config_p_bool, CFG(packages_explain), 0, 0, NULL, 0 },
+	{ "auto_accept", config_p_enum, CFG(packages_auto_accept), 0, 0, pkg_accepts, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
 enum { TK_SCOPES = 4, TK_OUTPUTS = 6 };
 static const struct key top_keys[] = {
 	{ "state_dir", config_p_path, CFG(state_dir), 0, 0, NULL, 0 },
@@ -246,6 +258,7 @@ static const struct key top_keys[] = {
 	[TK_OUTPUTS] = { "outputs", config_p_list, 0, 0, 0, &output_list, 0 },
 	{ "schedule", config_p_list, 0, 0, 0, &schedule_list, 0 },
 	{ "audit", config_p_submap, 0, 0, 0, audit_keys, 0 },
+	{ "packages", config_p_submap, 0, 0, 0, packages_keys, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -321,6 +334,7 @@ static int config_defaults(struct vigil_config *cfg)
 	cfg->audit_execve_rules = 0;
 	cfg->audit_window_ms = 2000;
 	cfg->audit_exec_rate = 1000;
+	cfg->packages_explain = 1;
 	if (set_str(&cfg->state_dir, "/var/lib/vigil") ||
 	    set_str(&cfg->control_socket, "/run/vigil/control.sock") ||
 	    set_str(&cfg->pid_file, "/run/vigil/vigil.pid"))

@@ -102,6 +102,15 @@ struct vigil_config {
 	int audit_execve_rules;  /* the older execve audit rules instead */
 	int audit_window_ms;
 	int audit_exec_rate; /* execve events per second at most; excess counted */
+
+	/* packages: dpkg's records explain changes (collectors/packages/) */
+	int packages_explain;     /* classify differences of packaged paths */
+	int packages_auto_accept; /* enum vigil_pkg_accept */
+};
+
+enum vigil_pkg_accept {
+	VIGIL_PKG_ACCEPT_NONE = 0,
+	VIGIL_PKG_ACCEPT_UPGRADES, /* package-upgrade changes go into a new generation */
 };
 
 /* cfg->source of the embedded default. */

@@ -176,6 +176,32 @@ int vigil_dpkg_verify(const struct vigil_dpkg_verify_opts *o, struct vigil_dpkg_
 		      struct vigil_err *err);
 const char *vigil_dpkg_verdict_name(int verdict);
 
+/* --- explaining check's differences (compare.h's explainer hook) ----------
+ * For a path that differs from the baseline:
+ *   package-upgrade        its content is the MD5 an installed package ships
+ *                          for it and dpkg.log shows that package installed or
+ *                          upgraded at or after the baseline (low; names the
+ *                          package, old and new version; accepted when
+ *                          auto_accept is VIGIL_PKG_ACCEPT_UPGRADES)
+ *   conffile-modified      a conffile whose content is not the package's (medium)
+ *   package-file-tampered  a packaged file whose content matches no MD5 its
+ *                          package ships, that is no longer a regular file, or
+ *                          that was removed while still packaged (critical)
+ *   unpackaged-file        a new file that no package owns under /usr/bin,
+ *                          /usr/sbin, /usr/lib*, /usr/libexec (or /bin, /sbin,
+ *                          /lib* unmerged) (high)
+ * A packaged path whose content is dpkg's but with no dpkg.log entry since
+ * the baseline stays a plain difference, with the package named. */
+struct vigil_dpkg_explain;
+struct vigil_explainer;
+
+/* Reads root's database and dpkg.log*; -ENOENT when root has no dpkg status
+ * file (no explainer then).  auto_accept: enum vigil_pkg_accept. */
+int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_explain **out,
+			   struct vigil_err *err);
+const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x);
+void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x);
+
 /* --- /var/log/dpkg.log ------------------------------------------------------ */
 enum vigil_dpkg_log_action {
 	VIGIL_DPKG_LOG_INSTALL = 1,
