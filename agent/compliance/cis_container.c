@@ -273,6 +273,10 @@ static void hostmode(json_t *hc, const char *key, struct cjudge *j)
 	j->verdict = !strcasecmp(m, "host") ? VIGIL_CIS_FAIL : VIGIL_CIS_PASS;
 }
 
+static void judge_more(struct cis_ctx *c, const char *id, const struct vigil_docker_container *ct, json_t *cfg,
+		       json_t *hc, struct cjudge *j);
+
+/* One container's verdict and evidence for one check (4.1, 5.x). */
 static void judge(struct cis_ctx *c, const char *id, const struct vigil_docker_container *ct, json_t *cfg,
 		  json_t *hc, struct cjudge *j)
 {
@@ -340,7 +344,19 @@ static void judge(struct cis_ctx *c, const char *id, const struct vigil_docker_c
 		j->key = "ReadonlyRootfs";
 		snprintf(j->value, sizeof(j->value), "%s", ct->readonly_rootfs ? "true" : "false");
 		j->verdict = ct->readonly_rootfs ? VIGIL_CIS_PASS : VIGIL_CIS_FAIL;
-	} else if (!strcmp(id, "5.15")) {
+	} else {
+		judge_more(c, id, ct, cfg, hc, j);
+	}
+}
+
+/* 5.15 and after (judge() holds 4.1 to 5.13). */
+static void judge_more(struct cis_ctx *c, const char *id, const struct vigil_docker_container *ct, json_t *cfg,
+		       json_t *hc, struct cjudge *j)
+{
+	char buf[256];
+	const char *s;
+
+	if (!strcmp(id, "5.15")) {
 		restart(hc, j);
 	} else if (!strcmp(id, "5.16")) {
 		hostmode(hc, "PidMode", j);

@@ -69,15 +69,29 @@ void cis_eval_partition(struct cis_ctx *c, const struct vigil_cis_check *chk)
 			cis_add(c, chk, VIGIL_CIS_ERROR, src, NULL, NULL, NULL, NULL, "%s: %s", src, strerror(errno));
 			return;
 		}
-		while ((n = getline(&line, &cap, f)) > 0 && !found) {
-			char mnt[4096];
+		char rootdev[64] = "", dev[64] = "";
 
-			/* id parent major:minor root mount-point ... */
-			if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strcmp(mnt, c->data_root))
-				found = 1;
+		/* id parent major:minor root mount-point ...: dockerd bind-mounts its
+		 * data root onto itself (same device as its parent), which
+		 * `mountpoint` takes for a partition; a partition is another device */
+		while ((n = getline(&line, &cap, f)) > 0) {
+			char mnt[4096], d[64];
+
+			if (sscanf(line, "%*s %*s %63s %*s %4095s", d, mnt) != 2)
+				continue;
+			if (!strcmp(mnt, "/"))
+				snprintf(rootdev, sizeof(rootdev), "%s", d);
+			if (!strcmp(mnt, c->data_root))
+				snprintf(dev, sizeof(dev), "%s", d);
 		}
 		free(line);
 		fclose(f);
+		found = dev[0] && strcmp(dev, rootdev);
+		if (dev[0] && !found) {
+			cis_add(c, chk, VIGIL_CIS_FAIL, src, "mount point", c->data_root, NULL, NULL,
+				"mounted, but from device %s like /: a bind mount, not a partition", dev);
+			return;
+		}
 	} else {
 		rc = vigil_rootfs_read(c->rootfd, src, 1 << 20, &text, NULL);
 		if (rc && rc != -ENOENT) {
