@@ -169,6 +169,44 @@ static void upgraded(struct vigil_dpkg_explain *x, struct vigil_decision *d, con
 	set_json(x, d, j);
 }
 
+/* A packaged directory whose entries changed (mtime, ctime, size, link
+ * count only) when dpkg.log shows a package with a path right in it
+ * installed or upgraded since the baseline: that package did it.  Cost: a
+ * pass over the path index per such directory. */
+static int dir_by_dpkg(struct vigil_dpkg_explain *x, const char *dir, int64_t since, struct vigil_decision *d)
+{
+	const unsigned benign = VIGIL_ATTR_MTIME | VIGIL_ATTR_CTIME | VIGIL_ATTR_SIZE | VIGIL_ATTR_NLINK;
+	char *canon = vigil_dpkg_canonical(x->db, dir);
+	size_t n = canon ? strlen(canon) : 0;
+	const struct logged *first, *last;
+
+	if (!canon || (d->changed & ~benign) || !strcmp(canon, "/"))
+		goto out;
+	for (size_t i = 0; i < x->db->tab_cap; i++) {
+		const struct dpkg_entry *e = &x->db->tab[i];
+		const struct vigil_dpkg_pkg *p;
+
+		if (!e->key || !e->n_owners || strncmp(e->key, canon, n) || e->key[n] != '/' || strchr(e->key + n + 1, '/'))
+			continue;
+		p = vigil_dpkg_pkg(x->db, e->owner);
+		if (!p->installed || !changed_since(x, p, since, &first, &last))
+			continue;
+		/* never auto-accepted: accepting a directory takes its whole
+		 * subtree as it is now, unexplained entries included */
+		d->action = VIGIL_ACTION_PKG_UPGRADE;
+		d->severity = VIGIL_SEV_LOW;
+		snprintf(x->msg, sizeof(x->msg), "directory entries changed by dpkg: %s %s -> %s", p->name,
+			 first->old_ver ? first->old_ver : "none", last->new_ver ? last->new_ver : "?");
+		d->message = x->msg;
+		set_json(x, d, json_pack("{s:{s:s,s:s?,s:s?,s:s?}}", "package", "name", p->name, "version", p->version,
+					 "old_version", first->old_ver, "new_version", last->new_ver));
+		break;
+	}
+out:
+	free(canon);
+	return 0;
+}
+
 static int explain(void *arg, int64_t since, const char *path, size_t len, const struct vigil_record *old,
 		   const struct vigil_record *cur, struct vigil_decision *d)
 {
@@ -186,6 +224,13 @@ static int explain(void *arg, int64_t since, const char *path, size_t len, const
 	if (memchr(path, '\0', len) || !(p = strndup(path, len)))
 		return memchr(path, '\0', len) ? 0 : -ENOMEM;
 	known = vigil_dpkg_lookup(x->db, p, &o);
+	if (known && o.n_owners && old && cur && old->ftype == VIGIL_FT_DIR && cur->ftype == VIGIL_FT_DIR &&
+	    !strcmp(d->action, VIGIL_ACTION_CHANGED)) {
+		int rc = dir_by_dpkg(x, p, since, d);
+
+		free(p);
+		return rc;
+	}
 	for (size_t i = 0; known && i < o.n_sums; i++) {
 		const struct vigil_dpkg_sum *s = vigil_dpkg_sum(x->db, o.sums[i]);
 
