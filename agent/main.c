@@ -45,7 +45,8 @@ static const struct command commands[] = {
 	{ "drift", vigil_cmd_drift, 0, "list what CONTAINER changed against its image [--json]" },
 
 	/* compliance */
-	{ "cis", vigil_cmd_cis, 0, "judge the host against the CIS Docker Benchmark 1.6.0 [--json] [--junit F] [--html F]" },
+	{ "cis", vigil_cmd_cis, 1, "judge the host against the CIS Docker Benchmark 1.6.0 [--json] [--junit F] [--html F] [--record]" },
+	{ "generations", vigil_cmd_generations, 1, "list the baseline generations: time, host, records, CIS counts, key, verified [--json]" },
 
 	/* packages */
 	{ "packages", vigil_cmd_packages, 0, "verify [PACKAGE...]: packaged files against dpkg's MD5s [--json]" },

@@ -77,6 +77,8 @@ void cis_audit_load(struct cis_ctx *c);
 /* 1 when a rule names path exactly (-w PATH, path=PATH, dir=PATH); the rule text in *rule. */
 int cis_audit_covers(const struct cis_ctx *c, const char *path, const char **rule);
 
+/* cis_report.c: one result as its JSON line (malloc'd, NULL on ENOMEM). */
+char *cis_result_json(const struct vigil_cis_report *r, const struct vigil_cis_result *x);
 /* cis_report.c: XML/HTML-escaped text. */
 void cis_xml(FILE *f, const char *s);
 /* A growable list of malloc'd strings (cis_run.c). */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -91,53 +92,55 @@ static void timestamp(int64_t ns, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int vigil_cis_write_json(const struct vigil_cis_report *r, FILE *f)
+char *cis_result_json(const struct vigil_cis_report *r, const struct vigil_cis_result *x)
 {
-	char ts[64];
+	json_t *o = json_object(), *rule = json_object(), *vg = json_object(), *evd = json_object(),
+	       *host = json_object(), *event = json_object();
+	char ts[64], *line;
 
 	timestamp(r->time_ns, ts, sizeof(ts));
+	json_object_set_new(o, "@timestamp", json_string(ts));
+	set_str(event, "kind", "state");
+	set_str(event, "category", "configuration");
+	set_str(event, "outcome", x->verdict == VIGIL_CIS_PASS ? "success" :
+				  x->verdict == VIGIL_CIS_FAIL ? "failure" : "unknown");
+	json_object_set_new(o, "event", event);
+	set_str(rule, "id", x->check->id);
+	set_str(rule, "name", x->check->title);
+	set_str(rule, "ruleset", RULESET);
+	set_str(rule, "category", vigil_cis_section_title(x->check->id));
+	json_object_set_new(o, "rule", rule);
+	set_str(host, "name", r->host);
+	json_object_set_new(o, "host", host);
+	if (x->container_id && x->container_name) {
+		json_t *ct = json_object();
+
+		set_str(ct, "id", x->container_id);
+		set_str(ct, "name", x->container_name);
+		json_object_set_new(o, "container", ct);
+	}
+	if (x->detail)
+		set_str(o, "message", x->detail);
+	set_str(vg, "verdict", vigil_cis_verdict_name(x->verdict));
+	json_object_set_new(vg, "automated", json_boolean(x->check->automated));
+	set_str(vg, "remedy", x->check->remedy);
+	if (x->container_id && !x->container_name)
+		set_str(vg, "image_id", x->container_id);
+	set_str(evd, "file", x->file);
+	set_str(evd, "key", x->key);
+	set_str(evd, "value", x->value);
+	json_object_set_new(vg, "evidence", evd);
+	json_object_set_new(o, "vigil", vg);
+	line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return line;
+}
+
+int vigil_cis_write_json(const struct vigil_cis_report *r, FILE *f)
+{
 	for (size_t i = 0; i < r->n; i++) {
-		const struct vigil_cis_result *x = &r->v[i];
-		json_t *o = json_object(), *rule = json_object(), *ev = json_object(), *vg = json_object(),
-		       *evd = json_object(), *host = json_object(), *event = json_object();
-		char *line;
+		char *line = cis_result_json(r, &r->v[i]);
 
-		json_object_set_new(o, "@timestamp", json_string(ts));
-		set_str(event, "kind", "state");
-		set_str(event, "category", "configuration");
-		set_str(event, "outcome", x->verdict == VIGIL_CIS_PASS ? "success" :
-					  x->verdict == VIGIL_CIS_FAIL ? "failure" : "unknown");
-		json_object_set_new(o, "event", event);
-		set_str(rule, "id", x->check->id);
-		set_str(rule, "name", x->check->title);
-		set_str(rule, "ruleset", RULESET);
-		set_str(rule, "category", vigil_cis_section_title(x->check->id));
-		json_object_set_new(o, "rule", rule);
-		set_str(host, "name", r->host);
-		json_object_set_new(o, "host", host);
-		if (x->container_id && x->container_name) {
-			json_t *ct = json_object();
-
-			set_str(ct, "id", x->container_id);
-			set_str(ct, "name", x->container_name);
-			json_object_set_new(o, "container", ct);
-		}
-		if (x->detail)
-			set_str(o, "message", x->detail);
-		set_str(vg, "verdict", vigil_cis_verdict_name(x->verdict));
-		json_object_set_new(vg, "automated", json_boolean(x->check->automated));
-		set_str(vg, "remedy", x->check->remedy);
-		if (x->container_id && !x->container_name)
-			set_str(vg, "image_id", x->container_id);
-		set_str(evd, "file", x->file);
-		set_str(evd, "key", x->key);
-		set_str(evd, "value", x->value);
-		json_object_set_new(vg, "evidence", evd);
-		json_object_set_new(o, "vigil", vg);
-		(void)ev;
-		json_decref(ev);
-		line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-		json_decref(o);
 		if (!line)
 			return -ENOMEM;
 		fprintf(f, "%s\n", line);

@@ -273,6 +273,8 @@ int vigil_run_baseline(const struct vigil_run_opts *o, struct vigil_run_result *
 		rc = scan(o, &s, &res->stats, err);
 	if (!rc)
 		rc = docker_objects(o, s.st, res, err);
+	if (!rc && o->objects)
+		rc = o->objects(o->objects_arg, s.st, err);
 	if (!rc)
 		rc = vigil_store_commit(s.st, key, &res->gen, err);
 	if (rc && begun)

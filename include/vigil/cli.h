@@ -48,6 +48,7 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv);
 
 /* compliance (agent/compliance/, agent/cmd/cmd_cis.c) */
 int vigil_cmd_cis(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_generations(struct vigil_cli *cli, int argc, char **argv);
 
 /* packages (agent/cmd/cmd_packages.c, collectors/packages/) */
 int vigil_cmd_packages(struct vigil_cli *cli, int argc, char **argv);

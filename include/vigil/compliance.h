@@ -82,6 +82,28 @@ int vigil_cis_check_verdict(const struct vigil_cis_report *r, const char *id);
 int vigil_cis_write_text(const struct vigil_cis_report *r, FILE *f, int verbose);
 int vigil_cis_write_json(const struct vigil_cis_report *r, FILE *f);
 int vigil_cis_write_junit(const struct vigil_cis_report *r, FILE *f);
-int vigil_cis_write_html(const struct vigil_cis_report *r, FILE *f);
+/* hist: the stored runs, oldest first (n_hist 0: no trend). */
+struct vigil_cis_run;
+int vigil_cis_write_html(const struct vigil_cis_report *r, const struct vigil_cis_run *hist, size_t n_hist,
+			 FILE *f);
+
+/* ---- history in the baseline store (agent/compliance/cis_store.c) ----
+ * A run is kept as objects of the generation being written: kind "cis", one
+ * per result (its JSON line, key "NNNNNN ID"), and kind "cis-summary" key
+ * "counts" ({"pass":N,...}); the generation's signed digest covers them, so a
+ * tampered result fails vigil_store_verify() like a tampered file record. */
+struct vigil_store;
+struct vigil_cis_run {
+	int64_t gen, created;     /* generation id, unix seconds */
+	size_t counts[VIGIL_CIS_N];
+};
+/* Puts r's objects into the generation st is writing. */
+int vigil_cis_store(const struct vigil_cis_report *r, struct vigil_store *st, struct vigil_err *err);
+/* The runs stored in st's generations (at most max, the newest ones), oldest
+ * first, malloc'd in *out.  0 (n may be 0), -errno. */
+int vigil_cis_history(struct vigil_store *st, size_t max, struct vigil_cis_run **out, size_t *n,
+		      struct vigil_err *err);
+/* One generation's run; -ENOENT when it holds none. */
+int vigil_cis_history_one(struct vigil_store *st, int64_t gen, struct vigil_cis_run *run, struct vigil_err *err);
 
 #endif

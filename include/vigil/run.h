@@ -88,6 +88,10 @@ struct vigil_run_opts {
 	void *progress_arg;
 	int (*cancelled)(void *arg);     /* polled per record: stop the run when it says 1 */
 	void *cancel_arg;
+	/* baseline: more objects for the same generation, before it is signed
+	 * (`vigil cis --record`: the CIS results); NULL: none */
+	int (*objects)(void *arg, struct vigil_store *st, struct vigil_err *err);
+	void *objects_arg;
 	void (*started)(void *arg, const struct vigil_generation *gen); /* check: verified,
 									   comparing now */
 	void *started_arg;

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vigil_cis_write_text(r, null, 1);
 			vigil_cis_write_json(r, null);
 			vigil_cis_write_junit(r, null);
-			vigil_cis_write_html(r, null);
+			vigil_cis_write_html(r, NULL, 0, null);
 			fclose(null);
 		}
 		/* nothing passes on a container whose files are not objects */

@@ -316,7 +316,7 @@ static void test_writers(void **state)
 	(void)state;
 	assert_int_equal(vigil_cis_run(&o, &rep, &err), 0);
 	f = open_memstream(&buf, &len);
-	assert_int_equal(vigil_cis_write_html(rep, f), 0);
+	assert_int_equal(vigil_cis_write_html(rep, NULL, 0, f), 0);
 	fclose(f);
 	assert_non_null(strstr(buf, "id=\"count-fail\""));
 	assert_null(strstr(buf, "<script"));
