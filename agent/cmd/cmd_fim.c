@@ -190,9 +190,9 @@ static void print_docker(const struct vigil_docker_where *w)
 /* Shared with `vigil diff` (cmd_diff.c): a difference as check prints it. */
 void vigil_cli_print_diff(const struct vigil_run_diff *d)
 {
-	const char *what = !strcmp(d->action, VIGIL_ACTION_ADDED) ? "added" :
-			   !strcmp(d->action, VIGIL_ACTION_REMOVED) ? "removed" :
-			   !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" : "changed";
+	/* from the records, not the action: an explainer may have renamed it */
+	const char *what = !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" :
+			   !d->old ? "added" : !d->cur ? "removed" : "changed";
 	const struct vigil_record *cur = d->cur;
 	char *p, a[1024], b[1024];
 
