@@ -62,4 +62,11 @@
 #define VIGIL_ACTION_AUDIT_FILE "audit-file-access"
 #define VIGIL_ACTION_EXEC_UNEXAMINED "exec-unexamined" /* exited or exec'd again first */
 
+/* Evidence capture started by a trigger in the daemon (agent/capture/trigger.c). */
+#define VIGIL_ACTION_CAPTURE_TRIGGERED "capture-triggered" /* a rule matched an event */
+#define VIGIL_ACTION_CAPTURE_STARTED "capture-started"
+#define VIGIL_ACTION_CAPTURE_DONE "capture-completed"     /* archive path and digest */
+#define VIGIL_ACTION_CAPTURE_FAILED "capture-failed"
+#define VIGIL_ACTION_CAPTURE_SKIPPED "capture-skipped"     /* cooldown, quota, too many at once */
+
 #endif
