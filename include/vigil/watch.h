@@ -77,6 +77,13 @@ typedef void (*vigil_watch_observe_fn)(void *ctx, const struct vigil_event *ev, 
 struct json_t;
 typedef int (*vigil_watch_ctl_fn)(void *ctx, uint64_t client, const char *cmd, struct json_t *req);
 
+/* What a scheduled `compliance` generation holds besides its records (the
+ * CIS results; daemon.c sets agent/compliance's): puts objects into the
+ * generation st is writing.  Runs on a worker thread. */
+struct vigil_store;
+typedef int (*vigil_watch_objects_fn)(void *ctx, struct vigil_store *st, struct vigil_err *err);
+void vigil_watch_set_compliance(struct vigil_watch *w, vigil_watch_objects_fn fn, void *ctx);
+
 struct vigil_loop *vigil_watch_loop(struct vigil_watch *w);
 /* One such hook; fn NULL removes it. */
 void vigil_watch_set_ctl(struct vigil_watch *w, vigil_watch_ctl_fn fn, void *ctx);
