@@ -142,6 +142,7 @@ for c in $cases; do
 		[ "$(json "$W/lime/mem.lime.json" 'd["lime"]["loaded"] and d["lime"]["unloaded"]')" = True ] ||
 			fail "lime: the module was not loaded and unloaded"
 		[ "$(cat "$W/lime/lime_loaded_after")" = 0 ] || fail "lime: the module is still loaded"
+		echo "qemu-lime: lime: kernel taint before/after the load: $(json "$W/lime/mem.lime.json" 'd["lime"]["taint_before"] + " -> " + d["lime"]["taint_after"]')"
 		echo "qemu-lime: lime: guest times (uptime before/after): $(cat "$W/lime/times"), taint $(cat "$W/lime/tainted")"
 		;;
 	kcore)

@@ -15,6 +15,7 @@
 #include "vigil/cli.h"
 #include "vigil/config.h"
 #include "vigil/docker.h"
+#include "vigil/dpkg.h"
 #include "vigil/event.h"
 #include "vigil/record.h"
 #include "vigil/run.h"
@@ -188,9 +189,9 @@ static void print_docker(const struct vigil_docker_where *w)
 
 static void print_diff(const struct vigil_run_diff *d)
 {
-	const char *what = !strcmp(d->action, VIGIL_ACTION_ADDED) ? "added" :
-			   !strcmp(d->action, VIGIL_ACTION_REMOVED) ? "removed" :
-			   !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" : "changed";
+	/* from the records, not the action: an explainer may have renamed it */
+	const char *what = !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" :
+			   !d->old ? "added" : !d->cur ? "removed" : "changed";
 	const struct vigil_record *cur = d->cur;
 	char *p, a[1024], b[1024];
 
@@ -201,6 +202,8 @@ static void print_diff(const struct vigil_run_diff *d)
 	p = vigil_path_escape(d->path, d->path_len);
 	printf("%s: %s\n", what, p ? p : "?");
 	free(p);
+	if (d->message) /* explained (packages) */
+		printf("  %s: %s\n", d->action, d->message);
 	for (int i = 0; i < VIGIL_ATTR_COUNT; i++) {
 		unsigned bit = 1u << i;
 
@@ -260,6 +263,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 		.diff = check_diff, .diff_arg = &c, .started = check_started, .started_arg = &c,
 	};
 	struct vigil_docker_locator *loc = NULL;
+	struct vigil_dpkg_explain *px = NULL;
 	struct vigil_run_result res;
 	struct vigil_err err = { "" };
 	int ret, o_;
@@ -277,10 +281,16 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	o.loc = loc;
+	/* packages: dpkg's records explain differences (none without a dpkg database) */
+	if (cli->cfg->packages_explain &&
+	    (ret = vigil_dpkg_explain_new(cli->root, cli->cfg->packages_auto_accept, &px, &err)) && ret != -ENOENT)
+		vigil_log_warn("packages: %s; differences are not explained", err.msg);
+	o.explain = vigil_dpkg_explainer(px);
 	progress_start(&prog, &o);
 	ret = vigil_run_check(&o, &res, &err);
 	progress_end(&prog);
 	vigil_docker_locator_free(loc);
+	vigil_dpkg_explain_free(px);
 	if (ret) {
 		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL; /* also VIGIL_EXIT_TAMPERED: a refused baseline */

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "vigil/audit_watch.h"
+#include "vigil/capture_trigger.h"
 #include "vigil/daemon.h"
 #include "vigil/watch.h"
 
@@ -82,14 +83,69 @@ static const struct vigil_watch_module audit_module = {
 	.name = "audit", .start = audit_start, .reload = audit_reload, .stop = audit_stop,
 };
 
+/* Capture triggers: they observe every event and emit their own. */
+struct capture_slot {
+	struct vigil_capture_triggers *t;
+	struct vigil_watch *w;
+};
+
+static void capture_emit(void *ctx, const struct vigil_event *ev)
+{
+	vigil_watch_emit(((struct capture_slot *)ctx)->w, ev);
+}
+
+static void capture_observe(void *ctx, const struct vigil_event *ev, const char *line)
+{
+	vigil_capture_triggers_observe(((struct capture_slot *)ctx)->t, ev, line);
+}
+
+static int capture_start(void *ctx, struct vigil_watch *w, const struct vigil_config *cfg, struct vigil_err *err)
+{
+	struct capture_slot *c = ctx;
+	int rc;
+
+	c->w = w;
+	if ((rc = vigil_capture_triggers_new(vigil_watch_loop(w), capture_emit, c, &c->t, err)))
+		return rc;
+	vigil_capture_triggers_config(c->t, cfg);
+	vigil_watch_set_observer(w, capture_observe, c);
+	return 0;
+}
+
+static int capture_reload(void *ctx, struct vigil_watch *w, const struct vigil_config *cfg, struct vigil_err *err)
+{
+	struct capture_slot *c = ctx;
+
+	if (!c->t)
+		return capture_start(ctx, w, cfg, err);
+	vigil_capture_triggers_config(c->t, cfg); /* running captures go on */
+	return 0;
+}
+
+static void capture_stop(void *ctx, struct vigil_watch *w)
+{
+	struct capture_slot *c = ctx;
+
+	vigil_watch_set_observer(w, NULL, NULL);
+	vigil_capture_triggers_free(c->t);
+	c->t = NULL;
+}
+
+static const struct vigil_watch_module capture_module = {
+	.name = "capture", .start = capture_start, .reload = capture_reload, .stop = capture_stop,
+};
+
 int vigil_daemon_run(struct vigil_cli *cli, const char *pid_file)
 {
+	struct capture_slot capture = { 0 };
 	struct audit_slot audit = { 0 };
 	struct vigil_watch *w = NULL;
 	int ret = vigil_watch_new(cli, pid_file, &w);
 
 	if (!ret)
 		vigil_watch_add_module(w, &audit_module, &audit);
+	if (!ret)
+		vigil_watch_add_module(w, &capture_module, &capture);
 	if (!ret)
 		ret = vigil_watch_run(w);
 	vigil_watch_free(w);

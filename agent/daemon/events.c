@@ -20,7 +20,18 @@ void vigil_watch_emit(struct vigil_watch *w, const struct vigil_event *ev)
 	}
 	vigil_output_emit(w->out, line, strlen(line), ev->severity, ev->action);
 	w->events++;
+	if (w->observe_fn && !w->observing) {
+		w->observing = 1;
+		w->observe_fn(w->observe_ctx, ev, line);
+		w->observing = 0;
+	}
 	free(line);
+}
+
+void vigil_watch_set_observer(struct vigil_watch *w, vigil_watch_observe_fn fn, void *ctx)
+{
+	w->observe_fn = fn;
+	w->observe_ctx = ctx;
 }
 
 void watch_emit_info(struct vigil_watch *w, const char *action, int severity, const char *extra,

@@ -168,6 +168,9 @@ struct vigil_watch {
 
 	vigil_watch_who_fn who_fn;
 	void *who_ctx;
+	vigil_watch_observe_fn observe_fn; /* capture triggers */
+	void *observe_ctx;
+	int observing;                     /* an observer's own events are not observed */
 	int hold_ms;
 
 	/* status */

@@ -158,7 +158,9 @@ static int run_lime(const struct vigil_memdump_opts *o, struct vigil_lime_out *o
 
 	if (res->n_ram && vigil_lime_check_expect(vigil_lime_out_check(out), res->ram, res->n_ram))
 		return vigil_err_set(err, -ENOMEM, "out of memory");
+	read_line("/proc/sys/kernel/tainted", res->taint_before, sizeof(res->taint_before));
 	rc = vigil_limemod_acquire(res->module_path, name, o->timeout_ms, out, &res->lime, err);
+	read_line("/proc/sys/kernel/tainted", res->taint_after, sizeof(res->taint_after));
 	res->method = VIGIL_MEMDUMP_LIME;
 	return rc;
 }

@@ -21,6 +21,18 @@
 #define VIGIL_ACTION_LAYER_RETIRED "layer-retired"
 #define VIGIL_ACTION_IMAGE_CHANGED "image-changed"   /* an image's config rewritten */
 
+/* Packages: files against dpkg's records (`packages verify`, check, daemon). */
+#define VIGIL_ACTION_PKG_UPGRADE "package-upgrade"             /* explained by dpkg.log: low */
+#define VIGIL_ACTION_PKG_TAMPERED "package-file-tampered"      /* matches no sum it ships: critical */
+#define VIGIL_ACTION_CONFFILE_MODIFIED "conffile-modified"     /* a conffile edited: medium */
+#define VIGIL_ACTION_UNPACKAGED "unpackaged-file"              /* new file in /usr/bin...: high */
+#define VIGIL_ACTION_PKG_MISSING "package-file-missing"        /* verify: gone: high */
+#define VIGIL_ACTION_PKG_SHARED "package-file-shared-changed"  /* verify: differs, path shared
+								  or diverted: high */
+#define VIGIL_ACTION_PKG_UNVERIFIABLE "package-file-unverifiable" /* verify: not a regular file,
+								     unreadable: medium */
+#define VIGIL_ACTION_PKG_SUMMARY "packages-verify-summary"
+
 /* The watch daemon itself. */
 #define VIGIL_ACTION_STARTED "watch-started"
 #define VIGIL_ACTION_STOPPED "watch-stopped"
@@ -49,5 +61,12 @@
 #define VIGIL_ACTION_AUDIT_RATE "audit-exec-rate-limited"
 #define VIGIL_ACTION_AUDIT_FILE "audit-file-access"
 #define VIGIL_ACTION_EXEC_UNEXAMINED "exec-unexamined" /* exited or exec'd again first */
+
+/* Evidence capture started by a trigger in the daemon (agent/capture/trigger.c). */
+#define VIGIL_ACTION_CAPTURE_TRIGGERED "capture-triggered" /* a rule matched an event */
+#define VIGIL_ACTION_CAPTURE_STARTED "capture-started"
+#define VIGIL_ACTION_CAPTURE_DONE "capture-completed"     /* archive path and digest */
+#define VIGIL_ACTION_CAPTURE_FAILED "capture-failed"
+#define VIGIL_ACTION_CAPTURE_SKIPPED "capture-skipped"     /* cooldown, quota, too many at once */
 
 #endif

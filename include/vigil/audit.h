@@ -96,6 +96,10 @@ struct vigil_audit_kstatus {
 /* -EPERM without CAP_AUDIT_CONTROL, -EPROTONOSUPPORT without audit in the kernel. */
 int vigil_audit_kstatus(struct vigil_audit_kstatus *st, struct vigil_err *err);
 
+/* Every rule the kernel holds, as auditctl -l writes it, malloc'd (free
+ * each line and the array).  -EPERM without CAP_AUDIT_CONTROL. */
+int vigil_audit_rules_list(char ***lines, size_t *n, struct vigil_err *err);
+
 struct vigil_audit_report {
 	size_t added, present, failed, removed, foreign_kept;
 	char **msgs;        /* one line per warning or failure */

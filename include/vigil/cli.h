@@ -46,6 +46,13 @@ int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv);
 
+/* compliance (agent/compliance/, agent/cmd/cmd_cis.c) */
+int vigil_cmd_cis(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_generations(struct vigil_cli *cli, int argc, char **argv);
+
+/* packages (agent/cmd/cmd_packages.c, collectors/packages/) */
+int vigil_cmd_packages(struct vigil_cli *cli, int argc, char **argv);
+
 /* watch daemon (agent/daemon/, agent/daemon/ctl.c) */
 int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv);
@@ -55,5 +62,10 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv); /* agent/cmd/cmd_memdump.c */
+
+/* evidence capture (agent/cmd/cmd_capture.c) */
+int vigil_cmd_capture(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv);
 
 #endif

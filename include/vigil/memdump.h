@@ -43,6 +43,7 @@ struct vigil_memdump_result {
 	struct vigil_modinfo modinfo;
 	char kernel_vermagic[256];
 	struct vigil_limemod_run lime;
+	char taint_before[32], taint_after[32]; /* /proc/sys/kernel/tainted around the load */
 	struct vigil_kcore_result kcore;
 	char sha256[65];
 	uint64_t bytes;

@@ -31,6 +31,7 @@
  *     loop is freed.  It may add fds and timers to vigil_watch_loop(w) and
  *     send events with vigil_watch_emit(w, &ev).  A failed start or reload
  *     is said and the daemon carries on.
+ *   - an observer: vigil_watch_set_observer(w, fn, ctx) sees every event.
  *   - "who did it": vigil_watch_set_who(w, fn, ctx, hold_ms): every file
  *     change is then held hold_ms after it was first seen, and fn fills in
  *     who made it just before the event is emitted.
@@ -67,7 +68,13 @@ struct vigil_change {
  * call of the hook) and returns 1 when it knows, 0 when it does not. */
 typedef int (*vigil_watch_who_fn)(void *ctx, const struct vigil_change *ch, struct vigil_who *who);
 
+/* Sees every event the daemon emits, after the outputs (loop thread; line is
+ * the rendered JSON, both borrowed for the call).  Capture triggers use it. */
+typedef void (*vigil_watch_observe_fn)(void *ctx, const struct vigil_event *ev, const char *line);
+
 struct vigil_loop *vigil_watch_loop(struct vigil_watch *w);
+/* One observer; fn NULL removes it. */
+void vigil_watch_set_observer(struct vigil_watch *w, vigil_watch_observe_fn fn, void *ctx);
 const struct vigil_config *vigil_watch_config(const struct vigil_watch *w);
 /* hold_ms: how long each change waits for its audit records (0..60000). */
 int vigil_watch_set_who(struct vigil_watch *w, vigil_watch_who_fn fn, void *ctx, int hold_ms);

@@ -63,7 +63,7 @@ static struct stream build(const struct seg *s, size_t n)
 		memcpy(st.buf + st.len, h, hl);
 		st.len += hl;
 		for (uint64_t o = 0; o < body; o++)
-			st.buf[st.len + o] = (s[i].zero_mask >> (o / P)) & 1 ? 0 : (unsigned char)(0xa5 ^ o);
+			st.buf[st.len + o] = o / P < 32 && (s[i].zero_mask >> (o / P)) & 1 ? 0 : (unsigned char)(0xa5 ^ o);
 		st.len += body;
 	}
 	return st;
