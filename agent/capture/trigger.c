@@ -35,7 +35,7 @@ struct job {
 	pthread_t th;
 	volatile sig_atomic_t cancel;
 	int done, rc;
-	char *rule, *line, *container, *out_dir, *state_dir, *case_id;
+	char *rule, *line, *container, *out_dir, *state_dir, *case_id, *data_root;
 	int engine, host, freeze;
 	uint64_t min_free, max_file_size;
 	struct vigil_evw_result res;
@@ -93,6 +93,7 @@ static void job_free(struct job *j)
 	free(j->out_dir);
 	free(j->state_dir);
 	free(j->case_id);
+	free(j->data_root);
 	free(j);
 }
 
@@ -115,6 +116,7 @@ static void *job_run(void *arg)
 	r.engine = j->engine;
 	r.host = j->host;
 	r.freeze = j->freeze;
+	r.data_root = j->data_root;
 	r.threads = 1; /* the daemon's hash workers keep the other cores */
 	j->rc = vigil_capture_run(&r, &j->res, &j->err);
 	pthread_mutex_lock(&j->t->mu);
@@ -192,6 +194,7 @@ static void copy_free(struct vigil_config *c)
 	}
 	free(c->triggers);
 	free(c->evidence_dir);
+	free(c->capture_data_root);
 	free(c->state_dir);
 	free(c);
 }
@@ -210,7 +213,8 @@ static struct vigil_config *copy(const struct vigil_config *cfg)
 	c->capture_max_file_size = cfg->capture_max_file_size;
 	c->capture_max_concurrent = cfg->capture_max_concurrent;
 	c->capture_cooldown_s = cfg->capture_cooldown_s;
-	bad = DUP(c->evidence_dir, cfg->evidence_dir) || DUP(c->state_dir, cfg->state_dir);
+	bad = DUP(c->evidence_dir, cfg->evidence_dir) || DUP(c->state_dir, cfg->state_dir) ||
+	      DUP(c->capture_data_root, cfg->capture_data_root);
 	c->triggers = calloc(cfg->n_triggers + 1, sizeof(*c->triggers));
 	bad |= !c->triggers;
 	for (size_t i = 0; !bad && i < cfg->n_triggers; i++) {
@@ -365,6 +369,10 @@ static struct job *job_new(struct vigil_capture_triggers *t, const struct vigil_
 	j->freeze = r->freeze;
 	j->min_free = cfg->capture_min_free ? cfg->capture_min_free : 64u << 20;
 	j->max_file_size = cfg->capture_max_file_size;
+	if (DUP(j->data_root, cfg->capture_data_root)) {
+		job_free(j);
+		return NULL;
+	}
 	if (!j->rule || !j->line || (r->container && container && !j->container) || !j->out_dir ||
 	    !j->state_dir || !j->case_id) {
 		job_free(j);

@@ -187,7 +187,8 @@ static void print_docker(const struct vigil_docker_where *w)
 		       w->name ? w->name : "?", w->image ? w->image : "?", w->inner);
 }
 
-static void print_diff(const struct vigil_run_diff *d)
+/* Shared with `vigil diff` (cmd_diff.c): a difference as check prints it. */
+void vigil_cli_print_diff(const struct vigil_run_diff *d)
 {
 	/* from the records, not the action: an explainer may have renamed it */
 	const char *what = !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" :
@@ -236,7 +237,7 @@ static int check_diff(void *arg, const struct vigil_run_diff *d)
 		return print_event(&ev);
 	}
 	/* -q drops the header and summary, never the differences themselves */
-	print_diff(d);
+	vigil_cli_print_diff(d);
 	return 0;
 }
 

@@ -107,3 +107,93 @@ int vigil_cis_history(struct vigil_store *st, size_t max, struct vigil_cis_run *
 	*n = k;
 	return 0;
 }
+
+/* ---- the CIS results of two generations compared ---- */
+struct cis_side {
+	json_t *map; /* match key -> the result's JSON object */
+};
+
+/* "ID|container or image|file" : a result's identity across runs. */
+static char *match_key(json_t *o)
+{
+	const char *id = json_string_value(json_object_get(json_object_get(o, "rule"), "id"));
+	json_t *vg = json_object_get(o, "vigil");
+	const char *who = json_string_value(json_object_get(json_object_get(o, "container"), "id"));
+	const char *file = json_string_value(json_object_get(json_object_get(vg, "evidence"), "file"));
+	char *k = NULL;
+
+	if (!who)
+		who = json_string_value(json_object_get(vg, "image_id"));
+	if (asprintf(&k, "%s|%s|%s", id ? id : "?", who ? who : "", who ? "" : file ? file : "") < 0)
+		return NULL;
+	return k;
+}
+
+static int collect(void *arg, const char *kind, const char *key, const void *data, size_t len)
+{
+	struct cis_side *s = arg;
+	json_t *o = json_loadb(data, len, 0, NULL);
+	char *k;
+
+	(void)kind;
+	(void)key;
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return 0;
+	}
+	k = match_key(o);
+	if (!k) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	json_object_set_new(s->map, k, o);
+	free(k);
+	return 0;
+}
+
+static const char *verdict_of(json_t *o)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(o, "vigil"), "verdict"));
+
+	return v ? v : "?";
+}
+
+int vigil_cis_diff(struct vigil_store *st, int64_t a, int64_t b, vigil_cis_change_cb cb, void *arg, size_t *n,
+		   struct vigil_err *err)
+{
+	struct cis_side sa = { json_object() }, sb = { json_object() };
+	const char *k;
+	json_t *oa, *ob;
+	int rc;
+
+	*n = 0;
+	if (!sa.map || !sb.map) {
+		rc = vigil_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = vigil_store_objects(st, a, "cis", collect, &sa, err);
+	if (!rc)
+		rc = vigil_store_objects(st, b, "cis", collect, &sb, err);
+	if (rc)
+		goto out;
+	/* changed or gone, then new (each in key order) */
+	json_object_foreach(sa.map, k, oa) {
+		ob = json_object_get(sb.map, k);
+		if (ob && !strcmp(verdict_of(oa), verdict_of(ob)))
+			continue;
+		(*n)++;
+		if ((rc = cb(arg, oa, ob)))
+			goto out;
+	}
+	json_object_foreach(sb.map, k, ob) {
+		if (json_object_get(sa.map, k))
+			continue;
+		(*n)++;
+		if ((rc = cb(arg, NULL, ob)))
+			goto out;
+	}
+out:
+	json_decref(sa.map);
+	json_decref(sb.map);
+	return rc;
+}

@@ -75,6 +75,7 @@ static const struct enum_val facilities[] = {
 static const struct enum_val sched_actions[] = {
 	{ "check", VIGIL_SCHED_CHECK },
 	{ "baseline", VIGIL_SCHED_BASELINE },
+	{ "compliance", VIGIL_SCHED_COMPLIANCE },
 	{ NULL, 0 },
 };
 
@@ -250,6 +251,7 @@ static const struct key packages_keys[] = {
 /* capture: and triggers: (agent/capture/trigger.c) */
 static const struct key capture_keys[] = {
 	{ "evidence_dir", config_p_path, CFG(evidence_dir), 0, 0, NULL, 0 },
+	{ "data_root", config_p_path, CFG(capture_data_root), 0, 0, NULL, 0 },
 	{ "min_free", config_p_size, CFG(capture_min_free), 0, 0, NULL, 0 },
 	{ "quota", config_p_size, CFG(capture_quota), 0, 0, NULL, 0 },
 	{ "max_file_size", config_p_size, CFG(capture_max_file_size), 0, 0, NULL, 0 },
@@ -548,6 +550,7 @@ void vigil_config_free(struct vigil_config *cfg)
 	}
 	free(cfg->triggers);
 	free(cfg->evidence_dir);
+	free(cfg->capture_data_root);
 	free(cfg->source);
 	free(cfg->state_dir);
 	free(cfg->control_socket);

@@ -165,8 +165,8 @@ void watch_on_sched(void *ctx, int action, size_t index)
 	struct vigil_watch *w = ctx;
 
 	vigil_log_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
-	queue_slow(w, action == VIGIL_SCHED_BASELINE ? J_BASELINE : J_CHECK, 0,
-		   action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
+	queue_slow(w, action == VIGIL_SCHED_CHECK ? J_CHECK : J_BASELINE, 0,
+		   action == VIGIL_SCHED_COMPLIANCE ? "compliance" : action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
 }
 
 static void iso_time(int64_t ns, char *buf, size_t size)

@@ -9,6 +9,7 @@
 
 #include "vigil/audit_watch.h"
 #include "vigil/capture_trigger.h"
+#include "vigil/compliance.h"
 #include "vigil/daemon.h"
 #include "vigil/watch.h"
 
@@ -135,6 +136,21 @@ static const struct vigil_watch_module capture_module = {
 	.name = "capture", .start = capture_start, .reload = capture_reload, .stop = capture_stop,
 };
 
+/* `action: compliance`: the CIS run's results in the scheduled generation. */
+static int cis_objects(void *ctx, struct vigil_store *st, struct vigil_err *err)
+{
+	struct vigil_cis_opts o = { 0 };
+	struct vigil_cis_report *r = NULL;
+	int rc;
+
+	(void)ctx;
+	rc = vigil_cis_run(&o, &r, err);
+	if (!rc)
+		rc = vigil_cis_store(r, st, err);
+	vigil_cis_report_free(r);
+	return rc;
+}
+
 int vigil_daemon_run(struct vigil_cli *cli, const char *pid_file)
 {
 	struct capture_slot capture = { 0 };
@@ -146,6 +162,8 @@ int vigil_daemon_run(struct vigil_cli *cli, const char *pid_file)
 		vigil_watch_add_module(w, &audit_module, &audit);
 	if (!ret)
 		vigil_watch_add_module(w, &capture_module, &capture);
+	if (!ret)
+		vigil_watch_set_compliance(w, cis_objects, NULL);
 	if (!ret)
 		ret = vigil_watch_run(w);
 	vigil_watch_free(w);

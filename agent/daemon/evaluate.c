@@ -214,6 +214,7 @@ void watch_eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *
 {
 	const struct vigil_config *cfg = j->cr->cfg;
 	const struct vigil_scope *sc = vigil_walk_scope_for(&j->cr->watched, j->path, j->len);
+	const struct vigil_explainer *px = vigil_dpkg_explainer(j->cr->pkg);
 	struct vigil_record old, cur;
 	struct vigil_decision dec;
 	struct vigil_run_diff d = { 0 };
@@ -231,7 +232,9 @@ void watch_eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *
 	vigil_record_init(&old);
 	vigil_record_init(&cur);
 	stamp = vigil_reported_stamp(w->rep);
-	rc = vigil_walk_one(NULL, j->path, j->len, cfg->algos, cfg->max_file_size, &cur, &err);
+	rc = vigil_walk_one(NULL, j->path, j->len,
+			    (cfg->algos ? cfg->algos : VIGIL_ALGOS_DEFAULT) | (px ? px->algos : 0), cfg->max_file_size,
+			    &cur, &err);
 	if (rc) {
 		vigil_log_debug("%s", err.msg);
 		goto out;
@@ -246,6 +249,15 @@ void watch_eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *
 	d.old = has_old ? &old : NULL;
 	d.cur = cur.ftype != VIGIL_FT_NONE ? &cur : NULL;
 	vigil_compare(sc, d.old, d.cur, &dec);
+	if (dec.action && px) { /* packages: the generation's time is "since" */
+		struct vigil_generation g;
+
+		if (!vigil_store_generation(st, __atomic_load_n(&w->gen, __ATOMIC_RELAXED), &g, NULL) &&
+		    px->explain(px->arg, g.created, j->path, j->len, d.old, d.cur, &dec))
+			goto out;
+	}
+	d.message = dec.message;
+	d.extra_json = dec.explain_json;
 	d.action = dec.action;
 	d.severity = dec.severity;
 	d.changed = dec.changed;
@@ -317,7 +329,7 @@ void watch_run_compare(struct vigil_watch *w, struct vigil_store *st, struct job
 	struct vigil_run_opts o = {
 		.loc = j->cr->loc, .state_dir = w->state_dir, .st = st,
 		.gen = __atomic_load_n(&w->gen, __ATOMIC_RELAXED),
-		.diff = rescan_diff, .diff_arg = &r, .say = watch_say_log,
+		.diff = rescan_diff, .diff_arg = &r, .say = watch_say_log, .explain = vigil_dpkg_explainer(j->cr->pkg),
 		.cancelled = walk_cancelled, .cancel_arg = &r,
 	};
 	struct vigil_run_result res;
@@ -354,13 +366,22 @@ void watch_run_compare(struct vigil_watch *w, struct vigil_store *st, struct job
 	malloc_trim(0);
 }
 
+static int compliance_objects(void *arg, struct vigil_store *st, struct vigil_err *err)
+{
+	struct vigil_watch *w = arg;
+
+	return w->compliance_fn ? w->compliance_fn(w->compliance_ctx, st, err) : 0;
+}
+
 void watch_run_baseline(struct vigil_watch *w, struct job *j)
 {
 	struct rescan r = { .w = w, .j = j };
+	int compliance = j->source && !strcmp(j->source, "compliance");
 	struct vigil_run_opts o = {
-		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir, .kind = "scheduled",
-		.say = watch_say_log,
+		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir,
+		.kind = compliance ? "compliance" : "scheduled", .say = watch_say_log,
 		.cancelled = walk_cancelled, .cancel_arg = &r,
+		.objects = compliance ? compliance_objects : NULL, .objects_arg = w,
 	};
 	struct vigil_run_result res;
 	struct vigil_err err = { "" };

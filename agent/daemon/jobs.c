@@ -37,6 +37,11 @@ struct cfgref *watch_cfgref_new(struct vigil_config *cfg)
 		if (cfg->scopes[i].watch)
 			r->watched.scopes[n++] = cfg->scopes[i];
 	r->watched.n_scopes = n;
+	/* packages: the host's dpkg records explain differences, read by the
+	 * worker that first needs them (never auto-accepted here: only `vigil
+	 * check` takes upgrades into a generation) */
+	if (cfg->packages_explain)
+		r->pkg = vigil_dpkg_explain_lazy(NULL, VIGIL_PKG_ACCEPT_NONE);
 	r->cfg = cfg;
 	r->refs = 1;
 	return r;
@@ -54,6 +59,7 @@ void watch_cfgref_put(struct cfgref *r)
 		return;
 	free(r->watched.scopes);
 	vigil_docker_locator_free(r->loc);
+	vigil_dpkg_explain_free(r->pkg);
 	vigil_config_free(r->cfg);
 	free(r);
 }

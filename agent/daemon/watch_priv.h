@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "vigil/cli.h"
+#include "vigil/dpkg.h"
 #include "vigil/clock.h"
 #include "vigil/ctl.h"
 #include "vigil/docker.h"
@@ -47,6 +48,7 @@
 struct cfgref {
 	struct vigil_config *cfg;
 	struct vigil_docker_locator *loc; /* Docker terms; NULL without a data root */
+	struct vigil_dpkg_explain *pkg;   /* dpkg explains differences; NULL: none */
 	struct vigil_config watched; /* shallow copy holding only `watch: true` scopes */
 	int refs;
 };
@@ -168,6 +170,8 @@ struct vigil_watch {
 
 	vigil_watch_who_fn who_fn;
 	void *who_ctx;
+	vigil_watch_objects_fn compliance_fn; /* the CIS run of `action: compliance` */
+	void *compliance_ctx;
 	vigil_watch_observe_fn observe_fn; /* capture triggers */
 	void *observe_ctx;
 	int observing;                     /* an observer's own events are not observed */

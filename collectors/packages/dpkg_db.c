@@ -47,10 +47,11 @@ void vigil_dpkg_free(struct vigil_dpkg *db)
 		free(db->divs[i].by);
 	}
 	free(db->divs);
-	for (size_t i = 0; i < db->tab_cap; i++) {
-		free(db->tab[i].key);
-		free(db->tab[i].sums);
+	for (size_t i = 0; i < db->n_ents; i++) {
+		free(db->ents[i].key);
+		free(db->ents[i].sums);
 	}
+	free(db->ents);
 	free(db->tab);
 	free(db->warn);
 	free(db);
@@ -89,11 +90,12 @@ static uint64_t fnv(const char *s)
 	return h;
 }
 
-static struct dpkg_entry *probe(struct dpkg_entry *tab, size_t cap, const char *key)
+/* The slot of key: its entry's, or the free one where it would go. */
+static uint32_t *probe(const struct vigil_dpkg *db, uint32_t *tab, size_t cap, const char *key)
 {
 	size_t i = (size_t)fnv(key) & (cap - 1);
 
-	while (tab[i].key && strcmp(tab[i].key, key))
+	while (tab[i] && strcmp(db->ents[tab[i] - 1].key, key))
 		i = (i + 1) & (cap - 1);
 	return &tab[i];
 }
@@ -101,13 +103,12 @@ static struct dpkg_entry *probe(struct dpkg_entry *tab, size_t cap, const char *
 static int grow(struct vigil_dpkg *db)
 {
 	size_t cap = db->tab_cap ? db->tab_cap * 2 : 1024;
-	struct dpkg_entry *t = calloc(cap, sizeof(*t));
+	uint32_t *t = calloc(cap, sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
-	for (size_t i = 0; i < db->tab_cap; i++)
-		if (db->tab[i].key)
-			*probe(t, cap, db->tab[i].key) = db->tab[i];
+	for (size_t i = 0; i < db->n_ents; i++)
+		*probe(db, t, cap, db->ents[i].key) = (uint32_t)i + 1;
 	free(db->tab);
 	db->tab = t;
 	db->tab_cap = cap;
@@ -118,29 +119,39 @@ static int grow(struct vigil_dpkg *db)
 struct dpkg_entry *dpkg_entry_get(struct vigil_dpkg *db, const char *path, int create)
 {
 	char *key = vigil_dpkg_canonical(db, path);
-	struct dpkg_entry *e = NULL;
+	struct dpkg_entry *e;
+	uint32_t *slot;
 
 	if (!key)
 		return NULL;
-	if (db->tab_cap) {
-		e = probe(db->tab, db->tab_cap, key);
-		if (e->key || !create) {
+	if (db->tab_cap && *(slot = probe(db, db->tab, db->tab_cap, key))) {
+		free(key);
+		return &db->ents[*slot - 1];
+	}
+	if (!create || db->n_ents >= UINT32_MAX - 1) {
+		free(key);
+		return NULL;
+	}
+	if (db->n_ents == db->cap_ents) {
+		size_t cap = db->cap_ents ? db->cap_ents * 2 : 4096;
+		void *t = realloc(db->ents, cap * sizeof(*db->ents));
+
+		if (!t) {
 			free(key);
-			return e->key ? e : NULL;
+			return NULL;
 		}
+		db->ents = t;
+		db->cap_ents = cap;
 	}
-	if (!create) {
+	if ((db->n_ents + 1) * 2 > db->tab_cap && grow(db)) {
 		free(key);
 		return NULL;
 	}
-	if ((db->tab_n + 1) * 2 > db->tab_cap && grow(db)) {
-		free(key);
-		return NULL;
-	}
-	e = probe(db->tab, db->tab_cap, key);
+	e = &db->ents[db->n_ents];
+	memset(e, 0, sizeof(*e));
 	e->key = key;
 	e->div = -1;
-	db->tab_n++;
+	*probe(db, db->tab, db->tab_cap, key) = (uint32_t)++db->n_ents;
 	return e;
 }
 
@@ -166,7 +177,15 @@ int dpkg_add_sum(struct vigil_dpkg *db, uint32_t pkg, const char *path, size_t n
 	memcpy(p, path, n);
 	p[n] = '\0';
 	e = dpkg_entry_get(db, p, 1);
-	if (!e || (e->n_sums == e->cap && !(e->sums = realloc(e->sums, (e->cap = e->cap * 2 + 1) * sizeof(size_t))))) {
+	if (e && e->n_sums == e->cap) {
+		size_t *t = realloc(e->sums, (e->cap * 2 + 1) * sizeof(*t));
+
+		if (t) {
+			e->sums = t;
+			e->cap = e->cap * 2 + 1;
+		}
+	}
+	if (!e || e->n_sums == e->cap) {
 		free(p);
 		return -ENOMEM;
 	}

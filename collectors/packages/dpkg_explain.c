@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <pthread.h>
+#include <sys/stat.h>
 
 #include "vigil/compare.h"
 #include "vigil/config.h"
@@ -35,9 +37,26 @@ struct vigil_dpkg_explain {
 	int64_t tz_off; /* the log's wall clock minus UTC, seconds (live host only) */
 	int auto_accept;
 	struct vigil_explainer hook;
-	char *json;    /* the last explanation, owned */
-	char msg[512];
+	/* reloaded when dpkg changed its records (the daemon lives long) */
+	char *root;
+	int64_t stamp[2];      /* status and dpkg.log: mtime ns xor size */
+	pthread_mutex_t mu;    /* db and ev, between the daemon's workers */
 };
+
+static void drop_records(struct vigil_dpkg_explain *x)
+{
+	vigil_dpkg_free(x->db);
+	x->db = NULL;
+	for (size_t i = 0; i < x->n_ev; i++) {
+		free(x->ev[i].name);
+		free(x->ev[i].arch);
+		free(x->ev[i].old_ver);
+		free(x->ev[i].new_ver);
+	}
+	free(x->ev);
+	x->ev = NULL;
+	x->n_ev = 0;
+}
 
 static int on_log(void *arg, const struct vigil_dpkg_logev *e)
 {
@@ -66,15 +85,9 @@ void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x)
 {
 	if (!x)
 		return;
-	vigil_dpkg_free(x->db);
-	for (size_t i = 0; i < x->n_ev; i++) {
-		free(x->ev[i].name);
-		free(x->ev[i].arch);
-		free(x->ev[i].old_ver);
-		free(x->ev[i].new_ver);
-	}
-	free(x->ev);
-	free(x->json);
+	drop_records(x);
+	pthread_mutex_destroy(&x->mu);
+	free(x->root);
 	free(x);
 }
 
@@ -112,12 +125,16 @@ static int system_dir(const char *path)
 	return 0;
 }
 
-static void set_json(struct vigil_dpkg_explain *x, struct vigil_decision *d, json_t *j)
+static void set_json(struct vigil_decision *d, json_t *j)
 {
-	free(x->json);
-	x->json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	/* into the decision's buffer; a larger one (a huge path) is left out */
+	size_t n = j ? json_dumpb(j, d->json_buf, sizeof(d->json_buf) - 1, JSON_COMPACT) : 0;
+
+	if (n && n < sizeof(d->json_buf)) {
+		d->json_buf[n] = '\0';
+		d->explain_json = d->json_buf;
+	}
 	json_decref(j);
-	d->explain_json = x->json;
 }
 
 static json_t *pkg_json(const struct vigil_dpkg_pkg *p, const struct vigil_dpkg_sum *s)
@@ -134,10 +151,10 @@ static void tampered(struct vigil_dpkg_explain *x, struct vigil_decision *d, con
 {
 	d->action = s->conffile && strcmp(why, "removed") ? VIGIL_ACTION_CONFFILE_MODIFIED : VIGIL_ACTION_PKG_TAMPERED;
 	d->severity = s->conffile && strcmp(why, "removed") ? VIGIL_SEV_MEDIUM : VIGIL_SEV_CRITICAL;
-	snprintf(x->msg, sizeof(x->msg), "%s of %s %s %s", s->conffile ? "conffile" : "packaged file", p->name,
+	snprintf(d->msg_buf, sizeof(d->msg_buf), "%s of %s %s %s", s->conffile ? "conffile" : "packaged file", p->name,
 		 p->version ? p->version : "?", why);
-	d->message = x->msg;
-	set_json(x, d, pkg_json(p, s));
+	d->message = d->msg_buf;
+	set_json(d, pkg_json(p, s));
 }
 
 static void upgraded(struct vigil_dpkg_explain *x, struct vigil_decision *d, const struct vigil_dpkg_pkg *p,
@@ -153,10 +170,10 @@ static void upgraded(struct vigil_dpkg_explain *x, struct vigil_decision *d, con
 	d->action = VIGIL_ACTION_PKG_UPGRADE;
 	d->severity = VIGIL_SEV_LOW;
 	d->accept = x->auto_accept == VIGIL_PKG_ACCEPT_UPGRADES;
-	snprintf(x->msg, sizeof(x->msg), "%s %s %s -> %s (dpkg.log %s)", p->name,
+	snprintf(d->msg_buf, sizeof(d->msg_buf), "%s %s %s -> %s (dpkg.log %s)", p->name,
 		 first->action == VIGIL_DPKG_LOG_INSTALL ? "installed" : "upgraded",
 		 first->old_ver ? first->old_ver : "none", last->new_ver ? last->new_ver : "?", when);
-	d->message = x->msg;
+	d->message = d->msg_buf;
 	if (j) {
 		json_t *pk = json_object_get(j, "package");
 
@@ -166,7 +183,7 @@ static void upgraded(struct vigil_dpkg_explain *x, struct vigil_decision *d, con
 							     last->action == VIGIL_DPKG_LOG_INSTALL ? "install" : "upgrade",
 							     "time", when));
 	}
-	set_json(x, d, j);
+	set_json(d, j);
 }
 
 /* A packaged directory whose entries changed (mtime, ctime, size, link
@@ -182,11 +199,11 @@ static int dir_by_dpkg(struct vigil_dpkg_explain *x, const char *dir, int64_t si
 
 	if (!canon || (d->changed & ~benign) || !strcmp(canon, "/"))
 		goto out;
-	for (size_t i = 0; i < x->db->tab_cap; i++) {
-		const struct dpkg_entry *e = &x->db->tab[i];
+	for (size_t i = 0; i < x->db->n_ents; i++) {
+		const struct dpkg_entry *e = &x->db->ents[i];
 		const struct vigil_dpkg_pkg *p;
 
-		if (!e->key || !e->n_owners || strncmp(e->key, canon, n) || e->key[n] != '/' || strchr(e->key + n + 1, '/'))
+		if (!e->n_owners || strncmp(e->key, canon, n) || e->key[n] != '/' || strchr(e->key + n + 1, '/'))
 			continue;
 		p = vigil_dpkg_pkg(x->db, e->owner);
 		if (!p->installed || !changed_since(x, p, since, &first, &last))
@@ -195,10 +212,10 @@ static int dir_by_dpkg(struct vigil_dpkg_explain *x, const char *dir, int64_t si
 		 * subtree as it is now, unexplained entries included */
 		d->action = VIGIL_ACTION_PKG_UPGRADE;
 		d->severity = VIGIL_SEV_LOW;
-		snprintf(x->msg, sizeof(x->msg), "directory entries changed by dpkg: %s %s -> %s", p->name,
+		snprintf(d->msg_buf, sizeof(d->msg_buf), "directory entries changed by dpkg: %s %s -> %s", p->name,
 			 first->old_ver ? first->old_ver : "none", last->new_ver ? last->new_ver : "?");
-		d->message = x->msg;
-		set_json(x, d, json_pack("{s:{s:s,s:s?,s:s?,s:s?}}", "package", "name", p->name, "version", p->version,
+		d->message = d->msg_buf;
+		set_json(d, json_pack("{s:{s:s,s:s?,s:s?,s:s?}}", "package", "name", p->name, "version", p->version,
 					 "old_version", first->old_ver, "new_version", last->new_ver));
 		break;
 	}
@@ -207,17 +224,17 @@ out:
 	return 0;
 }
 
-static int explain(void *arg, int64_t since, const char *path, size_t len, const struct vigil_record *old,
-		   const struct vigil_record *cur, struct vigil_decision *d)
+static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const char *path, size_t len,
+			  const struct vigil_record *old, const struct vigil_record *cur, struct vigil_decision *d)
 {
-	struct vigil_dpkg_explain *x = arg;
 	const struct vigil_dpkg_sum *mine = NULL, *match = NULL;
 	const struct logged *first, *last;
 	struct vigil_dpkg_owner o;
 	char *p, *canon;
 	int known;
 
-	(void)old;
+	if (!x->db)
+		return 0;
 	if (strcmp(d->action, VIGIL_ACTION_ADDED) && strcmp(d->action, VIGIL_ACTION_CHANGED) &&
 	    strcmp(d->action, VIGIL_ACTION_REMOVED))
 		return 0;
@@ -270,34 +287,34 @@ static int explain(void *arg, int64_t since, const char *path, size_t len, const
 	} else {
 		const struct vigil_dpkg_pkg *pk = vigil_dpkg_pkg(x->db, match->pkg);
 
-		snprintf(x->msg, sizeof(x->msg), "content is dpkg's for %s %s, but dpkg.log shows no change of it "
+		snprintf(d->msg_buf, sizeof(d->msg_buf), "content is dpkg's for %s %s, but dpkg.log shows no change of it "
 			 "since the baseline", pk->name, pk->version ? pk->version : "?");
-		d->message = x->msg;
-		set_json(x, d, pkg_json(pk, match));
+		d->message = d->msg_buf;
+		set_json(d, pkg_json(pk, match));
 	}
 	return 0;
 }
 
-int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_explain **out,
-			   struct vigil_err *err)
+static int64_t stamp_of(int rootfd, const char *path)
 {
-	struct vigil_dpkg_explain *x = calloc(1, sizeof(*x));
+	struct stat st;
+
+	if (vigil_rootfs_lstat(rootfd, path, &st))
+		return 0;
+	return ((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) ^ (int64_t)st.st_size;
+}
+
+/* The database and the logs read (again) from x->root. */
+static int load(struct vigil_dpkg_explain *x, struct vigil_err *err)
+{
 	int rootfd, confined, rc;
 
-	*out = NULL;
-	if (!x)
-		return vigil_err_set(err, -ENOMEM, "packages: out of memory");
-	x->auto_accept = auto_accept;
-	x->hook.algos = VIGIL_ALGO_BIT(VIGIL_ALGO_MD5);
-	x->hook.explain = explain;
-	x->hook.arg = x;
-	rootfd = vigil_rootfs_open_root(root, &confined);
-	if (rootfd < 0) {
-		vigil_dpkg_explain_free(x);
-		return vigil_err_set(err, rootfd, "cannot open root '%s'", root ? root : "/");
-	}
+	rootfd = vigil_rootfs_open_root(x->root, &confined);
+	if (rootfd < 0)
+		return vigil_err_set(err, rootfd, "cannot open root '%s'", x->root ? x->root : "/");
 	/* dpkg.log is the machine's local time: the live host's zone is ours;
 	 * an image's is not known and is taken as UTC */
+	x->tz_off = 0;
 	if (!confined) {
 		time_t now = time(NULL);
 		struct tm tm;
@@ -305,16 +322,89 @@ int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_
 		if (localtime_r(&now, &tm))
 			x->tz_off = tm.tm_gmtoff;
 	}
+	x->stamp[0] = stamp_of(rootfd, VIGIL_DPKG_STATUS);
+	x->stamp[1] = stamp_of(rootfd, VIGIL_DPKG_LOG);
 	rc = vigil_dpkg_open(rootfd, &x->db, err);
 	if (!rc)
 		rc = vigil_dpkg_log_read(rootfd, on_log, x, err);
 	close(rootfd);
+	if (rc)
+		drop_records(x);
+	return rc;
+}
+
+/* dpkg changed its records since they were read (a long-lived daemon
+ * outlives upgrades): read them again.  A failure leaves no database:
+ * nothing is explained until a later read works. */
+static void refresh(struct vigil_dpkg_explain *x)
+{
+	struct vigil_err err = { "" };
+	int confined, rootfd = vigil_rootfs_open_root(x->root, &confined);
+	int same;
+
+	if (rootfd < 0)
+		return;
+	same = x->db && stamp_of(rootfd, VIGIL_DPKG_STATUS) == x->stamp[0] &&
+	       stamp_of(rootfd, VIGIL_DPKG_LOG) == x->stamp[1];
+	close(rootfd);
+	if (same)
+		return;
+	drop_records(x);
+	if (load(x, &err))
+		vigil_log_debug("packages: %s", err.msg);
+}
+
+static int explain(void *arg, int64_t since, const char *path, size_t len, const struct vigil_record *old,
+		   const struct vigil_record *cur, struct vigil_decision *d)
+{
+	struct vigil_dpkg_explain *x = arg;
+	int rc;
+
+	pthread_mutex_lock(&x->mu);
+	refresh(x);
+	rc = explain_locked(x, since, path, len, old, cur, d);
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+/* The object, nothing read yet. */
+static struct vigil_dpkg_explain *explain_alloc(const char *root, int auto_accept)
+{
+	struct vigil_dpkg_explain *x = calloc(1, sizeof(*x));
+
+	if (!x || (root && !(x->root = strdup(root)))) {
+		free(x);
+		return NULL;
+	}
+	pthread_mutex_init(&x->mu, NULL);
+	x->auto_accept = auto_accept;
+	x->hook.algos = VIGIL_ALGO_BIT(VIGIL_ALGO_MD5);
+	x->hook.explain = explain;
+	x->hook.arg = x;
+	return x;
+}
+
+int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_explain **out,
+			   struct vigil_err *err)
+{
+	struct vigil_dpkg_explain *x = explain_alloc(root, auto_accept);
+	int rc;
+
+	*out = NULL;
+	if (!x)
+		return vigil_err_set(err, -ENOMEM, "packages: out of memory");
+	rc = load(x, err);
 	if (rc) {
 		vigil_dpkg_explain_free(x);
 		return rc;
 	}
 	*out = x;
 	return 0;
+}
+
+struct vigil_dpkg_explain *vigil_dpkg_explain_lazy(const char *root, int auto_accept)
+{
+	return explain_alloc(root, auto_accept);
 }
 
 const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x)

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,10 @@ int vigil_dpkg_load_diversions(struct vigil_dpkg *db, const char *buf, size_t le
 		part[k][n] = '\0';
 		if (++k < 3)
 			continue;
+		if (db->n_divs >= INT32_MAX) {
+			rc = dpkg_bad(err, &l, "too many diversions");
+			goto out;
+		}
 		if (db->n_divs == db->cap_divs) {
 			size_t cap = db->cap_divs * 2 + 8;
 			void *t = realloc(db->divs, cap * sizeof(*db->divs));
@@ -129,7 +134,7 @@ int vigil_dpkg_load_diversions(struct vigil_dpkg *db, const char *buf, size_t le
 			rc = -ENOMEM;
 			goto out;
 		}
-		e->div = (int64_t)db->n_divs;
+		e->div = (int32_t)db->n_divs;
 		db->divs[db->n_divs++] = (struct dpkg_div){ part[0], part[1], part[2] };
 		part[0] = part[1] = part[2] = NULL;
 		k = 0;

@@ -14,13 +14,13 @@
 #include "vigil/dpkg.h"
 
 struct dpkg_entry {
-	char *key;          /* canonical path; NULL: free slot */
+	char *key;          /* canonical path */
+	size_t *sums;       /* indexes in db->sums */
+	uint32_t n_sums, cap;
 	uint32_t owner;
-	unsigned n_owners;
+	uint32_t n_owners;
 	uint32_t last_owner_plus1; /* a .list naming a path twice counts once */
-	size_t *sums;
-	size_t n_sums, cap;
-	int64_t div;        /* index in db->divs, -1 when not diverted */
+	int32_t div;        /* index in db->divs, -1 when not diverted */
 };
 
 struct dpkg_div {
@@ -35,8 +35,12 @@ struct vigil_dpkg {
 	struct dpkg_div *divs;
 	size_t n_divs, cap_divs;
 	unsigned usrmerge;
-	struct dpkg_entry *tab;
-	size_t tab_cap, tab_n;
+	/* the path index: entries dense, the hash table holds their index + 1
+	 * (0: free), so that the table's slack costs 4 bytes a slot, not 48 */
+	struct dpkg_entry *ents;
+	size_t n_ents, cap_ents;
+	uint32_t *tab;
+	size_t tab_cap;
 	char *warn;
 	size_t warn_len;
 };
@@ -56,7 +60,7 @@ int dpkg_bad(struct vigil_err *err, const struct dpkg_lines *l, const char *fmt,
 /* 0 when s is exactly 32 hex digits (either case), filling md5. */
 int dpkg_md5_parse(const char *s, size_t n, unsigned char md5[16]);
 
-/* dpkg_db.c */
+/* dpkg_db.c; the entry pointer is valid until the next entry is created */
 struct dpkg_entry *dpkg_entry_get(struct vigil_dpkg *db, const char *path, int create);
 int dpkg_add_sum(struct vigil_dpkg *db, uint32_t pkg, const char *path, size_t n,
 		 const unsigned char md5[16], int conffile, unsigned conf_flags);

@@ -40,6 +40,11 @@ int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv);
 /* agent/cmd/cmd_config.c: "config OK: SOURCE, N scopes", or --print-default */
 int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv);
 
+/* check's text form of one difference (agent/cmd/cmd_fim.c), for `diff` too */
+struct vigil_run_diff;
+void vigil_cli_print_diff(const struct vigil_run_diff *d);
+int vigil_cmd_diff(struct vigil_cli *cli, int argc, char **argv);
+
 /* docker collector (agent/cmd/cmd_docker.c) */
 int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv);

@@ -25,13 +25,18 @@ struct vigil_decision {
 	const char *message;      /* why, for people */
 	const char *explain_json; /* a JSON object merged into the event's vigil.* */
 	int accept;               /* policy: take it into a new generation at once */
+	/* where an explainer writes message and explain_json: the decision's own
+	 * storage, so explainers called from several threads need no locks for it */
+	char msg_buf[256];
+	char json_buf[1024];
 };
 
 /* A hook that explains a decided difference from another record of truth
  * (the package collector sets one: collectors/packages/dpkg_explain.c); the
  * engine (run.c) and the daemon call it and name no collector.  explain() may
  * rename d->action and change d->severity, and set d->message,
- * d->explain_json (valid until its next call) and d->accept.  since: the
+ * d->explain_json (both in d's buffers) and d->accept; it may be called from
+ * several threads at once.  since: the
  * baseline generation's time (unix seconds).  0 or -errno. */
 struct vigil_explainer {
 	unsigned algos; /* digests it needs on current records: the walk adds them */

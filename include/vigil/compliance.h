@@ -103,6 +103,16 @@ int vigil_cis_store(const struct vigil_cis_report *r, struct vigil_store *st, st
  * first, malloc'd in *out.  0 (n may be 0), -errno. */
 int vigil_cis_history(struct vigil_store *st, size_t max, struct vigil_cis_run **out, size_t *n,
 		      struct vigil_err *err);
+/* The CIS results of generations a and b compared: cb(old, new) for each
+ * result whose verdict changed (both set), that is gone (new NULL) or new
+ * (old NULL); the JSON objects are the stored lines, valid during the call.
+ * A result is the same across runs when its check, container (or image) and,
+ * for host checks, evidence file are.  *n counts the calls.  0, cb's
+ * non-zero return, -errno. */
+struct json_t;
+typedef int (*vigil_cis_change_cb)(void *arg, struct json_t *old, struct json_t *cur);
+int vigil_cis_diff(struct vigil_store *st, int64_t a, int64_t b, vigil_cis_change_cb cb, void *arg, size_t *n,
+		   struct vigil_err *err);
 /* One generation's run; -ENOENT when it holds none. */
 int vigil_cis_history_one(struct vigil_store *st, int64_t gen, struct vigil_cis_run *run, struct vigil_err *err);
 

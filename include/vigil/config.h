@@ -67,6 +67,7 @@ struct vigil_output {
 enum vigil_sched_action {
 	VIGIL_SCHED_CHECK = 1,
 	VIGIL_SCHED_BASELINE,
+	VIGIL_SCHED_COMPLIANCE,  /* a baseline and a CIS run in one generation */
 };
 
 struct vigil_schedule {
@@ -122,6 +123,7 @@ struct vigil_config {
 
 	/* capture: the daemon's triggered captures (agent/capture/trigger.c) */
 	char *evidence_dir;        /* NULL: STATE_DIR/evidence */
+	char *capture_data_root;   /* Docker's data root; NULL: discovered */
 	uint64_t capture_min_free; /* bytes that stay free on the evidence fs */
 	uint64_t capture_quota;    /* total bytes in the evidence dir at most; 0: none */
 	uint64_t capture_max_file_size;

@@ -19,8 +19,9 @@
  *
  * Paths: dpkg's own ("/bin/ls", as the .list says) and the canonical one
  * where the file lives in this root ("/usr/bin/ls" when /bin -> usr/bin).
- * Lookups take either.  Cost: every path of every .list is held in memory
- * (about 60 bytes plus the path each: ~20 MB for 137,000 paths).
+ * Lookups take either.  Cost: every path of every .list and .md5sums is held
+ * in memory: measured here, about 40 MB and 0.4 s for 888 packages (170,847
+ * listed paths, 136,336 sums) and 7,300 dpkg.log lines.
  */
 #ifndef VIGIL_DPKG_H
 #define VIGIL_DPKG_H
@@ -199,6 +200,10 @@ struct vigil_explainer;
  * file (no explainer then).  auto_accept: enum vigil_pkg_accept. */
 int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_explain **out,
 			   struct vigil_err *err);
+/* The same, read at its first use (in the caller's worker thread, not now:
+ * the daemon's loop must not block); a root without dpkg then explains
+ * nothing.  NULL on ENOMEM. */
+struct vigil_dpkg_explain *vigil_dpkg_explain_lazy(const char *root, int auto_accept);
 const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x);
 void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x);
 
