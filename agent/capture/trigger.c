@@ -525,3 +525,28 @@ void vigil_capture_triggers_free(struct vigil_capture_triggers *t)
 	copy_free(t->cfg);
 	free(t);
 }
+
+/* The client's side of the request above (`vigil ctl capture ARGS`). */
+char *vigil_capture_ctl_request(int argc, char **argv)
+{
+	json_t *o = json_pack("{s:s}", "cmd", "capture");
+	char *s;
+
+	for (int i = 0; o && i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((!strcmp(a, "--container") || !strcmp(a, "--case")) && i + 1 < argc)
+			json_object_set_new(o, a + 2, json_string(argv[++i]));
+		else if (!strcmp(a, "--engine") || !strcmp(a, "--host") || !strcmp(a, "--freeze"))
+			json_object_set_new(o, a + 2, json_true());
+		else {
+			fprintf(stderr, "usage: vigil ctl capture [--container ID|NAME] [--engine] [--host] "
+					"[--freeze] [--case ID]\n");
+			json_decref(o);
+			return NULL;
+		}
+	}
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}

@@ -13,7 +13,6 @@
 #include <jansson.h>
 
 #include "vigil/capture.h"
-#include "vigil/capture_trigger.h"
 #include "vigil/cli.h"
 #include "vigil/sign.h"
 
@@ -242,28 +241,4 @@ int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv)
 		return VIGIL_EXIT_FAIL;
 	}
 	return VIGIL_EXIT_OK;
-}
-
-char *vigil_capture_ctl_request(int argc, char **argv)
-{
-	json_t *o = json_pack("{s:s}", "cmd", "capture");
-	char *s;
-
-	for (int i = 0; o && i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((!strcmp(a, "--container") || !strcmp(a, "--case")) && i + 1 < argc)
-			json_object_set_new(o, a + 2, json_string(argv[++i]));
-		else if (!strcmp(a, "--engine") || !strcmp(a, "--host") || !strcmp(a, "--freeze"))
-			json_object_set_new(o, a + 2, json_true());
-		else {
-			fprintf(stderr, "usage: vigil ctl capture [--container ID|NAME] [--engine] [--host] "
-					"[--freeze] [--case ID]\n");
-			json_decref(o);
-			return NULL;
-		}
-	}
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return s;
 }
