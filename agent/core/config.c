@@ -75,6 +75,7 @@ static const struct enum_val facilities[] = {
 static const struct enum_val sched_actions[] = {
 	{ "check", VIGIL_SCHED_CHECK },
 	{ "baseline", VIGIL_SCHED_BASELINE },
+	{ "compliance", VIGIL_SCHED_COMPLIANCE },
 	{ NULL, 0 },
 };
 

@@ -366,13 +366,22 @@ void watch_run_compare(struct vigil_watch *w, struct vigil_store *st, struct job
 	malloc_trim(0);
 }
 
+static int compliance_objects(void *arg, struct vigil_store *st, struct vigil_err *err)
+{
+	struct vigil_watch *w = arg;
+
+	return w->compliance_fn ? w->compliance_fn(w->compliance_ctx, st, err) : 0;
+}
+
 void watch_run_baseline(struct vigil_watch *w, struct job *j)
 {
 	struct rescan r = { .w = w, .j = j };
+	int compliance = j->source && !strcmp(j->source, "compliance");
 	struct vigil_run_opts o = {
-		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir, .kind = "scheduled",
-		.say = watch_say_log,
+		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir,
+		.kind = compliance ? "compliance" : "scheduled", .say = watch_say_log,
 		.cancelled = walk_cancelled, .cancel_arg = &r,
+		.objects = compliance ? compliance_objects : NULL, .objects_arg = w,
 	};
 	struct vigil_run_result res;
 	struct vigil_err err = { "" };

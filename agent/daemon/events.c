@@ -28,6 +28,12 @@ void vigil_watch_emit(struct vigil_watch *w, const struct vigil_event *ev)
 	free(line);
 }
 
+void vigil_watch_set_compliance(struct vigil_watch *w, vigil_watch_objects_fn fn, void *ctx)
+{
+	w->compliance_fn = fn;
+	w->compliance_ctx = ctx;
+}
+
 void vigil_watch_set_observer(struct vigil_watch *w, vigil_watch_observe_fn fn, void *ctx)
 {
 	w->observe_fn = fn;

@@ -67,6 +67,7 @@ struct vigil_output {
 enum vigil_sched_action {
 	VIGIL_SCHED_CHECK = 1,
 	VIGIL_SCHED_BASELINE,
+	VIGIL_SCHED_COMPLIANCE,  /* a baseline and a CIS run in one generation */
 };
 
 struct vigil_schedule {
