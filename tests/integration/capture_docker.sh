@@ -192,6 +192,29 @@ tail -n 1 "$S/custody.jsonl" | grep -q '"action":"failed".*"case":"TERM"' || fai
 hdocker exec web true || fail "container not running after the capture"
 echo "ok: SIGTERM: $(cat "$T/term.err")"
 
+# a container removed mid-capture: the capture completes, says what vanished, verifies
+hdocker run -d --network none --name doomed vigil-base:1 sh -c 'head -c 300000000 /dev/zero >/tmp/huge; sleep 600' >/dev/null
+i=0; until hdocker exec doomed sh -c '[ "$(wc -c </tmp/huge)" -eq 300000000 ]' 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 600 ] || fail "doomed container did not write its file"; sleep 0.1; done
+mkdir "$T/o5"
+"$VIGIL" -q --state-dir "$S" capture --data-root "$DATA" --container doomed --case GONE -o "$T/o5" >"$T/gone.out" 2>&1 &
+CPID=$!
+i=0
+until ls -a "$T/o5" 2>/dev/null | grep -q '\.tmp\.'; do
+	i=$((i + 1)); [ $i -lt 3000 ] || fail "no temporary file appeared"
+	kill -0 $CPID 2>/dev/null || fail "capture ended before it could be paused: $(cat "$T/gone.out")"
+	sleep 0.01
+done
+kill -STOP $CPID
+hdocker rm -f doomed >/dev/null
+kill -CONT $CPID
+wait $CPID || fail "capture of a container removed meanwhile failed: $(cat "$T/gone.out")"
+A5=$(head -n 1 "$T/gone.out")
+V verify "$A5" >/dev/null || fail "the capture of the removed container does not verify"
+bsdtar -xOf "$A5" MANIFEST.json | grep -Eq 'vanished|changed while read' ||
+	fail "the manifest does not say what changed or vanished"
+echo "ok: container removed mid-capture"
+
 # ---- --root: a mounted image (here: the data root bound under a dir), files alone --------
 mkdir -p "$T/img/var/lib/docker"; mount --bind "$DATA" "$T/img/var/lib/docker"; on_exit "umount '$T/img/var/lib/docker'"
 "$VIGIL" -q --state-dir "$S" --root "$T/img" capture --container web --case ROOT -o "$T/o4" >"$T/cap4.out"
