@@ -155,6 +155,14 @@ set +e; V verify --ledger >"$T/vl"; rc=$?; set -e
 [ $rc -eq 1 ] && grep -q 'record 3' "$T/vl" || fail "an edited ledger record is not named: rc $rc $(cat "$T/vl")"
 cp "$T/ledger.bak" "$S/custody.jsonl"
 
+# --merged: the running container's whole file system as it sees it
+V capture --data-root "$DATA" --container plain --merged --case MERGED -o "$T/om" >"$T/capm.out"
+AM=$(head -n 1 "$T/capm.out")
+bsdtar -tf "$AM" >"$T/mlist"
+grep -qx "containers/$ID/merged/etc/x" "$T/mlist" || fail "--merged: the container's own file is not in the merged view"
+grep -qx "containers/$ID/merged/bin/busybox" "$T/mlist" || fail "--merged: the image's files are not in the merged view"
+V verify "$AM" >/dev/null || fail "the --merged capture does not verify"
+
 # ---- faults -----------------------------------------------------------------------------
 # output on a small tmpfs that fills up mid-capture
 hdocker exec web sh -c 'head -c 6000000 /dev/urandom >/tmp/big'
