@@ -403,7 +403,9 @@ static int setup_connection(struct vigil_store *st, unsigned flags, struct vigil
 	rc = store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA cell_size_check = ON; PRAGMA temp_store = FILE;"
 			" PRAGMA temp.cache_size = -16384", "setting up the connection", err);
 	if (!rc && !(flags & VIGIL_STORE_RDONLY))
-		rc = store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		/* auto_vacuum takes effect in a new database only: pruning then
+		 * gives its pages back (vigil_store_retain, incremental_vacuum) */
+		rc = store_exec(st, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 				" PRAGMA journal_size_limit = 67108864", "setting up the connection", err);
 	return rc;
 }
