@@ -65,6 +65,8 @@ for m in "containers/$ID/config.v2.json" "containers/$ID/hostconfig.json" "conta
 	grep -q " $m\$" "$T/list" || fail "member $m missing from the listing"
 done
 grep -q "containers/$ID/proc/[0-9]*/exe.sha256" "$T/list" || fail "no process captured"
+bsdtar -xOf "$A" docker/engine/images.json | grep -q '"vigil-multi:1"' || fail "the engine's image list lacks vigil-multi:1"
+bsdtar -xOf "$A" docker/engine/containers.json | grep -q '"name": "web"' || fail "the engine's container list lacks web"
 [ "$(tail -n 1 "$T/list" | awk '{print $NF}')" = custody.jsonl ] || fail "custody.jsonl is not last"
 grep -q 'tmp/hostlink -> /etc/shadow' "$T/list" || fail "the host symlink is not stored as a link"
 grep -Eq 'upper/tmp/(fifo|null|sock)$' "$T/list" && fail "a special file was stored as a member"
