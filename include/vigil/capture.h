@@ -107,6 +107,7 @@ struct vigil_capture_req {
 	size_t n_containers;
 	int all_containers, engine, host;
 	int freeze;                       /* freeze each running container while it is read */
+	int merged;                       /* also the merged view of each running container */
 	int engine_binaries;              /* copy the engine's binaries, not only their hashes */
 	int threads;                      /* layer verification (0: one per core) */
 };
