@@ -16,9 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <jansson.h>
 
 #include "vigil/actions.h"
 #include "vigil/cli.h"
@@ -35,34 +32,6 @@ static long long duration(const char *s)
 			!strcmp(end, "d") ? 86400 : -1;
 
 	return end == s || v < 0 || mul < 0 ? -1 : v * mul;
-}
-
-/* Generations the custody ledger names ("generation": N in any record). */
-static size_t protected_gens(const char *dir, int64_t **out)
-{
-	char path[4096], *line = NULL;
-	size_t cap = 0, n = 0;
-	FILE *f;
-
-	*out = NULL;
-	snprintf(path, sizeof(path), "%s/custody.jsonl", dir);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-		json_t *g = json_object_get(o, "generation");
-		int64_t *nv;
-
-		if (json_is_integer(g) && (nv = realloc(*out, (n + 1) * sizeof(*nv)))) {
-			*out = nv;
-			nv[n++] = json_integer_value(g);
-		}
-		json_decref(o);
-	}
-	free(line);
-	fclose(f);
-	return n;
 }
 
 static void report(const struct vigil_cli *cli, int64_t id, int json)
@@ -95,8 +64,8 @@ int vigil_cmd_prune(struct vigil_cli *cli, int argc, char **argv)
 	struct vigil_store *st = NULL;
 	struct vigil_generation gen;
 	struct vigil_err err = { "" };
-	int64_t *prot = NULL, *pruned = NULL;
-	size_t n_prot, n = 0;
+	int64_t *pruned = NULL;
+	size_t n = 0;
 	int ch, json = 0, rc;
 
 	optind = 1;
@@ -121,15 +90,12 @@ int vigil_cmd_prune(struct vigil_cli *cli, int argc, char **argv)
 		vigil_log_err("prune: %s", err.msg);
 		return VIGIL_EXIT_TAMPERED;
 	}
-	n_prot = protected_gens(vigil_cli_state_dir(cli), &prot);
-	rc = vigil_store_retain(st, (unsigned)keep, (uint64_t)age, (int64_t)time(NULL), prot, n_prot, &pruned, &n,
-				&err);
+	rc = vigil_store_retain_policy(st, vigil_cli_state_dir(cli), (unsigned)keep, (uint64_t)age, &pruned, &n, &err);
 	if (rc)
 		vigil_log_err("prune: %s", err.msg);
 	for (size_t i = 0; i < n; i++)
 		report(cli, pruned[i], json);
 	free(pruned);
-	free(prot);
 	vigil_store_close(st);
 	return rc ? VIGIL_EXIT_FAIL : VIGIL_EXIT_OK;
 }

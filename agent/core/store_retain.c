@@ -6,8 +6,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "vigil/store.h"
 
@@ -85,4 +89,45 @@ int vigil_store_retain(struct vigil_store *st, unsigned keep, uint64_t max_age_s
 	*pruned = out;
 	*n_pruned = n;
 	return 0;
+}
+
+/* Generations the custody ledger names ("generation": N in any record of
+ * STATE_DIR/custody.jsonl, agent/capture/custody.c's file): a case's
+ * evidence may rest on them. */
+static size_t custody_gens(const char *dir, int64_t **out)
+{
+	char path[4096], *line = NULL;
+	size_t cap = 0, n = 0;
+	FILE *f;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/custody.jsonl", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+		json_t *g = json_object_get(o, "generation");
+		int64_t *nv;
+
+		if (json_is_integer(g) && (nv = realloc(*out, (n + 1) * sizeof(*nv)))) {
+			*out = nv;
+			nv[n++] = json_integer_value(g);
+		}
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+int vigil_store_retain_policy(struct vigil_store *st, const char *state_dir, unsigned keep, uint64_t max_age_s,
+			      int64_t **pruned, size_t *n_pruned, struct vigil_err *err)
+{
+	int64_t *prot = NULL;
+	size_t n_prot = custody_gens(state_dir, &prot);
+	int rc = vigil_store_retain(st, keep, max_age_s, (int64_t)time(NULL), prot, n_prot, pruned, n_pruned, err);
+
+	free(prot);
+	return rc;
 }

@@ -135,6 +135,10 @@ int vigil_store_prune(struct vigil_store *st, unsigned keep, struct vigil_err *e
 int vigil_store_retain(struct vigil_store *st, unsigned keep, uint64_t max_age_s, int64_t now,
 		       const int64_t *protect, size_t n_protect, int64_t **pruned, size_t *n_pruned,
 		       struct vigil_err *err);
+/* The same, now, protecting every generation STATE_DIR/custody.jsonl names
+ * ("generation": N): what `vigil prune` and the daemon apply. */
+int vigil_store_retain_policy(struct vigil_store *st, const char *state_dir, unsigned keep, uint64_t max_age_s,
+			      int64_t **pruned, size_t *n_pruned, struct vigil_err *err);
 
 /* One record; -ENOENT when the path is not in gen.  rec is overwritten (not
  * freed first) and owned by the caller: vigil_record_clear() it after use. */
