@@ -458,8 +458,15 @@ int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct v
 	vigil_digest_read(w->ad, VIGIL_ALGO_SHA256, d);
 	vigil_hex(d, 32, hex);
 	if ((rc = sign(w, hex, err)) || rename(w->tmp, w->final) < 0) {
+		char companion[PATH_MAX];
+
 		if (!rc)
 			rc = vigil_err_set(err, -errno, "cannot rename '%s': %s", w->tmp, strerror(errno));
+		/* no signature or digest file may stand for an archive that is not there */
+		snprintf(companion, sizeof(companion), "%s.sha256", w->final);
+		unlink(companion);
+		snprintf(companion, sizeof(companion), "%s.minisig", w->final);
+		unlink(companion);
 		evw_fail(w, rc, "%s", err->msg);
 		return rc;
 	}
