@@ -194,11 +194,14 @@ static int container(struct cctx *x, const struct vigil_docker_container *c)
 	struct vigil_docker_container_dirs dirs;
 	struct vigil_err err = { "" };
 	char prefix[128], member[160], *t;
+	json_t *tj;
 	int running = c->state && !strcmp(c->state, "running") && c->pid > 0, rc;
 
 	snprintf(prefix, sizeof(prefix), "containers/%s", c->id);
-	t = json_dumps(json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:i}", "type", "container", "id", c->id, "name", c->name,
-				 "image", c->image_ref, "state", c->state, "pid", c->pid), JSON_COMPACT);
+	tj = json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:i}", "type", "container", "id", c->id, "name", c->name, "image",
+		       c->image_ref, "state", c->state, "pid", c->pid);
+	t = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+	json_decref(tj);
 	if (t) {
 		vigil_evw_target(x->w, t);
 		free(t);

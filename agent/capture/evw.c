@@ -59,6 +59,8 @@ static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_
 	const char *p = buf;
 	size_t left = len;
 
+	if (w->discard)
+		return (la_ssize_t)len;
 	if (vigil_evw_cancelled(w)) {
 		archive_set_error(a, ECANCELED, "capture cancelled");
 		return -1;
@@ -483,8 +485,9 @@ void vigil_evw_free(struct vigil_evw *w)
 	if (!w)
 		return;
 	if (w->a) {
-		if (!w->finished)
-			archive_write_fail(w->a);
+		/* archive_write_fail() would skip the filters' close and leak their
+		 * buffers: close normally, into nothing */
+		w->discard = !w->finished;
 		archive_write_free(w->a);
 	}
 	if (w->fd >= 0)

@@ -31,6 +31,7 @@ struct vigil_evw {
 	unsigned char *buf;
 	int64_t start_ns;
 	int failed, finished;
+	int discard;            /* being freed unfinished: output is dropped, not written */
 	char error[1024];
 	char kernel[256], boot_id[64], host[256];
 };
