@@ -5,13 +5,9 @@
 . "$(dirname "$0")/watch_lib.sh"
 mkdir -p "$TREE"
 echo a >"$TREE/a"
+SCHEDULE='schedule: [{action: baseline, every: 2s}]
+retention: {keep: 2}'
 write_config
-python3 - "$CONF" <<'PY'
-import sys
-p = sys.argv[1]
-s = open(p).read().replace("schedule: []", "schedule:\n  - action: baseline\n    every: 2s\nretention: {keep: 2}")
-open(p, "w").write(s)
-PY
 baseline
 start_daemon
 wait_for '"action":"generation-pruned"' 2 60 || fail "no two generation-pruned events"
