@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -173,6 +174,25 @@ out:
 	return rc;
 }
 
+/* A `verified` record in this host's ledger, when there is one we may write:
+ * verifying someone else's archive elsewhere needs no state dir. */
+static void record_verified(const char *state_dir, const char *file, const char *sha256)
+{
+	struct vigil_err err = { "" };
+	char ledger[PATH_MAX], *fields;
+	json_t *o;
+
+	snprintf(ledger, sizeof(ledger), "%s/%s", state_dir, VIGIL_CUSTODY_FILE);
+	if (access(ledger, W_OK))
+		return;
+	o = json_pack("{s:s,s:s,s:s}", "action", "verified", "archive", file, "sha256", sha256);
+	fields = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (fields && vigil_custody_append(state_dir, fields, NULL, &err))
+		vigil_log_warn("verified, but not recorded in the ledger: %s", err.msg);
+	free(fields);
+}
+
 int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -227,6 +247,7 @@ int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
 	}
 	printf("verified: %s: %llu members match the manifest, seal and custody chain intact, "
 	       "signed with key %s\n", argv[optind], (unsigned long long)v.members, v.key_id);
+	record_verified(sd, argv[optind], v.sha256);
 	return VIGIL_EXIT_OK;
 }
 

@@ -157,6 +157,7 @@ struct vigil_evverify {
 	uint64_t members;       /* members hashed */
 	char fault[2048];       /* the first fault, naming the member ("" when none) */
 	char key_id[17];        /* the signing key's id, when the signature verified */
+	char sha256[65];        /* of the archive file, as read */
 	int signature_ok;
 };
 /* The members, the manifest and custody.jsonl of the archive open on fd
