@@ -58,7 +58,8 @@ static char *trigger_json(int argc, char **argv)
 static const char capture_usage[] =
 	"usage: vigil [--root DIR] capture [--container ID|NAME]... [--all-containers] [--engine] [--host]\n"
 	"       [--case ID] [--examiner NAME] [--note TEXT] [-o DIR] [--max-file-size SIZE] [--min-free SIZE]\n"
-	"       [--compress zstd|gzip|none] [--freeze] [--engine-binaries] [--data-root DIR] [--threads N]\n";
+	"       [--compress zstd|gzip|none] [--freeze] [--merged] [--engine-binaries] [--data-root DIR]\n"
+	"       [--threads N]\n";
 
 static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, const char **containers, size_t *n)
 {
@@ -71,6 +72,7 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		{ "compress", required_argument, NULL, 'z' },  { "freeze", no_argument, NULL, 'F' },
 		{ "engine-binaries", no_argument, NULL, 'B' }, { "data-root", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 't' },   { "help", no_argument, NULL, 'h' },
+		{ "merged", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long v;
@@ -87,6 +89,7 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		case 'N': r->ev.note = optarg; break;
 		case 'o': r->ev.out_dir = optarg; break;
 		case 'F': r->freeze = 1; break;
+		case 'M': r->merged = 1; break;
 		case 'B': r->engine_binaries = 1; break;
 		case 'd': r->data_root = optarg; break;
 		case 't': r->threads = atoi(optarg); break;

@@ -7,6 +7,9 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "vigil/audit_watch.h"
 #include "vigil/capture_trigger.h"
 #include "vigil/compliance.h"
@@ -100,6 +103,19 @@ static void capture_observe(void *ctx, const struct vigil_event *ev, const char 
 	vigil_capture_triggers_observe(((struct capture_slot *)ctx)->t, ev, line);
 }
 
+static int capture_ctl(void *ctx, uint64_t client, const char *cmd, struct json_t *req)
+{
+	struct capture_slot *c = ctx;
+	char *reply;
+
+	if (strcmp(cmd, "capture"))
+		return 0;
+	reply = vigil_capture_triggers_request(c->t, req);
+	vigil_watch_ctl_reply(c->w, client, reply ? reply : "{\"ok\":false,\"error\":\"out of memory\"}");
+	free(reply);
+	return 1;
+}
+
 static int capture_start(void *ctx, struct vigil_watch *w, const struct vigil_config *cfg, struct vigil_err *err)
 {
 	struct capture_slot *c = ctx;
@@ -110,6 +126,7 @@ static int capture_start(void *ctx, struct vigil_watch *w, const struct vigil_co
 		return rc;
 	vigil_capture_triggers_config(c->t, cfg);
 	vigil_watch_set_observer(w, capture_observe, c);
+	vigil_watch_set_ctl(w, capture_ctl, c);
 	return 0;
 }
 
@@ -128,6 +145,7 @@ static void capture_stop(void *ctx, struct vigil_watch *w)
 	struct capture_slot *c = ctx;
 
 	vigil_watch_set_observer(w, NULL, NULL);
+	vigil_watch_set_ctl(w, NULL, NULL);
 	vigil_capture_triggers_free(c->t);
 	c->t = NULL;
 }

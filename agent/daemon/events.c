@@ -254,6 +254,8 @@ static void on_done(struct vigil_watch *w, struct change *c)
 			watch_emit_info(w, VIGIL_ACTION_BASELINE, 0, ok ? head : NULL, "baseline generation %" PRId64
 				  " stored (head counter %" PRIu64 ")", c->new_gen, ok ? h.counter : 0);
 		}
+		if (c->msg[0]) /* retention ran after it (evaluate.c) */
+			watch_emit_info(w, VIGIL_ACTION_GEN_PRUNED, 0, NULL, "%s", c->msg);
 		break;
 	}
 }

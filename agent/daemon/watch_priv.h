@@ -175,6 +175,8 @@ struct vigil_watch {
 	vigil_watch_observe_fn observe_fn; /* capture triggers */
 	void *observe_ctx;
 	int observing;                     /* an observer's own events are not observed */
+	vigil_watch_ctl_fn ctl_fn;         /* a module's control commands */
+	void *ctl_ctx;
 	int hold_ms;
 
 	/* status */

@@ -131,6 +131,10 @@ struct vigil_config {
 	int capture_cooldown_s;    /* per trigger and target */
 	struct vigil_trigger *triggers;
 	size_t n_triggers;
+	/* retention: (`vigil prune`): keep the newest N generations (0: all) and
+	 * none older than max_age (0: any age); never the newest */
+	int retention_keep;
+	uint64_t retention_max_age_s;
 };
 
 enum vigil_pkg_accept {

@@ -7,13 +7,8 @@
 . "$(dirname "$0")/watch_lib.sh"
 mkdir -p "$TREE"
 echo a >"$TREE/a"
+SCHEDULE='schedule: [{action: compliance, every: 2s}]'
 write_config
-python3 - "$CONF" <<'PY'
-import sys
-p = sys.argv[1]
-s = open(p).read().replace("schedule: []", "schedule:\n  - action: compliance\n    every: 2s")
-open(p, "w").write(s)
-PY
 baseline
 start_daemon
 wait_for '"action":"baseline-generation"' 2 60 || fail "no two scheduled compliance generations"

@@ -406,7 +406,7 @@ static const struct error_case {
 	/* unknown keys, with the valid ones */
 	{ SC "statedir: /x\n",
 	  "t.yaml:2:1: key 'statedir': unknown key, valid keys here: state_dir, hash, threads, "
-	  "max_file_size, scopes, watch, outputs, schedule, audit, packages, capture, triggers" },
+	  "max_file_size, scopes, watch, outputs, schedule, audit, packages, capture, triggers, retention" },
 	{ SCOPE_A "    sevrity: high\n",
 	  "t.yaml:4:5: key 'scopes[0].sevrity': unknown key, valid keys here: name, paths, auto, "
 	  "include, exclude, depth, one_filesystem, attributes, severity, watch, critical" },
