@@ -17,7 +17,7 @@ trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
 set -e
 need_root
 [ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-for b in bsdtar minisign mactime sha256sum python3 inotifywait; do
+for b in bsdtar minisign mactime sha256sum python3; do
 	command -v $b >/dev/null || skip "$b missing (scripts/setup.sh installs it)"
 done
 . "$top_srcdir/scripts/docker-harness.sh"
