@@ -64,7 +64,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", c->name, c->help);
 	fprintf(f, "\n  -n, --check-config  load the config, report what is wrong, and exit\n"
 		   "\nexit codes: 0 no difference, 1 differences found, 2 usage or config error,\n"
-		   "3 and up runtime failure (3: baseline missing, tampered or unreadable;\n"
+		   "3 and up runtime failure (3: baseline missing, tampered, rolled back or unreadable,\n"
+		   "or a state dir, key or database that others can write;\n"
 		   "4: done, but some paths could not be read and are reported as such)\n");
 }
 
@@ -75,7 +76,8 @@ const char *vigil_cli_state_dir(const struct vigil_cli *cli)
 	return cli->cfg && cli->cfg->state_dir ? cli->cfg->state_dir : "/var/lib/vigil";
 }
 
-int main(int argc, char **argv)
+/* Global options, before the command.  -1 to go on, else an exit code. */
+static int parse_globals(int argc, char **argv, struct vigil_cli *cli, int *check_only)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -88,29 +90,65 @@ int main(int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vigil_cli cli = { 0 };
-	struct vigil_err err = { "" };
-	const struct command *cmd;
-	int c, rc, check_only = 0;
+	int c;
 
 	/* '+' stops at the command so its own options are left for it. */
 	while ((c = getopt_long(argc, argv, "+c:s:r:qvhVn", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 's': cli.state_dir = optarg; break;
-		case 'r': cli.root = optarg; break;
-		case 'q': cli.quiet = 1; break;
-		case 'v': cli.verbose++; break;
+		case 'c': cli->config_file = optarg; break;
+		case 's': cli->state_dir = optarg; break;
+		case 'r': cli->root = optarg; break;
+		case 'q': cli->quiet = 1; break;
+		case 'v': cli->verbose++; break;
 		case 'h': usage(stdout); return VIGIL_EXIT_OK;
 		case 'V': printf("vigil %s\n", PACKAGE_VERSION); return VIGIL_EXIT_OK;
-		case 'n': check_only = 1; break;
+		case 'n': *check_only = 1; break;
 		default: usage(stderr); return VIGIL_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc && !check_only) {
+	if (optind >= argc && !*check_only) {
 		usage(stderr);
 		return VIGIL_EXIT_USAGE;
 	}
+	return -1;
+}
+
+/* The config (--config, else the installed one, else the embedded default);
+ * --state-dir replaces its state_dir, so that what reads cfg (the walk, which
+ * leaves the state dir out) sees the same one.  An exit code. */
+static int load_config(struct vigil_cli *cli)
+{
+	struct vigil_err err = { "" };
+	char *sd;
+	int rc = vigil_config_load(cli->config_file, &cli->cfg, &err);
+
+	if (rc) {
+		vigil_log_err("%s", err.msg);
+		/* a missing or unreadable --config file is the caller's error too */
+		return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
+	}
+	if (!cli->state_dir)
+		return VIGIL_EXIT_OK;
+	sd = strdup(cli->state_dir);
+	if (!sd) {
+		vigil_log_err("out of memory");
+		return VIGIL_EXIT_FAIL;
+	}
+	free(cli->cfg->state_dir);
+	cli->cfg->state_dir = sd;
+	return VIGIL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct vigil_cli cli = { 0 };
+	struct vigil_err err = { "" };
+	const struct command *cmd;
+	int rc, check_only = 0;
+
+	rc = parse_globals(argc, argv, &cli, &check_only);
+	if (rc >= 0)
+		return rc;
 	for (cmd = commands; cmd->name; cmd++)
 		if (!strcmp(cmd->name, check_only ? "check-config" : argv[optind]))
 			break;
@@ -128,13 +166,9 @@ int main(int argc, char **argv)
 		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}
-	if (cmd->needs_config) {
-		rc = vigil_config_load(cli.config_file, &cli.cfg, &err);
-		if (rc) {
-			vigil_log_err("%s", err.msg);
-			/* a missing or unreadable --config file is the caller's error too */
-			return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
-		}
+	if (cmd->needs_config && (rc = load_config(&cli))) {
+		vigil_config_free(cli.cfg);
+		return rc;
 	}
 	/* Commands parse their own options from argv[optind..]; reset getopt. */
 	if (check_only) {

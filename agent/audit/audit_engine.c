@@ -27,6 +27,7 @@
 #include <libaudit.h>
 
 #include "vigil/audit.h"
+#include "vigil/clock.h"
 #include "vigil/docker.h"
 #include "vigil/record.h"
 
@@ -79,6 +80,9 @@ struct vigil_audit_engine {
 	struct vigil_audit_counters c;
 	/* who-data handed out by vigil_audit_engine_who */
 	struct who_entry last;
+	/* the data root the Docker collector found (no data_roots given) */
+	char *found_root;
+	int64_t found_ns;
 };
 
 static int64_t now_ns(void)
@@ -190,15 +194,36 @@ static const char *container_of(struct vigil_audit_engine *e, const struct vigil
 	return NULL;
 }
 
+/* The Docker data root as dockerd would use it (daemon.json, units and
+ * drop-ins, DOCKER_OPTS), asked of the Docker collector at most every
+ * FOUND_AGE: a container unknown under it (not Docker's, or being created)
+ * costs one lookup, not a discovery per exec. */
+#define FOUND_AGE (10 * 1000000000LL)
+static const char *found_root(struct vigil_audit_engine *e)
+{
+	struct vigil_docker_engine eng;
+	struct vigil_err err = { "" };
+	int64_t now = vigil_clock_mono_ns();
+
+	if (e->found_root && now - e->found_ns < FOUND_AGE)
+		return e->found_root;
+	e->found_ns = now;
+	if (vigil_docker_discover(NULL, &eng, &err))
+		return e->found_root;
+	free(e->found_root);
+	e->found_root = eng.data_root;
+	eng.data_root = NULL;
+	vigil_docker_engine_clear(&eng);
+	return e->found_root;
+}
+
 /* Name and image of container id, from the Docker collector (the one reader
- * of Docker's files).  With no data_roots configured the collector finds the
- * data root as dockerd does (daemon.json, units and drop-ins, DOCKER_OPTS),
- * so a moved data root still names the container. */
+ * of Docker's files): under the data_roots given, else the one it finds. */
 static void container_meta(struct vigil_audit_engine *e, const char *id, const char **name,
 			   const char **image)
 {
-	static const char *const discovered[] = { NULL, NULL };
-	const char *const *roots = e->o.data_roots ? e->o.data_roots : discovered;
+	const char *one[2] = { NULL, NULL };
+	const char *const *roots = e->o.data_roots;
 	struct meta_entry *m;
 
 	*name = *image = NULL;
@@ -208,17 +233,18 @@ static void container_meta(struct vigil_audit_engine *e, const char *id, const c
 			*image = e->meta[i].image;
 			return;
 		}
+	if (!roots) {
+		one[0] = found_root(e);
+		roots = one;
+	}
 	m = &e->meta[e->meta_next++ % META_CACHE];
 	free(m->name);
 	free(m->image);
 	memset(m, 0, sizeof(*m));
-	/* discovered: one pass with data_root NULL; configured: each in turn */
-	for (size_t i = 0; i == 0 || roots[i]; i++) {
+	for (size_t i = 0; roots[i]; i++) {
 		struct vigil_err err = { "" };
 
 		if (!vigil_docker_container_lookup(NULL, roots[i], id, &m->name, &m->image, &err))
-			break;
-		if (!roots[i])
 			break;
 	}
 	if (!m->name)
@@ -322,65 +348,86 @@ static int is_exec(const struct vigil_audit_event *ev)
 	return key_is(ev, "exec") && ev->argc > 0;
 }
 
-static void on_event(const struct vigil_audit_event *ev, void *data)
+/* An exec: a shell in a container, else a container (or, with all_execs,
+ * host) exec. */
+static void on_exec(struct vigil_audit_engine *e, const struct vigil_audit_event *ev)
 {
-	struct vigil_audit_engine *e = data;
 	struct who_entry tmp = { 0 };
-	const char *cid = NULL, *cname = NULL, *cimage = NULL;
+	const char *cid, *cname = NULL, *cimage = NULL;
 	char idbuf[65], msg[512];
-	char *path = NULL;
-	size_t mi;
 
-	e->c.events++;
-	if (ev->malformed)
-		e->c.malformed++;
-	if (!ev->has_syscall || ev->pid <= 0 || !ev->key ||
-	    strncmp(ev->key, VIGIL_AUDIT_KEY_PREFIX, strlen(VIGIL_AUDIT_KEY_PREFIX)))
+	e->c.execs++;
+	/* the /proc read below is the cost a flood would multiply; the shell
+	 * test costs nothing and picks the bucket */
+	if (!rate_ok(e, vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc),
+		     ev->time_ns ? ev->time_ns : now_ns()))
 		return;
-
-	if (is_exec(ev)) {
-		e->c.execs++;
-		/* the /proc read below is the cost a flood would multiply; the
-		 * shell test costs nothing and picks the bucket */
-		if (!rate_ok(e, vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc),
-			     ev->time_ns ? ev->time_ns : now_ns()))
+	cid = container_of(e, ev, idbuf);
+	if (!cid || !*cid) {
+		if (!e->o.all_execs)
 			return;
-		cid = container_of(e, ev, idbuf);
-		if (!cid || !*cid) {
-			if (!e->o.all_execs)
-				return;
-			cid = NULL;
-		}
-		if (cid)
-			container_meta(e, cid, &cname, &cimage);
-		entry_fill(&tmp, ev, cid, cname, cimage);
-		if (cid && vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc)) {
-			snprintf(msg, sizeof(msg), "shell '%s' started in container %s (%.12s)",
-				 ev->exe ? ev->exe : ev->comm ? ev->comm : "?", cname ? cname : "?", cid);
-			emit(e, VIGIL_ACTION_CONTAINER_SHELL, VIGIL_SEV_HIGH, msg, NULL, &tmp.who, NULL,
-			     ev->time_ns);
-		} else {
-			snprintf(msg, sizeof(msg), "'%s' started%s%s", ev->exe ? ev->exe : "?",
-				 cid ? " in container " : " on the host", cid ? (cname ? cname : cid) : "");
-			emit(e, cid ? VIGIL_ACTION_CONTAINER_EXEC : VIGIL_ACTION_HOST_EXEC, 0, msg, NULL,
-			     &tmp.who, NULL, ev->time_ns);
-		}
-		entry_clear(&tmp);
-		return;
+		cid = NULL;
 	}
+	if (cid)
+		container_meta(e, cid, &cname, &cimage);
+	entry_fill(&tmp, ev, cid, cname, cimage);
+	if (cid && vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc)) {
+		snprintf(msg, sizeof(msg), "shell '%s' started in container %s (%.12s)",
+			 ev->exe ? ev->exe : ev->comm ? ev->comm : "?", cname ? cname : "?", cid);
+		emit(e, VIGIL_ACTION_CONTAINER_SHELL, VIGIL_SEV_HIGH, msg, NULL, &tmp.who, NULL, ev->time_ns);
+	} else {
+		snprintf(msg, sizeof(msg), "'%s' started%s%s", ev->exe ? ev->exe : "?",
+			 cid ? " in container " : " on the host", cid ? (cname ? cname : cid) : "");
+		emit(e, cid ? VIGIL_ACTION_CONTAINER_EXEC : VIGIL_ACTION_HOST_EXEC, 0, msg, NULL, &tmp.who, NULL,
+		     ev->time_ns);
+	}
+	entry_clear(&tmp);
+}
+
+/* What a change under a vigil key is: engine binary, config, socket reached
+ * from a container, or (audit-tail) any file access. */
+static void file_detection(struct vigil_audit_engine *e, const struct vigil_audit_event *ev, const char *path,
+			   const char *cid, const char *cname, const struct vigil_who *who)
+{
+	char msg[512];
+
+	if (key_is(ev, "docker-engine")) {
+		snprintf(msg, sizeof(msg), "Docker engine binary '%s' changed by %s (pid %d)",
+			 path ? path : "?", ev->exe ? ev->exe : "?", (int)ev->pid);
+		emit(e, VIGIL_ACTION_DOCKER_BINARY, VIGIL_SEV_CRITICAL, msg, path, who, NULL, ev->time_ns);
+	} else if (key_is(ev, "docker-config")) {
+		snprintf(msg, sizeof(msg), "Docker configuration '%s' changed by %s (pid %d)",
+			 path ? path : "?", ev->exe ? ev->exe : "?", (int)ev->pid);
+		emit(e, VIGIL_ACTION_DOCKER_CONFIG, VIGIL_SEV_HIGH, msg, path, who, NULL, ev->time_ns);
+	} else if (key_is(ev, "docker-sock") && cid) {
+		snprintf(msg, sizeof(msg), "container %s (%.12s) reached the engine API socket '%s'",
+			 cname ? cname : "?", cid, path ? path : "?");
+		emit(e, VIGIL_ACTION_DOCKER_SOCKET, VIGIL_SEV_CRITICAL, msg, path, who, NULL, ev->time_ns);
+	} else if (e->o.all_files) {
+		const char *sc = ev->syscall >= 0 ? audit_syscall_to_name(ev->syscall, audit_detect_machine()) : NULL;
+
+		snprintf(msg, sizeof(msg), "'%s' %s by %s (pid %d)", path ? path : "?", sc ? sc : "accessed",
+			 ev->exe ? ev->exe : "?", (int)ev->pid);
+		emit(e, VIGIL_ACTION_AUDIT_FILE, 0, msg, path, who, NULL, ev->time_ns);
+	}
+}
+
+/* A file record: kept for who-data, and a detection when its key says so. */
+static void on_file(struct vigil_audit_engine *e, const struct vigil_audit_event *ev)
+{
+	struct who_entry tmp = { 0 };
+	const char *cid, *cname = NULL, *cimage = NULL;
+	char idbuf[65], *path;
 
 	if (!ev->n_paths)
 		return;
-	mi = main_item(ev);
-	path = item_path(ev, mi);
+	path = item_path(ev, main_item(ev));
 	cid = container_of(e, ev, idbuf);
 	if (cid && !*cid)
 		cid = NULL;
 	if (cid)
 		container_meta(e, cid, &cname, &cimage);
-
-	/* keep it for who-data: every item, so a rename's old and new names
-	 * both find it */
+	/* every item, so a rename's old and new names both find it */
 	for (size_t i = 0; i < ev->n_paths; i++) {
 		struct who_entry *w;
 		char *p;
@@ -397,35 +444,27 @@ static void on_event(const struct vigil_audit_event *ev, void *data)
 		w->inode = ev->paths[i].inode;
 		entry_fill(w, ev, cid, cname, cimage);
 	}
-
 	entry_fill(&tmp, ev, cid, cname, cimage);
-	if (ev->success == 0)
-		goto out; /* a refused attempt changed nothing */
-	if (key_is(ev, "docker-engine")) {
-		snprintf(msg, sizeof(msg), "Docker engine binary '%s' changed by %s (pid %d)",
-			 path ? path : "?", ev->exe ? ev->exe : "?", (int)ev->pid);
-		emit(e, VIGIL_ACTION_DOCKER_BINARY, VIGIL_SEV_CRITICAL, msg, path, &tmp.who, NULL,
-		     ev->time_ns);
-	} else if (key_is(ev, "docker-config")) {
-		snprintf(msg, sizeof(msg), "Docker configuration '%s' changed by %s (pid %d)",
-			 path ? path : "?", ev->exe ? ev->exe : "?", (int)ev->pid);
-		emit(e, VIGIL_ACTION_DOCKER_CONFIG, VIGIL_SEV_HIGH, msg, path, &tmp.who, NULL,
-		     ev->time_ns);
-	} else if (key_is(ev, "docker-sock") && cid) {
-		snprintf(msg, sizeof(msg), "container %s (%.12s) reached the engine API socket '%s'",
-			 cname ? cname : "?", cid, path ? path : "?");
-		emit(e, VIGIL_ACTION_DOCKER_SOCKET, VIGIL_SEV_CRITICAL, msg, path, &tmp.who, NULL,
-		     ev->time_ns);
-	} else if (e->o.all_files) {
-		snprintf(msg, sizeof(msg), "'%s' %s by %s (pid %d)", path ? path : "?",
-			 ev->syscall >= 0 && audit_syscall_to_name(ev->syscall, audit_detect_machine()) ?
-				 audit_syscall_to_name(ev->syscall, audit_detect_machine()) : "accessed",
-			 ev->exe ? ev->exe : "?", (int)ev->pid);
-		emit(e, VIGIL_ACTION_AUDIT_FILE, 0, msg, path, &tmp.who, NULL, ev->time_ns);
-	}
-out:
+	if (ev->success != 0) /* a refused attempt changed nothing */
+		file_detection(e, ev, path, cid, cname, &tmp.who);
 	entry_clear(&tmp);
 	free(path);
+}
+
+static void on_event(const struct vigil_audit_event *ev, void *data)
+{
+	struct vigil_audit_engine *e = data;
+
+	e->c.events++;
+	if (ev->malformed)
+		e->c.malformed++;
+	if (!ev->has_syscall || ev->pid <= 0 || !ev->key ||
+	    strncmp(ev->key, VIGIL_AUDIT_KEY_PREFIX, strlen(VIGIL_AUDIT_KEY_PREFIX)))
+		return;
+	if (is_exec(ev))
+		on_exec(e, ev);
+	else
+		on_file(e, ev);
 }
 
 struct vigil_audit_engine *vigil_audit_engine_new(const struct vigil_audit_engine_opts *o,
@@ -577,5 +616,6 @@ void vigil_audit_engine_free(struct vigil_audit_engine *e)
 		free(e->meta[i].image);
 	}
 	entry_clear(&e->last);
+	free(e->found_root);
 	free(e);
 }

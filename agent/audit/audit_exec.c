@@ -14,7 +14,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -41,12 +40,21 @@
 #define MAX_ARGS 256
 /* A container id not found under the known data roots makes vigil look for
  * running dockerds' --data-root again, at most this often. */
-#define ROOTS_RESCAN_NS (10 * 1000000000LL)
+#define ROOTS_RESCAN_NS (2 * 1000000000LL)
 
 
 struct meta_entry {
 	char id[65];
 	char *name, *image;
+};
+
+/* What was last reported per pid: a process that exec'd twice before vigil
+ * read /proc (`sh -c 'exec bash'`) shows the second program for both
+ * messages; the second look is not reported again. */
+#define SEEN 64
+struct seen_entry {
+	pid_t pid;
+	uint64_t ts_ns, hash;
 };
 
 struct vigil_audit_exec {
@@ -61,6 +69,8 @@ struct vigil_audit_exec {
 	size_t meta_next;
 	uint64_t rate_start_ns, rate_count;
 	struct vigil_audit_exec_counters c, reported;
+	struct seen_entry seen[SEEN];
+	size_t seen_next;
 };
 
 static int64_t mono_ns(void)
@@ -86,28 +96,10 @@ static int64_t ktime_to_real(uint64_t ts)
 
 /* ------------------------------------------------------------ /proc reads */
 
-/* PROC/PID/NAME into buf (NUL-terminated); the length, or -errno. */
 static long proc_read(const struct vigil_audit_exec *x, pid_t pid, const char *name, char *buf,
 		      size_t size)
 {
-	char path[PATH_MAX];
-	size_t got = 0;
-	ssize_t r;
-	int fd, k;
-
-	k = snprintf(path, sizeof(path), "%s/%d/%s", x->o.proc ? x->o.proc : "/proc", (int)pid,
-		     name);
-	if (k < 0 || (size_t)k >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < size - 1 && (r = read(fd, buf + got, size - 1 - got)) > 0)
-		got += (size_t)r;
-	r = r < 0 ? -errno : 0;
-	close(fd);
-	buf[got] = '\0';
-	return r < 0 && !got ? (long)r : (long)got;
+	return vigil_audit_proc_read(x->o.proc, pid, name, buf, size);
 }
 
 struct proc_view {
@@ -199,8 +191,10 @@ static int add_root(struct vigil_audit_exec *x, const char *r, size_t len)
 	return 0;
 }
 
-/* --data-root of every running dockerd (a root given on the command line
- * is in no file that engine discovery reads). */
+/* --data-root of every running dockerd run by root (a root given on the
+ * command line is in no file that engine discovery reads).  O(processes):
+ * done at start and, when a container's record is not found, at most every
+ * ROOTS_RESCAN_NS. */
 static void scan_dockerds(struct vigil_audit_exec *x)
 {
 	DIR *d = opendir(x->o.proc ? x->o.proc : "/proc");
@@ -215,6 +209,10 @@ static void scan_dockerds(struct vigil_audit_exec *x)
 
 		if (pid <= 0 || proc_read(x, pid, "comm", buf, sizeof(buf)) <= 0 ||
 		    strcmp(buf, "dockerd\n"))
+			continue;
+		/* any user can name a process dockerd: only root's are asked
+		 * where Docker's data is (a spoofed root could name containers) */
+		if (proc_read(x, pid, "status", buf, sizeof(buf)) <= 0 || !strstr(buf, "\nUid:\t0\t0\t"))
 			continue;
 		n = proc_read(x, pid, "cmdline", buf, sizeof(buf));
 		for (long o = 0; n > 0 && o < n;) {
@@ -322,6 +320,32 @@ static void emit_exec(struct vigil_audit_exec *x, const struct vigil_audit_exec_
 	x->emit(&ev, x->ctx);
 }
 
+/* 1 when pid was reported less than a second ago (message clock) with the
+ * same program and arguments; else remembers it and returns 0. */
+static int seen_again(struct vigil_audit_exec *x, pid_t pid, uint64_t ts, const struct proc_view *v)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a over exe, comm, cmdline */
+	const char *parts[3] = { v->have_exe ? v->exe : "", v->comm, v->cmdline };
+	struct seen_entry *e;
+
+	for (size_t k = 0; k < 3; k++)
+		for (const unsigned char *c = (const unsigned char *)parts[k]; ; c++) {
+			h = (h ^ *c) * 1099511628211ULL;
+			if (!*c)
+				break;
+		}
+	for (size_t i = 0; i < SEEN; i++) {
+		e = &x->seen[i];
+		if (e->pid == pid && e->hash == h && ts >= e->ts_ns && ts - e->ts_ns < 1000000000ULL)
+			return 1;
+	}
+	e = &x->seen[x->seen_next++ % SEEN];
+	e->pid = pid;
+	e->ts_ns = ts;
+	e->hash = h;
+	return 0;
+}
+
 /* The budget runs on the messages' own clock, one-second windows. */
 static int rate_ok(struct vigil_audit_exec *x, uint64_t ts)
 {
@@ -381,8 +405,13 @@ static void examine(struct vigil_audit_exec *x, const struct vigil_audit_exec_ms
 	}
 	read_rest(x, pid, &v);
 	shell = vigil_audit_is_shell(v.have_exe ? v.exe : NULL, v.comm, v.argv, v.argc);
-	if (shell || x->o.all_execs)
-		emit_exec(x, m, pid, cid, &v, shell);
+	if (!(shell || x->o.all_execs))
+		return;
+	if (seen_again(x, pid, m->ts_ns, &v)) {
+		x->c.superseded++;
+		return;
+	}
+	emit_exec(x, m, pid, cid, &v, shell);
 }
 
 static void handle_msgs(struct vigil_audit_exec *x, const struct vigil_audit_exec_msg *m, size_t n)

@@ -86,9 +86,7 @@ int vigil_audit_cgroup_container(const char *text, size_t len, char id[65])
 	return 0;
 }
 
-/* Reads PROC/PID/NAME (at most size - 1 bytes, NUL-terminated); the length
- * read, or -errno. */
-static long read_proc(const char *proc, pid_t pid, const char *name, char *buf, size_t size)
+long vigil_audit_proc_read(const char *proc, pid_t pid, const char *name, char *buf, size_t size)
 {
 	char path[PATH_MAX];
 	ssize_t n;
@@ -116,7 +114,7 @@ int vigil_audit_pid_container(const char *proc, pid_t pid, char id[65])
 	id[0] = '\0';
 	if (pid <= 0)
 		return -EINVAL;
-	got = read_proc(proc, pid, "cgroup", buf, sizeof(buf));
+	got = vigil_audit_proc_read(proc, pid, "cgroup", buf, sizeof(buf));
 	if (got < 0)
 		return (int)got;
 	return vigil_audit_cgroup_container(buf, (size_t)got, id);
@@ -145,7 +143,7 @@ int vigil_audit_shim_container(const char *proc, pid_t pid, char id[65])
 	b = b ? b + 1 : exe;
 	if (strncmp(b, "containerd-shim", 15))
 		return 0;
-	r = read_proc(proc, pid, "cmdline", buf, sizeof(buf));
+	r = vigil_audit_proc_read(proc, pid, "cmdline", buf, sizeof(buf));
 	if (r < 0)
 		return (int)r;
 	got = (size_t)r;

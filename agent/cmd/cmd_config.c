@@ -1,5 +1,7 @@
 /* cmd_config.c - `vigil check-config [--print-default]`: main() has already
- * loaded (and so validated) the config; this reports what it found, or prints
+ * loaded (and so validated) the config; this says which config it is (a
+ * --config file, the installed one, or the embedded default), warns about the
+ * traps vigil_scope_lint() finds (a scope shadowing a later one), or prints
  * the embedded default so it can be copied and edited. */
 #include "config.h"
 
@@ -11,6 +13,28 @@
 #include "vigil/cli.h"
 #include "vigil/config.h"
 #include "vigil/err.h"
+#include "vigil/scope.h"
+
+/* Which config this is: a --config file, the installed one, or the embedded
+ * default (and where the installed one would be). */
+static void print_source(const struct vigil_cli *cli, const struct vigil_config *cfg)
+{
+	const char *installed = vigil_config_installed_file();
+	const char *s = cfg->n_scopes == 1 ? "" : "s";
+
+	if (cli->config_file)
+		printf("config OK: %s, %zu scope%s\n", cfg->source, cfg->n_scopes, s);
+	else if (!strcmp(cfg->source, VIGIL_CONFIG_EMBEDDED))
+		printf("config OK: embedded default (no %s), %zu scope%s\n", installed, cfg->n_scopes, s);
+	else
+		printf("config OK: %s (the installed config), %zu scope%s\n", cfg->source, cfg->n_scopes, s);
+}
+
+static void lint_cb(void *arg, int is_warning, const char *msg)
+{
+	(void)arg;
+	vigil_log(is_warning ? VIGIL_LOG_WARNING : VIGIL_LOG_NOTICE, "%s", msg);
+}
 
 int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv)
 {
@@ -59,7 +83,8 @@ int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv)
 		}
 		cfg = own;
 	}
-	printf("config OK: %s, %zu scope%s\n", cfg->source, cfg->n_scopes, cfg->n_scopes == 1 ? "" : "s");
+	print_source(cli, cfg);
+	vigil_scope_lint(cfg, lint_cb, NULL);
 	vigil_config_free(own);
 	return VIGIL_EXIT_OK;
 }

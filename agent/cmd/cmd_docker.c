@@ -7,6 +7,10 @@
  * drift: 0 no change, 1 the container changed files against its image (an
  * expected state for most containers: read the list, or use --json), 3 on
  * failure.  2 is a usage error everywhere.
+ *
+ * Length (~630 lines): the four commands share their option parsing, model
+ * loading and JSON helpers, and each is a thin printer split into its own
+ * JSON and text functions; one file keeps the Docker CLI surface together.
  */
 #include "config.h"
 
@@ -207,6 +211,81 @@ int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* One JSON object per container (config, host config, layers). */
+static int containers_json(struct vigil_docker *d)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < vigil_docker_n_containers(d); i++) {
+		const struct vigil_docker_container *c = vigil_docker_container(d, i);
+		json_t *mounts = json_array(), *j;
+
+		for (size_t k = 0; k < c->n_mounts; k++)
+			json_array_append_new(mounts, json_pack("{s:o,s:o,s:o,s:b}", "source",
+								jstr_or_null(c->mounts[k].source), "destination",
+								jstr_or_null(c->mounts[k].destination), "type",
+								jstr_or_null(c->mounts[k].type), "rw",
+								c->mounts[k].rw));
+		j = json_pack("{s:s,s:o,s:o,s:o,s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
+			      jstr_or_null(c->name), "image", jstr_or_null(c->image_ref), "image_id",
+			      jstr_or_null(c->image_id), "state", jstr_or_null(c->state), "pid", c->pid,
+			      "exit_code", c->exit_code, "created", jstr_or_null(c->created), "started_at",
+			      jstr_or_null(c->started_at), "finished_at", jstr_or_null(c->finished_at),
+			      "command", jstr_or_null(c->command), "mounts", mounts);
+		if (j) {
+			json_object_set_new(j, "host_config",
+					    json_pack("{s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "privileged",
+						      c->privileged, "readonly_rootfs", c->readonly_rootfs,
+						      "binds", jstrv(&c->binds), "cap_add", jstrv(&c->cap_add),
+						      "security_opt", jstrv(&c->security_opt), "pid_mode",
+						      jstr_or_null(c->pid_mode), "ipc_mode",
+						      jstr_or_null(c->ipc_mode), "network_mode",
+						      jstr_or_null(c->network_mode)));
+			json_object_set_new(j, "layer", json_pack("{s:o,s:o,s:o}", "mount_id",
+								  jstr_or_null(c->mount_id), "init_id",
+								  jstr_or_null(c->init_id), "parent",
+								  c->parent[0] ? json_string(c->parent) :
+										 json_null()));
+			json_object_set_new(j, "error", jstr_or_null(c->error));
+		}
+		json_array_append_new(a, j);
+	}
+	return print_json(a);
+}
+
+/* A `docker ps -a`-like table, with notes on risky host settings. */
+static void containers_text(struct vigil_docker *d)
+{
+	printf("%-12s %-20s %-10s %7s %-20s %-20s %s\n", "CONTAINER ID", "IMAGE", "STATE", "PID", "CREATED",
+	       "NAME", "NOTES");
+	for (size_t i = 0; i < vigil_docker_n_containers(d); i++) {
+		const struct vigil_docker_container *c = vigil_docker_container(d, i);
+		char notes[256] = "";
+		size_t nl = 0;
+
+#define NOTE(cond, ...) do { if ((cond) && nl < sizeof(notes)) { \
+	int w_ = snprintf(notes + nl, sizeof(notes) - nl, "%s", nl ? "," : ""); \
+	if (w_ > 0) nl += (size_t)w_; \
+	if (nl < sizeof(notes)) { w_ = snprintf(notes + nl, sizeof(notes) - nl, __VA_ARGS__); \
+	if (w_ > 0) nl += (size_t)w_; } } } while (0)
+		NOTE(c->privileged, "privileged");
+		NOTE(c->readonly_rootfs, "read-only");
+		NOTE(c->pid_mode && !strcmp(c->pid_mode, "host"), "pid=host");
+		NOTE(c->ipc_mode && !strcmp(c->ipc_mode, "host"), "ipc=host");
+		NOTE(c->network_mode && !strcmp(c->network_mode, "host"), "net=host");
+		NOTE(c->cap_add.n, "cap-add=%zu", c->cap_add.n);
+		NOTE(c->binds.n, "binds=%zu", c->binds.n);
+#undef NOTE
+		if (nl > sizeof(notes) - 1)
+			nl = sizeof(notes) - 1;
+		printf("%-12.12s %-20.20s %-10s %7d %-20.19s %-20s %s\n", c->id,
+		       c->image_ref ? c->image_ref : "?", c->state ? c->state : "?", c->pid,
+		       c->created ? c->created : "?", c->name ? c->name : "?", notes);
+		if (c->error)
+			vigil_log_warn("container %.12s: %s", c->id, c->error);
+	}
+}
+
 int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv)
 {
 	struct dopts o;
@@ -222,74 +301,10 @@ int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv)
 	d = load(cli, &o);
 	if (!d)
 		return VIGIL_EXIT_FAIL;
-	if (o.json) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < vigil_docker_n_containers(d); i++) {
-			const struct vigil_docker_container *c = vigil_docker_container(d, i);
-			json_t *mounts = json_array(), *j;
-
-			for (size_t k = 0; k < c->n_mounts; k++)
-				json_array_append_new(mounts, json_pack("{s:o,s:o,s:o,s:b}", "source",
-									jstr_or_null(c->mounts[k].source), "destination",
-									jstr_or_null(c->mounts[k].destination), "type",
-									jstr_or_null(c->mounts[k].type), "rw",
-									c->mounts[k].rw));
-			j = json_pack("{s:s,s:o,s:o,s:o,s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
-				      jstr_or_null(c->name), "image", jstr_or_null(c->image_ref), "image_id",
-				      jstr_or_null(c->image_id), "state", jstr_or_null(c->state), "pid", c->pid,
-				      "exit_code", c->exit_code, "created", jstr_or_null(c->created), "started_at",
-				      jstr_or_null(c->started_at), "finished_at", jstr_or_null(c->finished_at),
-				      "command", jstr_or_null(c->command), "mounts", mounts);
-			if (j) {
-				json_object_set_new(j, "host_config",
-						    json_pack("{s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "privileged",
-							      c->privileged, "readonly_rootfs", c->readonly_rootfs,
-							      "binds", jstrv(&c->binds), "cap_add", jstrv(&c->cap_add),
-							      "security_opt", jstrv(&c->security_opt), "pid_mode",
-							      jstr_or_null(c->pid_mode), "ipc_mode",
-							      jstr_or_null(c->ipc_mode), "network_mode",
-							      jstr_or_null(c->network_mode)));
-				json_object_set_new(j, "layer", json_pack("{s:o,s:o,s:o}", "mount_id",
-									  jstr_or_null(c->mount_id), "init_id",
-									  jstr_or_null(c->init_id), "parent",
-									  c->parent[0] ? json_string(c->parent) :
-											 json_null()));
-				json_object_set_new(j, "error", jstr_or_null(c->error));
-			}
-			json_array_append_new(a, j);
-		}
-		rc = print_json(a);
-	} else {
-		printf("%-12s %-20s %-10s %7s %-20s %-20s %s\n", "CONTAINER ID", "IMAGE", "STATE", "PID", "CREATED",
-		       "NAME", "NOTES");
-		for (size_t i = 0; i < vigil_docker_n_containers(d); i++) {
-			const struct vigil_docker_container *c = vigil_docker_container(d, i);
-			char notes[256] = "";
-			size_t nl = 0;
-
-#define NOTE(cond, ...) do { if ((cond) && nl < sizeof(notes)) { \
-	int w_ = snprintf(notes + nl, sizeof(notes) - nl, "%s", nl ? "," : ""); \
-	if (w_ > 0) nl += (size_t)w_; \
-	if (nl < sizeof(notes)) { w_ = snprintf(notes + nl, sizeof(notes) - nl, __VA_ARGS__); \
-		if (w_ > 0) nl += (size_t)w_; } } } while (0)
-			NOTE(c->privileged, "privileged");
-			NOTE(c->readonly_rootfs, "read-only");
-			NOTE(c->pid_mode && !strcmp(c->pid_mode, "host"), "pid=host");
-			NOTE(c->ipc_mode && !strcmp(c->ipc_mode, "host"), "ipc=host");
-			NOTE(c->network_mode && !strcmp(c->network_mode, "host"), "net=host");
-			NOTE(c->cap_add.n, "cap-add=%zu", c->cap_add.n);
-			NOTE(c->binds.n, "binds=%zu", c->binds.n);
-#undef NOTE
-			if (nl > sizeof(notes) - 1)
-				nl = sizeof(notes) - 1;
-			printf("%-12.12s %-20.20s %-10s %7d %-20.19s %-20s %s\n", c->id,
-			       c->image_ref ? c->image_ref : "?", c->state ? c->state : "?", c->pid,
-			       c->created ? c->created : "?", c->name ? c->name : "?", notes);
-			if (c->error)
-				vigil_log_warn("container %.12s: %s", c->id, c->error);
-		}
-	}
+	if (o.json)
+		rc = containers_json(d);
+	else
+		containers_text(d);
 	vigil_docker_free(d);
 	return rc;
 }
@@ -345,87 +360,75 @@ static int layers_list(struct vigil_docker *d, const struct dopts *o)
 	return VIGIL_EXIT_OK;
 }
 
-static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc, char **argv)
+/* The verification results as one JSON array on stdout. */
+static void verify_json(struct vigil_docker *d, const struct vigil_docker_verify *v, size_t n)
 {
-	struct vigil_err err = { "" };
-	struct vigil_docker_verify *v = NULL;
-	size_t n = 0, nok = 0, nmod = 0, nerr = 0, nimg = 0;
-	int rc;
+	json_t *a = json_array();
 
-	rc = vigil_docker_verify(d, (const char *const *)argv, (size_t)argc, o->threads, &v, &n, &err);
-	if (rc) {
-		vigil_log_err("layers verify: %s", err.msg);
-		return rc == -ENOENT ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
-	}
-	if (o->json) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < n; i++) {
-			char *users = vigil_docker_layer_users(d, v[i].layer);
-			json_t *f = json_array();
-
-			for (size_t k = 0; k < v[i].n_findings; k++)
-				json_array_append_new(f, json_pack("{s:s,s:o,s:o}", "kind",
-								   finding_name(v[i].findings[k].kind), "path",
-								   v[i].findings[k].path ? jpath(v[i].findings[k].path) :
-											   json_null(),
-								   "detail", jstr_or_null(v[i].findings[k].detail)));
-			json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o}",
-							   "chain_id", v[i].layer->chain_id, "diff_id",
-							   v[i].layer->diff_id, "cache_id",
-							   jstr_or_null(v[i].layer->cache_id), "status",
-							   status_name(v[i].status), "digest",
-							   v[i].digest[0] ? json_string(v[i].digest) : json_null(),
-							   "images", jstr_or_null(users), "first_bad",
-							   v[i].first_bad ? jpath(v[i].first_bad) : json_null(),
-							   "findings", f, "findings_dropped",
-							   (json_int_t)v[i].findings_dropped, "files",
-							   (json_int_t)v[i].files, "bytes", (json_int_t)v[i].bytes,
-							   "error", jstr_or_null(v[i].error)));
-			free(users);
-		}
-		print_json(a);
-	}
 	for (size_t i = 0; i < n; i++) {
-		const struct vigil_docker_verify *x = &v[i];
-		char *users = vigil_docker_layer_users(d, x->layer);
+		char *users = vigil_docker_layer_users(d, v[i].layer);
+		json_t *f = json_array();
 
-		if (x->status == VIGIL_DOCKER_LAYER_OK)
-			nok++;
-		else if (x->status == VIGIL_DOCKER_LAYER_MODIFIED)
-			nmod++;
-		else
-			nerr++;
-		if (o->json) {
-			free(users);
-			continue;
-		}
-		printf("%-8s %s  %" PRIu64 " entries, %" PRIu64 " bytes  [%s]\n", status_name(x->status),
-		       x->layer->chain_id, x->files, x->bytes, users ? users : "no image");
-		if (x->status == VIGIL_DOCKER_LAYER_MODIFIED) {
-			char *esc = x->first_bad ? vigil_path_escape(x->first_bad, strlen(x->first_bad)) : NULL;
-
-			printf("         diff id %s\n         rebuilt %s%s\n", x->layer->diff_id, x->digest,
-			       strcmp(x->digest, x->layer->diff_id) ? "  (digest differs)" : "  (digest matches)");
-			printf("         cache id %s\n", x->layer->cache_id);
-			if (esc)
-				printf("         first differing file: %s\n", esc);
-			free(esc);
-			for (size_t k = 0; k < x->n_findings; k++) {
-				char *p = vigil_path_escape(x->findings[k].path, strlen(x->findings[k].path));
-
-				printf("         %-8s %s: %s\n", finding_name(x->findings[k].kind), p ? p : "?",
-				       x->findings[k].detail ? x->findings[k].detail : "");
-				free(p);
-			}
-			if (x->findings_dropped)
-				printf("         ... and %" PRIu64 " more\n", x->findings_dropped);
-		} else if (x->status == VIGIL_DOCKER_LAYER_ERROR) {
-			printf("         %s\n", x->error ? x->error : "unknown error");
-		}
+		for (size_t k = 0; k < v[i].n_findings; k++)
+			json_array_append_new(f, json_pack("{s:s,s:o,s:o}", "kind",
+							   finding_name(v[i].findings[k].kind), "path",
+							   v[i].findings[k].path ? jpath(v[i].findings[k].path) :
+										   json_null(),
+							   "detail", jstr_or_null(v[i].findings[k].detail)));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o}",
+						   "chain_id", v[i].layer->chain_id, "diff_id",
+						   v[i].layer->diff_id, "cache_id",
+						   jstr_or_null(v[i].layer->cache_id), "status",
+						   status_name(v[i].status), "digest",
+						   v[i].digest[0] ? json_string(v[i].digest) : json_null(),
+						   "images", jstr_or_null(users), "first_bad",
+						   v[i].first_bad ? jpath(v[i].first_bad) : json_null(),
+						   "findings", f, "findings_dropped",
+						   (json_int_t)v[i].findings_dropped, "files",
+						   (json_int_t)v[i].files, "bytes", (json_int_t)v[i].bytes,
+						   "error", jstr_or_null(v[i].error)));
 		free(users);
 	}
-	/* Image configs are content-addressed too: the file must hash to its name. */
+	print_json(a);
+}
+
+/* One layer's result as text (modified: what differs). */
+static void verify_text(struct vigil_docker *d, const struct vigil_docker_verify *x)
+{
+	char *users = vigil_docker_layer_users(d, x->layer);
+
+	printf("%-8s %s  %" PRIu64 " entries, %" PRIu64 " bytes  [%s]\n", status_name(x->status),
+	       x->layer->chain_id, x->files, x->bytes, users ? users : "no image");
+	free(users);
+	if (x->status == VIGIL_DOCKER_LAYER_MODIFIED) {
+		char *esc = x->first_bad ? vigil_path_escape(x->first_bad, strlen(x->first_bad)) : NULL;
+
+		printf("         diff id %s\n         rebuilt %s%s\n", x->layer->diff_id, x->digest,
+		       strcmp(x->digest, x->layer->diff_id) ? "  (digest differs)" : "  (digest matches)");
+		printf("         cache id %s\n", x->layer->cache_id);
+		if (esc)
+			printf("         first differing file: %s\n", esc);
+		free(esc);
+		for (size_t k = 0; k < x->n_findings; k++) {
+			char *p = vigil_path_escape(x->findings[k].path, strlen(x->findings[k].path));
+
+			printf("         %-8s %s: %s\n", finding_name(x->findings[k].kind), p ? p : "?",
+			       x->findings[k].detail ? x->findings[k].detail : "");
+			free(p);
+		}
+		if (x->findings_dropped)
+			printf("         ... and %" PRIu64 " more\n", x->findings_dropped);
+	} else if (x->status == VIGIL_DOCKER_LAYER_ERROR) {
+		printf("         %s\n", x->error ? x->error : "unknown error");
+	}
+}
+
+/* Image configs are content-addressed too: the file must hash to its name.
+ * The number of those (named by argv, or all) that do not. */
+static size_t verify_image_configs(struct vigil_docker *d, const struct dopts *o, int argc, char **argv)
+{
+	size_t nimg = 0;
+
 	for (size_t i = 0; i < vigil_docker_n_images(d); i++) {
 		const struct vigil_docker_image *im = vigil_docker_image(d, i);
 		int named = !argc;
@@ -441,6 +444,34 @@ static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc
 		else
 			vigil_log_err("image config %s: %s", im->id, im->error ? im->error : "content digest differs");
 	}
+	return nimg;
+}
+
+static int layers_verify(struct vigil_docker *d, const struct dopts *o, int argc, char **argv)
+{
+	struct vigil_err err = { "" };
+	struct vigil_docker_verify *v = NULL;
+	size_t n = 0, nok = 0, nmod = 0, nerr = 0, nimg;
+	int rc;
+
+	rc = vigil_docker_verify(d, (const char *const *)argv, (size_t)argc, o->threads, &v, &n, &err);
+	if (rc) {
+		vigil_log_err("layers verify: %s", err.msg);
+		return rc == -ENOENT ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
+	}
+	if (o->json)
+		verify_json(d, v, n);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].status == VIGIL_DOCKER_LAYER_OK)
+			nok++;
+		else if (v[i].status == VIGIL_DOCKER_LAYER_MODIFIED)
+			nmod++;
+		else
+			nerr++;
+		if (!o->json)
+			verify_text(d, &v[i]);
+	}
+	nimg = verify_image_configs(d, o, argc, argv);
 	fprintf(stderr, "vigil: %zu layer%s: %zu ok, %zu modified, %zu not verifiable", n, n == 1 ? "" : "s",
 		nok, nmod, nerr);
 	if (nimg)
@@ -509,6 +540,57 @@ static json_t *why_json(unsigned why)
 	return a;
 }
 
+static void drift_json(const struct vigil_docker_change *ch, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = json_pack("{s:s#,s:o,s:s,s:o,s:I}", "kind", &ch[i].kind, (size_t)1, "path",
+				      jpath(ch[i].path), "type", vigil_ftype_name(ch[i].ftype), "mode",
+				      ch[i].kind == 'D' && !(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE) ?
+					      json_null() : json_integer(ch[i].mode),
+				      "size", (json_int_t)ch[i].size);
+
+		if (j) {
+			json_object_set_new(j, "sha256", ch[i].has_hash ? json_string(ch[i].sha256) : json_null());
+			json_object_set_new(j, "executable", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_EXEC));
+			json_object_set_new(j, "sensitive", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE));
+			json_object_set_new(j, "opaque", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE));
+			if (ch[i].kind != 'D') {
+				json_object_set_new(j, "uid", json_integer(ch[i].uid));
+				json_object_set_new(j, "gid", json_integer(ch[i].gid));
+			}
+			if (ch[i].kind == 'C')
+				json_object_set_new(j, "changed", why_json(ch[i].why));
+		}
+		json_array_append_new(a, j);
+	}
+	print_json(a);
+}
+
+static void drift_text(const struct vigil_docker_change *ch, size_t n, int is_short)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *p = vigil_path_escape(ch[i].path, strlen(ch[i].path)), why[128];
+
+		if (is_short) {
+			printf("%c %s\n", ch[i].kind, p ? p : "?");
+		} else {
+			printf("%c %-40s %-9s", ch[i].kind, p ? p : "?",
+			       ch[i].kind == 'D' && !(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE) ? "-" :
+											   vigil_ftype_name(ch[i].ftype));
+			if (ch[i].has_hash)
+				printf(" %04o %10" PRIu64 " sha256:%s", (unsigned)ch[i].mode, ch[i].size, ch[i].sha256);
+			if (ch[i].kind == 'C')
+				printf(" (%s)", vigil_docker_why_str(ch[i].why, why, sizeof(why)));
+			printf("%s%s%s\n", ch[i].flags & VIGIL_DOCKER_CH_EXEC ? " [new executable]" : "",
+			       ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE ? " [sensitive path]" : "",
+			       ch[i].flags & VIGIL_DOCKER_CH_OPAQUE ? " [opaque dir]" : "");
+		}
+		free(p);
+	}
+}
+
 int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 {
 	struct vigil_err err = { "" };
@@ -539,52 +621,10 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 		vigil_docker_free(d);
 		return VIGIL_EXIT_FAIL;
 	}
-	if (o.json) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < n; i++) {
-			json_t *j = json_pack("{s:s#,s:o,s:s,s:o,s:I}", "kind", &ch[i].kind, (size_t)1, "path",
-					      jpath(ch[i].path), "type", vigil_ftype_name(ch[i].ftype), "mode",
-					      ch[i].kind == 'D' && !(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE) ?
-						      json_null() : json_integer(ch[i].mode),
-					      "size", (json_int_t)ch[i].size);
-
-			if (j) {
-				json_object_set_new(j, "sha256", ch[i].has_hash ? json_string(ch[i].sha256) : json_null());
-				json_object_set_new(j, "executable", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_EXEC));
-				json_object_set_new(j, "sensitive", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE));
-				json_object_set_new(j, "opaque", json_boolean(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE));
-				if (ch[i].kind != 'D') {
-					json_object_set_new(j, "uid", json_integer(ch[i].uid));
-					json_object_set_new(j, "gid", json_integer(ch[i].gid));
-				}
-				if (ch[i].kind == 'C')
-					json_object_set_new(j, "changed", why_json(ch[i].why));
-			}
-			json_array_append_new(a, j);
-		}
-		print_json(a);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			char *p = vigil_path_escape(ch[i].path, strlen(ch[i].path)), why[128];
-
-			if (o.is_short) {
-				printf("%c %s\n", ch[i].kind, p ? p : "?");
-			} else {
-				printf("%c %-40s %-9s", ch[i].kind, p ? p : "?",
-				       ch[i].kind == 'D' && !(ch[i].flags & VIGIL_DOCKER_CH_OPAQUE) ? "-" :
-												   vigil_ftype_name(ch[i].ftype));
-				if (ch[i].has_hash)
-					printf(" %04o %10" PRIu64 " sha256:%s", (unsigned)ch[i].mode, ch[i].size, ch[i].sha256);
-				if (ch[i].kind == 'C')
-					printf(" (%s)", vigil_docker_why_str(ch[i].why, why, sizeof(why)));
-				printf("%s%s%s\n", ch[i].flags & VIGIL_DOCKER_CH_EXEC ? " [new executable]" : "",
-				       ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE ? " [sensitive path]" : "",
-				       ch[i].flags & VIGIL_DOCKER_CH_OPAQUE ? " [opaque dir]" : "");
-			}
-			free(p);
-		}
-	}
+	if (o.json)
+		drift_json(ch, n);
+	else
+		drift_text(ch, n, o.is_short);
 	rc = n ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
 	vigil_docker_drift_free(ch, n);
 	vigil_docker_free(d);

@@ -1,11 +1,11 @@
-/* sign.c - Ed25519 keys, signatures and minisign files through libgcrypt.
+/* sign.c - Ed25519 keys and signatures through libgcrypt.
  *
  * The secret is a 32-byte Ed25519 seed held in gcrypt secure memory and wiped
  * on free; the public key is derived from it on load, so vigil.key carries
  * only the seed and an 8-byte key id.  vigil.pub and FILE.minisig follow
  * minisign's formats byte for byte (see FORMATS.md), so stock `minisign -V`
  * checks what vigil signs and vigil checks what minisign signs ("ED" prehashed
- * with BLAKE2b-512, and legacy "Ed" over the raw file).
+ * with BLAKE2b-512, and legacy "Ed" over the raw file): minisign.c.
  */
 #include "config.h"
 
@@ -32,9 +32,6 @@
 #define PK_LEN 32
 #define SIG_LEN 64
 #define ID_LEN 8
-/* minisign reads at most this much of a trusted comment line; a longer one
- * would be cut and never verify. */
-#define COMMENT_MAX 1024
 /* Bigger than any key or signature file minisign writes, small enough to read whole. */
 #define SMALL_FILE_MAX 16384
 
@@ -66,28 +63,6 @@ void vigil_sign_key_id_str(const unsigned char id[8], char out[17])
 static int b64_decode_exact(const char *s, size_t n, unsigned char *out, size_t want)
 {
 	return vigil_base64_decode(s, n, out, want) == (long)want ? 0 : -EINVAL;
-}
-
-/* --- small files ------------------------------------------------------------ */
-
-/* Splits the next line off *p (within end); returns it NUL-terminated
- * without "\n" or "\r\n", or NULL at the end. */
-static char *next_line(char **p, char *end)
-{
-	char *s = *p, *nl;
-
-	if (s >= end)
-		return NULL;
-	nl = memchr(s, '\n', (size_t)(end - s));
-	if (nl) {
-		*nl = '\0';
-		*p = nl + 1;
-	} else {
-		*p = end;
-	}
-	if (nl && nl > s && nl[-1] == '\r')
-		nl[-1] = '\0';
-	return s;
 }
 
 /* --- Ed25519 through libgcrypt --------------------------------------------- */
@@ -378,9 +353,36 @@ static int check_key_file(int fd, const char *file, struct vigil_err *err)
 	return 0;
 }
 
+/* vigil.key's three lines (buf, n bytes, NUL-terminated) into k. */
+static int parse_seckey(const char *file, char *buf, size_t n, struct vigil_seckey *k, struct vigil_err *err)
+{
+	char *p = buf, *end = buf + n, *line;
+	int rc;
+
+	line = vigil_statedir_next_line(&p, end);
+	if (!line || strcmp(line, SECKEY_MAGIC))
+		return vigil_err_set(err, -EINVAL, "signing key '%s' line 1: not a vigil key file (expected '%s')",
+				     file, SECKEY_MAGIC);
+	line = vigil_statedir_next_line(&p, end);
+	if (!line || strlen(line) != 2 * ID_LEN || vigil_unhex(line, k->id, ID_LEN))
+		return vigil_err_set(err, -EINVAL, "signing key '%s' line 2: key id is not %d hex digits",
+				     file, 2 * ID_LEN);
+	line = vigil_statedir_next_line(&p, end);
+	if (!line || strlen(line) != 2 * SEED_LEN || vigil_unhex(line, k->seed, SEED_LEN))
+		return vigil_err_set(err, -EINVAL, "signing key '%s' line 3: secret is not %d hex digits",
+				     file, 2 * SEED_LEN);
+	while ((line = vigil_statedir_next_line(&p, end)))
+		if (*line)
+			return vigil_err_set(err, -EINVAL, "signing key '%s': unexpected text after the secret", file);
+	rc = derive_pk(k->seed, k->pk, err);
+	if (rc)
+		vigil_err_prefix(err, rc, "signing key '%s'", file);
+	return rc;
+}
+
 int vigil_seckey_load(const char *dir, struct vigil_seckey **out, struct vigil_err *err)
 {
-	char file[PATH_MAX], *buf = NULL, *p, *end, *line;
+	char file[PATH_MAX], *buf = NULL;
 	const size_t bufsize = 513;
 	struct vigil_seckey *k = NULL;
 	size_t n = 0;
@@ -424,36 +426,9 @@ int vigil_seckey_load(const char *dir, struct vigil_seckey **out, struct vigil_e
 			break;
 	}
 	buf[n] = '\0';
-	p = buf;
-	end = buf + n;
-	line = next_line(&p, end);
-	if (!line || strcmp(line, SECKEY_MAGIC)) {
-		rc = vigil_err_set(err, -EINVAL, "signing key '%s' line 1: not a vigil key file (expected '%s')",
-				   file, SECKEY_MAGIC);
+	rc = parse_seckey(file, buf, n, k, err);
+	if (rc)
 		goto out;
-	}
-	line = next_line(&p, end);
-	if (!line || strlen(line) != 2 * ID_LEN || vigil_unhex(line, k->id, ID_LEN)) {
-		rc = vigil_err_set(err, -EINVAL, "signing key '%s' line 2: key id is not %d hex digits",
-				   file, 2 * ID_LEN);
-		goto out;
-	}
-	line = next_line(&p, end);
-	if (!line || strlen(line) != 2 * SEED_LEN || vigil_unhex(line, k->seed, SEED_LEN)) {
-		rc = vigil_err_set(err, -EINVAL, "signing key '%s' line 3: secret is not %d hex digits",
-				   file, 2 * SEED_LEN);
-		goto out;
-	}
-	while ((line = next_line(&p, end)))
-		if (*line) {
-			rc = vigil_err_set(err, -EINVAL, "signing key '%s': unexpected text after the secret", file);
-			goto out;
-		}
-	rc = derive_pk(k->seed, k->pk, err);
-	if (rc) {
-		vigil_err_prefix(err, rc, "signing key '%s'", file);
-		goto out;
-	}
 	*out = k;
 	k = NULL;
 out:
@@ -481,10 +456,10 @@ int vigil_pubkey_load_file(const char *file, struct vigil_pubkey **out, struct v
 		return rc;
 	p = buf;
 	end = buf + n;
-	line = next_line(&p, end);
+	line = vigil_statedir_next_line(&p, end);
 	/* minisign writes a comment line; `minisign -P` keys are the bare base64. */
 	if (line && !strncmp(line, "untrusted comment:", 18)) {
-		line = next_line(&p, end);
+		line = vigil_statedir_next_line(&p, end);
 		lineno++;
 	}
 	if (!line || b64_decode_exact(line, strlen(line), raw, sizeof(raw))) {
@@ -525,240 +500,5 @@ int vigil_pubkey_load(const char *dir, struct vigil_pubkey **out, struct vigil_e
 		rc = vigil_pubkey_load_file(file, out, err);
 	if (rc == -ENOENT)
 		vigil_err_set(err, rc, "no public key '%s': create the key pair with `vigil keygen`", file);
-	return rc;
-}
-
-/* --- minisign signature files ---------------------------------------------- */
-
-/* BLAKE2b-512 of a file's content, or (legacy) the content itself in *whole. */
-static int hash_file(const char *file, unsigned char out[64], unsigned char **whole, size_t *whole_len,
-		     struct vigil_err *err)
-{
-	gcry_md_hd_t md = NULL;
-	unsigned char *buf = NULL, *all = NULL;
-	size_t all_len = 0;
-	struct stat sb;
-	int fd, rc = 0;
-	gcry_error_t e;
-
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-	if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
-		fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return vigil_err_set(err, -errno, "cannot open '%s': %s", file,
-				     errno == ELOOP ? "is a symbolic link" : strerror(errno));
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		rc = vigil_err_set(err, -EINVAL, "'%s' is not a regular file", file);
-		goto out;
-	}
-	e = gcry_md_open(&md, GCRY_MD_BLAKE2B_512, 0);
-	buf = malloc(1 << 16);
-	if (e || !buf) {
-		rc = vigil_err_set(err, -ENOMEM, "hashing '%s': out of memory", file);
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf, 1 << 16);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = vigil_err_set(err, -errno, "cannot read '%s': %s", file, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		gcry_md_write(md, buf, (size_t)r);
-		if (whole) {
-			/* Legacy signatures cover the raw file: minisign itself caps them at 1 GB. */
-			unsigned char *na;
-
-			if (all_len + (size_t)r > (1u << 30)) {
-				rc = vigil_err_set(err, -EFBIG, "'%s' is too large for a legacy (non-prehashed) signature",
-						   file);
-				goto out;
-			}
-			na = realloc(all, all_len + (size_t)r);
-			if (!na) {
-				rc = vigil_err_set(err, -ENOMEM, "reading '%s': out of memory", file);
-				goto out;
-			}
-			all = na;
-			memcpy(all + all_len, buf, (size_t)r);
-			all_len += (size_t)r;
-		}
-	}
-	memcpy(out, gcry_md_read(md, GCRY_MD_BLAKE2B_512), 64);
-	if (whole) {
-		*whole = all;
-		*whole_len = all_len;
-		all = NULL;
-	}
-out:
-	free(all);
-	free(buf);
-	gcry_md_close(md);
-	close(fd);
-	return rc;
-}
-
-static int comment_ok(const char *c)
-{
-	return strlen(c) <= COMMENT_MAX && !strpbrk(c, "\r\n");
-}
-
-int vigil_minisign_file(const struct vigil_seckey *k, const char *file, const char *trusted_comment,
-			struct vigil_err *err)
-{
-	unsigned char hash[64], sigblk[2 + ID_LEN + SIG_LEN], global[SIG_LEN];
-	unsigned char *msg = NULL;
-	char sigfile[PATH_MAX], tmp[PATH_MAX] = "", def[COMMENT_MAX + 1], id[17];
-	char b64sig[4 * ((sizeof(sigblk) + 2) / 3) + 1], b64global[4 * ((SIG_LEN + 2) / 3) + 1];
-	char *text = NULL;
-	size_t clen, tlen;
-	int rc;
-
-	if ((size_t)snprintf(sigfile, sizeof(sigfile), "%s.minisig", file) >= sizeof(sigfile))
-		return vigil_err_set(err, -ENAMETOOLONG, "path too long: '%s.minisig'", file);
-	if (!trusted_comment) {
-		const char *base = strrchr(file, '/');
-
-		/* minisign's own default, so both tools show the same kind of line. */
-		if ((size_t)snprintf(def, sizeof(def), "timestamp:%jd\tfile:%s\thashed", (intmax_t)time(NULL),
-				     base ? base + 1 : file) >= sizeof(def))
-			return vigil_err_set(err, -ENAMETOOLONG, "file name too long for a comment: '%s'", file);
-		trusted_comment = def;
-	}
-	if (!comment_ok(trusted_comment))
-		return vigil_err_set(err, -EINVAL, "trusted comment for '%s' has a line break or is longer than %d bytes",
-				     file, COMMENT_MAX);
-	rc = hash_file(file, hash, NULL, NULL, err);
-	if (rc)
-		return rc;
-	memcpy(sigblk, "ED", 2);
-	memcpy(sigblk + 2, k->id, ID_LEN);
-	rc = vigil_sign(k, hash, sizeof(hash), sigblk + 2 + ID_LEN, err);
-	if (rc)
-		goto out;
-	clen = strlen(trusted_comment);
-	msg = malloc(SIG_LEN + clen);
-	if (!msg) {
-		rc = vigil_err_set(err, -ENOMEM, "signing '%s': out of memory", file);
-		goto out;
-	}
-	memcpy(msg, sigblk + 2 + ID_LEN, SIG_LEN);
-	memcpy(msg + SIG_LEN, trusted_comment, clen);
-	rc = vigil_sign(k, msg, SIG_LEN + clen, global, err);
-	if (rc)
-		goto out;
-	vigil_base64_encode(sigblk, sizeof(sigblk), b64sig);
-	vigil_base64_encode(global, sizeof(global), b64global);
-	vigil_sign_key_id_str(k->id, id);
-	tlen = clen + sizeof(b64sig) + sizeof(b64global) + 128;
-	text = malloc(tlen);
-	if (!text) {
-		rc = vigil_err_set(err, -ENOMEM, "signing '%s': out of memory", file);
-		goto out;
-	}
-	if ((size_t)snprintf(text, tlen, "untrusted comment: signature from vigil secret key %s\n%s\n"
-			     "trusted comment: %s\n%s\n", id, b64sig, trusted_comment, b64global) >= tlen) {
-		rc = vigil_err_set(err, -EOVERFLOW, "signing '%s': signature text does not fit", file);
-		goto out;
-	}
-	rc = vigil_statedir_write_tmp(sigfile, text, strlen(text), 0644, tmp, sizeof(tmp), err);
-	if (rc)
-		goto out;
-	if (rename(tmp, sigfile) < 0) {
-		rc = vigil_err_set(err, -errno, "cannot install '%s': %s", sigfile, strerror(errno));
-		unlink(tmp);
-	}
-out:
-	free(text);
-	free(msg);
-	return rc;
-}
-
-int vigil_minisign_verify(const struct vigil_pubkey *k, const char *file, const char *sigfile,
-			  struct vigil_err *err)
-{
-	unsigned char sigblk[2 + ID_LEN + SIG_LEN], global[SIG_LEN], hash[64];
-	unsigned char *whole = NULL, *msg = NULL;
-	char defsig[PATH_MAX], *buf = NULL, *p, *end, *line, *comment, ida[17], idb[17];
-	const char *why = NULL;
-	size_t n, whole_len = 0, clen;
-	int rc, legacy;
-
-	if (!sigfile) {
-		if ((size_t)snprintf(defsig, sizeof(defsig), "%s.minisig", file) >= sizeof(defsig))
-			return vigil_err_set(err, -ENAMETOOLONG, "path too long: '%s.minisig'", file);
-		sigfile = defsig;
-	}
-	rc = vigil_statedir_read_small(sigfile, "signature", SMALL_FILE_MAX, &buf, &n, err);
-	if (rc)
-		return rc;
-	p = buf;
-	end = buf + n;
-	line = next_line(&p, end);
-	if (!line || strncmp(line, "untrusted comment:", 18)) {
-		rc = vigil_err_set(err, -EBADMSG, "signature '%s' line 1: no 'untrusted comment:' line", sigfile);
-		goto out;
-	}
-	line = next_line(&p, end);
-	if (!line || b64_decode_exact(line, strlen(line), sigblk, sizeof(sigblk))) {
-		rc = vigil_err_set(err, -EBADMSG, "signature '%s' line 2: not a minisign signature", sigfile);
-		goto out;
-	}
-	comment = next_line(&p, end);
-	if (!comment || strncmp(comment, "trusted comment: ", 17)) {
-		rc = vigil_err_set(err, -EBADMSG, "signature '%s' line 3: no 'trusted comment: ' line", sigfile);
-		goto out;
-	}
-	comment += 17;
-	line = next_line(&p, end);
-	if (!line || b64_decode_exact(line, strlen(line), global, sizeof(global))) {
-		rc = vigil_err_set(err, -EBADMSG, "signature '%s' line 4: not a minisign comment signature", sigfile);
-		goto out;
-	}
-	if (!memcmp(sigblk, "ED", 2)) {
-		legacy = 0;
-	} else if (!memcmp(sigblk, "Ed", 2)) {
-		legacy = 1;
-	} else {
-		rc = vigil_err_set(err, -EBADMSG, "signature '%s': unsupported algorithm '%.2s'", sigfile, sigblk);
-		goto out;
-	}
-	vigil_sign_key_id_str(sigblk + 2, ida);
-	vigil_sign_key_id_str(k->id, idb);
-	if (memcmp(sigblk + 2, k->id, ID_LEN)) {
-		rc = vigil_err_set(err, -EBADMSG, "signature '%s' was made with key %s, not with key %s",
-				   sigfile, ida, idb);
-		goto out;
-	}
-	rc = hash_file(file, hash, legacy ? &whole : NULL, &whole_len, err);
-	if (rc)
-		goto out;
-	rc = legacy ? verify_raw(k->pk, whole, whole_len, sigblk + 2 + ID_LEN, &why) :
-		      verify_raw(k->pk, hash, sizeof(hash), sigblk + 2 + ID_LEN, &why);
-	if (rc) {
-		rc = vigil_err_set(err, rc, rc == -ENOMEM ? "verifying '%s': out of memory%.0s" :
-				   "signature of '%s' does not verify with key %s (file modified?)", file, idb);
-		goto out;
-	}
-	clen = strlen(comment);
-	msg = malloc(SIG_LEN + clen);
-	if (!msg) {
-		rc = vigil_err_set(err, -ENOMEM, "verifying '%s': out of memory", file);
-		goto out;
-	}
-	memcpy(msg, sigblk + 2 + ID_LEN, SIG_LEN);
-	memcpy(msg + SIG_LEN, comment, clen);
-	rc = verify_raw(k->pk, msg, SIG_LEN + clen, global, &why);
-	if (rc)
-		vigil_err_set(err, rc, rc == -ENOMEM ? "verifying '%s': out of memory%.0s" :
-			      "trusted comment of '%s' does not verify with key %s (comment modified?)", sigfile, idb);
-out:
-	free(msg);
-	free(whole);
-	free(buf);
 	return rc;
 }

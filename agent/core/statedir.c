@@ -164,6 +164,24 @@ out:
 	return rc;
 }
 
+char *vigil_statedir_next_line(char **p, char *end)
+{
+	char *s = *p, *nl;
+
+	if (s >= end)
+		return NULL;
+	nl = memchr(s, '\n', (size_t)(end - s));
+	if (nl) {
+		*nl = '\0';
+		*p = nl + 1;
+	} else {
+		*p = end;
+	}
+	if (nl && nl > s && nl[-1] == '\r')
+		nl[-1] = '\0';
+	return s;
+}
+
 int vigil_statedir_sync_dir(const char *file)
 {
 	char dir[PATH_MAX];

@@ -2012,6 +2012,7 @@ static void watch_free(struct vigil_watch *w)
 	free(w->scopes_sig);
 	pthread_mutex_destroy(&w->res_mu);
 	cfgref_put(w->cr);
+	free((char *)w->state_dir);
 	free(w);
 }
 
@@ -2093,7 +2094,8 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->cli = cli;
 	w->sigfd = -1;
 	w->docker_fd = -1;
-	w->state_dir = vigil_cli_state_dir(cli);
+	/* A copy: the config it may point into is freed by the first reload. */
+	w->state_dir = strdup(vigil_cli_state_dir(cli));
 	w->started_ns = vigil_loop_now_ns();
 	w->started_real = now_real_ns();
 	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
@@ -2104,7 +2106,7 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	w->pbuckets = 1024;
 	w->phash = calloc(w->pbuckets, sizeof(*w->phash));
 	w->rep = vigil_reported_new(REPORTED_MAX);
-	if (!w->phash || !w->rep) {
+	if (!w->phash || !w->rep || !w->state_dir) {
 		vigil_log_err("out of memory");
 		goto out;
 	}
@@ -2206,13 +2208,19 @@ int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv)
 	periodic_arm(w);
 	{
 		struct vigil_inotify_stats st;
-		char extra[160];
+		/* which config: a --config file, the installed one, or the embedded default */
+		json_t *src = json_string(w->cr->cfg->source);
+		char extra[320], *js = src ? json_dumps(src, JSON_ENCODE_ANY) : NULL;
 
 		vigil_inotify_stats(w->ino, &st);
-		snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64 "}",
-			 st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000);
+		snprintf(extra, sizeof(extra), "{\"watches\":%" PRIu64 ",\"unwatched\":%" PRIu64 ",\"ready_ms\":%" PRId64
+			 ",\"config\":%.200s}", st.watches, st.unwatched, (vigil_loop_now_ns() - w->started_ns) / 1000000,
+			 js && strlen(js) <= 200 ? js : "null");
+		free(js);
+		json_decref(src);
 		emit_info(w, VIGIL_ACTION_STARTED, 0, extra,
-			  "watching %" PRIu64 " directories against baseline generation %" PRId64, st.watches, w->gen);
+			  "watching %" PRIu64 " directories against baseline generation %" PRId64 " (config %s)", st.watches,
+			  w->gen, w->cr->cfg->source);
 		vigil_log(VIGIL_LOG_NOTICE, "watching %" PRIu64 " directories in %zu scopes against baseline "
 			  "generation %" PRId64 " (state dir '%s')", st.watches, w->cr->watched.n_scopes, w->gen,
 			  w->state_dir);

@@ -323,7 +323,8 @@ static void opaque_deletions(struct dctx *c, const char *rel, const struct vigil
 				continue;
 			docker_strv_push(&seen, names.v[i]);
 			wh = !fstatat(fd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) && is_whiteout(&st);
-			if (wh || bsearch(&names.v[i], upper_names->v, upper_names->n, sizeof(char *), cmp_name))
+			if (wh || (upper_names->n &&
+				   bsearch(&names.v[i], upper_names->v, upper_names->n, sizeof(char *), cmp_name)))
 				continue;
 			list_ancestors(c, stack, depth, path);
 			{

@@ -409,9 +409,9 @@ int vigil_docker_load(const char *root, const char *data_root, struct vigil_dock
 		return vigil_err_set(err, -ENOMEM, "out of memory");
 	d->rootfd = d->datafd = d->o2fd = -1;
 	d->root = strdup(root && root[0] ? root : "/");
-	d->rootfd = open(d->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	d->rootfd = d->root ? vigil_rootfs_open_root(d->root, NULL) : -ENOMEM;
 	if (d->rootfd < 0) {
-		rc = vigil_err_set(err, -errno, "root '%s': %s", d->root, strerror(errno));
+		rc = vigil_err_set(err, d->rootfd, "root '%s': %s", d->root ? d->root : "?", strerror(-d->rootfd));
 		goto out;
 	}
 	if (!data_root) {

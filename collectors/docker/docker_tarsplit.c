@@ -1,5 +1,5 @@
-/* docker_tarsplit.c - reading tar-split.json.gz and parsing the tar headers of
- * the rebuilt stream.
+/* docker_tarsplit.c - reading tar-split.json.gz (the tar headers of the
+ * rebuilt stream are parsed by docker_tarhdr.c).
  *
  * tar-split (FORMATS.md) stores a layer's tar as JSON lines: segments (raw tar
  * bytes: headers, padding, end blocks) and file entries (name, size, CRC-64 of
@@ -179,6 +179,116 @@ int docker_ts_name_ok(const char *name, size_t len)
 	return 0;
 }
 
+#define TS_BAD(...) vigil_err_set(err, -EINVAL, __VA_ARGS__)
+
+/* "payload": base64 into ts->payload (e->payload points there). */
+static int ts_payload(struct docker_ts *ts, json_t *v, struct docker_ts_entry *e, struct vigil_err *err)
+{
+	const char *s;
+	size_t sl, need;
+	long n;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return TS_BAD("%s: line %" PRIu64 ": 'payload' is not a string", ts->what, ts->line);
+	s = json_string_value(v);
+	sl = json_string_length(v);
+	need = sl / 4 * 3 + 3;
+	if (need > ts->payload_cap) {
+		unsigned char *p = realloc(ts->payload, need);
+
+		if (!p)
+			return vigil_err_set(err, -ENOMEM, "%s: out of memory", ts->what);
+		ts->payload = p;
+		ts->payload_cap = need;
+	}
+	n = vigil_base64_decode(s, sl, ts->payload, ts->payload_cap);
+	if (n < 0)
+		return TS_BAD("%s: line %" PRIu64 ": 'payload' is not base64", ts->what, ts->line);
+	e->payload = ts->payload;
+	e->payload_len = (size_t)n;
+	return 0;
+}
+
+/* A file entry's name: "name_raw" (base64, any bytes) or "name", checked
+ * safe as tar has it ("./x" and a trailing '/' for dirs are fine). */
+static int ts_name(struct docker_ts *ts, json_t *j, struct docker_ts_entry *e, struct vigil_err *err)
+{
+	json_t *v = json_object_get(j, "name_raw");
+	const char *nm;
+	size_t nl;
+
+	free(ts->name);
+	ts->name = NULL;
+	if (v && json_is_string(v) && json_string_length(v) > 0) {
+		size_t sl = json_string_length(v);
+		long n;
+
+		ts->name = malloc(sl / 4 * 3 + 4);
+		if (!ts->name)
+			return vigil_err_set(err, -ENOMEM, "%s: out of memory", ts->what);
+		n = vigil_base64_decode(json_string_value(v), sl, (unsigned char *)ts->name, sl / 4 * 3 + 3);
+		if (n < 0)
+			return TS_BAD("%s: line %" PRIu64 ": 'name_raw' is not base64", ts->what, ts->line);
+		ts->name[n] = '\0';
+		e->name_len = (size_t)n;
+	} else {
+		v = json_object_get(j, "name");
+		if (!json_is_string(v))
+			return TS_BAD("%s: line %" PRIu64 ": file entry without a name", ts->what, ts->line);
+		e->name_len = json_string_length(v);
+		ts->name = malloc(e->name_len + 1);
+		if (!ts->name)
+			return vigil_err_set(err, -ENOMEM, "%s: out of memory", ts->what);
+		memcpy(ts->name, json_string_value(v), e->name_len + 1);
+	}
+	e->name = ts->name;
+	nm = e->name;
+	nl = e->name_len;
+	while (nl >= 2 && nm[0] == '.' && nm[1] == '/')
+		nm += 2, nl -= 2;
+	while (nl && nm[nl - 1] == '/')
+		nl--;
+	if (memchr(e->name, '\0', e->name_len) || (nl && docker_ts_name_ok(nm, nl))) {
+		char *esc = vigil_path_escape(e->name, e->name_len);
+
+		TS_BAD("%s: line %" PRIu64 ": unsafe name '%s' (absolute, '..' or NUL)", ts->what, ts->line,
+		       esc ? esc : "?");
+		free(esc);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The rest of a file entry: its size and the CRC-64 its payload holds. */
+static int ts_file(struct docker_ts *ts, json_t *j, struct docker_ts_entry *e, struct vigil_err *err)
+{
+	json_t *v;
+	int rc = ts_name(ts, j, e, err);
+
+	if (rc)
+		return rc;
+	v = json_object_get(j, "size");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > TS_SIZE_MAX)
+			return TS_BAD("%s: line %" PRIu64 ": absurd size for '%s'", ts->what, ts->line, e->name);
+		e->size = (uint64_t)json_integer_value(v);
+	}
+	if (e->payload) {
+		if (e->payload_len != 8)
+			return TS_BAD("%s: line %" PRIu64 ": checksum of '%s' is not 8 bytes", ts->what, ts->line,
+				      e->name);
+		e->has_crc = 1;
+		for (int i = 0; i < 8; i++)
+			e->crc = e->crc << 8 | e->payload[i];
+		e->payload = NULL;
+		e->payload_len = 0;
+	}
+	return 0;
+}
+
+/* One JSON line: 1 and e filled, or -errno (err names the line). */
 static int ts_parse(struct docker_ts *ts, const char *line, size_t len, struct docker_ts_entry *e,
 		    struct vigil_err *err)
 {
@@ -189,16 +299,16 @@ static int ts_parse(struct docker_ts *ts, const char *line, size_t len, struct d
 
 	memset(e, 0, sizeof(*e));
 	if (!j) {
-		vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": bad JSON: %s", ts->what, ln, jerr.text);
+		TS_BAD("%s: line %" PRIu64 ": bad JSON: %s", ts->what, ln, jerr.text);
 		goto out;
 	}
 	if (!json_is_object(j)) {
-		vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": not a JSON object", ts->what, ln);
+		TS_BAD("%s: line %" PRIu64 ": not a JSON object", ts->what, ln);
 		goto out;
 	}
 	v = json_object_get(j, "type");
 	if (!json_is_integer(v) || (json_integer_value(v) != 1 && json_integer_value(v) != 2)) {
-		vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": 'type' is not 1 or 2", ts->what, ln);
+		TS_BAD("%s: line %" PRIu64 ": 'type' is not 1 or 2", ts->what, ln);
 		goto out;
 	}
 	e->type = (int)json_integer_value(v);
@@ -206,123 +316,21 @@ static int ts_parse(struct docker_ts *ts, const char *line, size_t len, struct d
 	if (v && json_is_integer(v)) {
 		e->position = json_integer_value(v);
 		if (e->position <= ts->last_pos) {
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": position %" PRId64 " out of order",
-				      ts->what, ln, e->position);
+			TS_BAD("%s: line %" PRIu64 ": position %" PRId64 " out of order", ts->what, ln, e->position);
 			goto out;
 		}
 		ts->last_pos = e->position;
 	}
-	v = json_object_get(j, "payload");
-	if (v && !json_is_null(v)) {
-		const char *s;
-		size_t sl, need;
-		long n;
-
-		if (!json_is_string(v)) {
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": 'payload' is not a string", ts->what, ln);
-			goto out;
-		}
-		s = json_string_value(v);
-		sl = json_string_length(v);
-		need = sl / 4 * 3 + 3;
-		if (need > ts->payload_cap) {
-			unsigned char *p = realloc(ts->payload, need);
-
-			if (!p) {
-				rc = vigil_err_set(err, -ENOMEM, "%s: out of memory", ts->what);
-				goto out;
-			}
-			ts->payload = p;
-			ts->payload_cap = need;
-		}
-		n = vigil_base64_decode(s, sl, ts->payload, ts->payload_cap);
-		if (n < 0) {
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": 'payload' is not base64", ts->what, ln);
-			goto out;
-		}
-		e->payload = ts->payload;
-		e->payload_len = (size_t)n;
-	}
+	rc = ts_payload(ts, json_object_get(j, "payload"), e, err);
+	if (rc)
+		goto out;
 	if (e->type == DOCKER_TS_SEGMENT) {
 		if (!e->payload)
 			e->payload = ts->payload, e->payload_len = 0;
-		rc = 1;
-		goto out;
-	}
-	/* A file entry. */
-	free(ts->name);
-	ts->name = NULL;
-	v = json_object_get(j, "name_raw");
-	if (v && json_is_string(v) && json_string_length(v) > 0) {
-		size_t sl = json_string_length(v);
-		long n;
-
-		ts->name = malloc(sl / 4 * 3 + 4);
-		if (!ts->name) {
-			rc = vigil_err_set(err, -ENOMEM, "%s: out of memory", ts->what);
-			goto out;
-		}
-		n = vigil_base64_decode(json_string_value(v), sl, (unsigned char *)ts->name, sl / 4 * 3 + 3);
-		if (n < 0) {
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": 'name_raw' is not base64", ts->what, ln);
-			goto out;
-		}
-		ts->name[n] = '\0';
-		e->name_len = (size_t)n;
 	} else {
-		v = json_object_get(j, "name");
-		if (!json_is_string(v)) {
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": file entry without a name", ts->what, ln);
+		rc = ts_file(ts, j, e, err);
+		if (rc)
 			goto out;
-		}
-		e->name_len = json_string_length(v);
-		ts->name = malloc(e->name_len + 1);
-		if (!ts->name) {
-			rc = vigil_err_set(err, -ENOMEM, "%s: out of memory", ts->what);
-			goto out;
-		}
-		memcpy(ts->name, json_string_value(v), e->name_len + 1);
-	}
-	e->name = ts->name;
-	{
-		/* Names as tar has them: "./x" and a trailing '/' for dirs are fine. */
-		const char *nm = e->name;
-		size_t nl = e->name_len;
-
-		while (nl >= 2 && nm[0] == '.' && nm[1] == '/')
-			nm += 2, nl -= 2;
-		while (nl && nm[nl - 1] == '/')
-			nl--;
-		if (memchr(e->name, '\0', e->name_len) || (nl && docker_ts_name_ok(nm, nl))) {
-			char *esc = vigil_path_escape(e->name, e->name_len);
-
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": unsafe name '%s' (absolute, '..' or NUL)",
-				      ts->what, ln, esc ? esc : "?");
-			free(esc);
-			goto out;
-		}
-	}
-	v = json_object_get(j, "size");
-	if (v) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    (uint64_t)json_integer_value(v) > TS_SIZE_MAX) {
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": absurd size for '%s'", ts->what, ln,
-				      e->name);
-			goto out;
-		}
-		e->size = (uint64_t)json_integer_value(v);
-	}
-	if (e->payload) {
-		if (e->payload_len != 8) {
-			vigil_err_set(err, -EINVAL, "%s: line %" PRIu64 ": checksum of '%s' is not 8 bytes",
-				      ts->what, ln, e->name);
-			goto out;
-		}
-		e->has_crc = 1;
-		for (int i = 0; i < 8; i++)
-			e->crc = e->crc << 8 | e->payload[i];
-		e->payload = NULL;
-		e->payload_len = 0;
 	}
 	rc = 1;
 out:
@@ -359,446 +367,3 @@ int docker_ts_next(struct docker_ts *ts, struct docker_ts_entry *e, struct vigil
 	}
 }
 
-/* ---- tar header parser ---- */
-
-enum { TP_HDR, TP_DATA, TP_EXT, TP_PAD };
-
-struct docker_tarp {
-	docker_tar_cb cb;
-	void *arg;
-	unsigned char blk[512];
-	size_t fill;
-	int state;
-	uint64_t left;       /* data bytes left in this entry */
-	uint64_t pad;        /* padding after the data */
-	char ext_type;       /* 'x', 'g', 'L', 'K' while collecting */
-	unsigned char *ext;
-	size_t ext_len, ext_cap;
-	/* pending overrides for the next header */
-	char *p_path, *p_link;
-	int p_has_size, p_has_uid, p_has_gid, p_has_mtime;
-	uint64_t p_size, p_uid, p_gid;
-	int64_t p_mtime_s;
-	int32_t p_mtime_ns;
-	int p_has_ns;
-	struct docker_tar_xattr *p_x;
-	size_t p_nx;
-	int zeros, ended;
-	uint64_t last_size;
-	char errmsg[256];
-};
-
-#define EXT_MAX (8u << 20)
-
-struct docker_tarp *docker_tarp_new(docker_tar_cb cb, void *arg)
-{
-	struct docker_tarp *p = calloc(1, sizeof(*p));
-
-	if (p) {
-		p->cb = cb;
-		p->arg = arg;
-	}
-	return p;
-}
-
-static void pending_clear(struct docker_tarp *p)
-{
-	free(p->p_path);
-	free(p->p_link);
-	p->p_path = p->p_link = NULL;
-	for (size_t i = 0; i < p->p_nx; i++) {
-		free(p->p_x[i].name);
-		free(p->p_x[i].value);
-	}
-	free(p->p_x);
-	p->p_x = NULL;
-	p->p_nx = 0;
-	p->p_has_size = p->p_has_uid = p->p_has_gid = p->p_has_mtime = p->p_has_ns = 0;
-}
-
-void docker_tarp_free(struct docker_tarp *p)
-{
-	if (!p)
-		return;
-	pending_clear(p);
-	free(p->ext);
-	free(p);
-}
-
-const char *docker_tarp_error(const struct docker_tarp *p)
-{
-	return p->errmsg[0] ? p->errmsg : "malformed tar header";
-}
-
-uint64_t docker_tarp_data_left(const struct docker_tarp *p)
-{
-	return p->state == TP_DATA ? p->left : 0;
-}
-
-int docker_tarp_ended(const struct docker_tarp *p)
-{
-	return p->ended;
-}
-
-static int tp_fail(struct docker_tarp *p, const char *why)
-{
-	snprintf(p->errmsg, sizeof(p->errmsg), "%s", why);
-	return -EINVAL;
-}
-
-/* Octal with optional spaces/NULs, or GNU base-256 when the high bit is set. */
-static int tp_num(const unsigned char *f, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-
-	if (n && (f[0] & 0x80)) {
-		if (f[0] & 0x40)
-			return -EINVAL; /* negative */
-		v = f[0] & 0x3f;
-		for (i = 1; i < n; i++) {
-			if (v >> 55)
-				return -EINVAL;
-			v = v << 8 | f[i];
-		}
-		*out = v;
-		return 0;
-	}
-	while (i < n && (f[i] == ' ' || f[i] == '\0'))
-		i++;
-	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++) {
-		if (v >> 60)
-			return -EINVAL;
-		v = v << 3 | (uint64_t)(f[i] - '0');
-	}
-	for (; i < n; i++)
-		if (f[i] != ' ' && f[i] != '\0')
-			return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static char *tp_str(const unsigned char *f, size_t n)
-{
-	size_t l = 0;
-	char *s;
-
-	while (l < n && f[l])
-		l++;
-	s = malloc(l + 1);
-	if (s) {
-		memcpy(s, f, l);
-		s[l] = '\0';
-	}
-	return s;
-}
-
-static int tp_pax(struct docker_tarp *p)
-{
-	size_t off = 0;
-
-	while (off < p->ext_len) {
-		size_t len = 0, i = off, klen;
-		const char *rec, *eq, *val;
-		size_t vlen;
-
-		while (i < p->ext_len && p->ext[i] >= '0' && p->ext[i] <= '9' && len < EXT_MAX)
-			len = len * 10 + (size_t)(p->ext[i++] - '0');
-		if (i >= p->ext_len || p->ext[i] != ' ' || len <= i - off + 1 || off + len > p->ext_len ||
-		    p->ext[off + len - 1] != '\n')
-			return tp_fail(p, "bad pax record");
-		rec = (const char *)p->ext + i + 1;
-		eq = memchr(rec, '=', (size_t)((const char *)p->ext + off + len - 1 - rec));
-		if (!eq)
-			return tp_fail(p, "pax record without '='");
-		klen = (size_t)(eq - rec);
-		val = eq + 1;
-		vlen = (size_t)((const char *)p->ext + off + len - 1 - val);
-#define KEY(k) (klen == sizeof(k) - 1 && !memcmp(rec, k, sizeof(k) - 1))
-		if (KEY("path") || KEY("linkpath")) {
-			char **dst = KEY("path") ? &p->p_path : &p->p_link, *s = malloc(vlen + 1);
-
-			if (!s)
-				return -ENOMEM;
-			memcpy(s, val, vlen);
-			s[vlen] = '\0';
-			free(*dst);
-			*dst = s;
-		} else if (KEY("size") || KEY("uid") || KEY("gid")) {
-			uint64_t v = 0;
-
-			for (size_t k = 0; k < vlen; k++) {
-				if (val[k] < '0' || val[k] > '9' || v >> 58)
-					return tp_fail(p, "bad pax number");
-				v = v * 10 + (uint64_t)(val[k] - '0');
-			}
-			if (KEY("size"))
-				p->p_size = v, p->p_has_size = 1;
-			else if (KEY("uid"))
-				p->p_uid = v, p->p_has_uid = 1;
-			else
-				p->p_gid = v, p->p_has_gid = 1;
-		} else if (KEY("mtime")) {
-			int64_t s = 0;
-			int32_t ns = 0;
-			size_t k = 0;
-			int neg = 0, digits = 0;
-
-			if (k < vlen && val[k] == '-')
-				neg = 1, k++;
-			for (; k < vlen && val[k] >= '0' && val[k] <= '9'; k++)
-				if (s < INT64_MAX / 20)
-					s = s * 10 + (val[k] - '0');
-			if (k < vlen && val[k] == '.') {
-				p->p_has_ns = 1;
-				for (k++; k < vlen && val[k] >= '0' && val[k] <= '9'; k++)
-					if (digits < 9)
-						ns = ns * 10 + (val[k] - '0'), digits++;
-				for (; digits < 9; digits++)
-					ns *= 10;
-			}
-			p->p_mtime_s = neg ? -s : s;
-			p->p_mtime_ns = ns;
-			p->p_has_mtime = 1;
-		} else if (klen > 12 && !memcmp(rec, "SCHILY.xattr.", 13)) {
-			struct docker_tar_xattr *x = realloc(p->p_x, (p->p_nx + 1) * sizeof(*x));
-
-			if (!x)
-				return -ENOMEM;
-			p->p_x = x;
-			x = &p->p_x[p->p_nx];
-			x->name = malloc(klen - 13 + 1);
-			x->value = malloc(vlen ? vlen : 1);
-			if (!x->name || !x->value) {
-				free(x->name);
-				free(x->value);
-				return -ENOMEM;
-			}
-			memcpy(x->name, rec + 13, klen - 13);
-			x->name[klen - 13] = '\0';
-			memcpy(x->value, val, vlen);
-			x->len = vlen;
-			p->p_nx++;
-		}
-#undef KEY
-		off += len;
-	}
-	return 0;
-}
-
-static int hdr_only_type(char t)
-{
-	return t == '1' || t == '2' || t == '3' || t == '4' || t == '5' || t == '6';
-}
-
-static int tp_header(struct docker_tarp *p)
-{
-	const unsigned char *b = p->blk;
-	uint64_t sum = 0, want, size, v;
-	struct docker_tar_hdr h;
-	char *name = NULL, *link = NULL;
-	int rc = -EINVAL;
-	size_t nl;
-
-	for (int i = 0; i < 512; i++)
-		sum += (i >= 148 && i < 156) ? ' ' : b[i];
-	if (tp_num(b + 148, 8, &want) || sum != want)
-		return tp_fail(p, "tar header checksum mismatch");
-	if (tp_num(b + 124, 12, &size))
-		return tp_fail(p, "bad size field in tar header");
-	if (b[156] == 'x' || b[156] == 'g' || b[156] == 'L' || b[156] == 'K') {
-		if (size > EXT_MAX)
-			return tp_fail(p, "extended tar header larger than 8 MiB");
-		p->ext_type = (char)b[156];
-		p->ext_len = 0;
-		p->left = size;
-		p->pad = (512 - size % 512) % 512;
-		p->state = size ? TP_EXT : TP_PAD;
-		if (!size)
-			p->ext_type = 0;
-		return 0;
-	}
-	memset(&h, 0, sizeof(h));
-	h.type = b[156] ? (char)b[156] : '0';
-	if (p->p_path) {
-		name = p->p_path;
-		p->p_path = NULL;
-	} else if (!memcmp(b + 257, "ustar", 5) && b[345]) {
-		char *pre = tp_str(b + 345, 155), *nm = tp_str(b, 100);
-
-		if (pre && nm && asprintf(&name, "%s/%s", pre, nm) < 0)
-			name = NULL;
-		free(pre);
-		free(nm);
-	} else {
-		name = tp_str(b, 100);
-	}
-	if (p->p_link) {
-		link = p->p_link;
-		p->p_link = NULL;
-	} else {
-		link = tp_str(b + 157, 100);
-	}
-	if (!name || !link) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	nl = strlen(name);
-	while (nl && name[nl - 1] == '/')
-		name[--nl] = '\0';
-	h.name = name;
-	while (h.name[0] == '.' && h.name[1] == '/')
-		h.name += 2;
-	if (!strcmp(h.name, "."))
-		h.name = name + nl;
-	h.linkname = link;
-	if (tp_num(b + 100, 8, &v)) {
-		tp_fail(p, "bad mode field in tar header");
-		goto out;
-	}
-	h.mode = (uint32_t)(v & 07777);
-	if (tp_num(b + 108, 8, &h.uid) || tp_num(b + 116, 8, &h.gid) || tp_num(b + 136, 12, &v)) {
-		tp_fail(p, "bad uid, gid or mtime field in tar header");
-		goto out;
-	}
-	h.mtime_s = (int64_t)v;
-	h.size = size;
-	if (!tp_num(b + 329, 8, &v))
-		h.devmajor = (uint32_t)v;
-	if (!tp_num(b + 337, 8, &v))
-		h.devminor = (uint32_t)v;
-	if (p->p_has_size)
-		h.size = p->p_size;
-	if (p->p_has_uid)
-		h.uid = p->p_uid;
-	if (p->p_has_gid)
-		h.gid = p->p_gid;
-	if (p->p_has_mtime) {
-		h.mtime_s = p->p_mtime_s;
-		h.mtime_ns = p->p_mtime_ns;
-		h.has_ns = p->p_has_ns;
-	}
-	h.xattrs = p->p_x;
-	h.n_xattrs = p->p_nx;
-	if (hdr_only_type(h.type))
-		h.size = 0;
-	if (h.size > TS_SIZE_MAX) {
-		tp_fail(p, "absurd size in tar header");
-		goto out;
-	}
-	p->last_size = h.size;
-	if (p->cb)
-		p->cb(p->arg, &h);
-	p->left = h.size;
-	p->pad = (512 - h.size % 512) % 512;
-	p->state = h.size ? TP_DATA : TP_PAD;
-	rc = 0;
-out:
-	pending_clear(p);
-	free(name);
-	free(link);
-	return rc;
-}
-
-static int tp_ext_done(struct docker_tarp *p)
-{
-	int rc = 0;
-
-	if (p->ext_type == 'x') {
-		rc = tp_pax(p);
-	} else if (p->ext_type == 'L' || p->ext_type == 'K') {
-		char *s = tp_str(p->ext, p->ext_len);
-
-		if (!s)
-			return -ENOMEM;
-		if (p->ext_type == 'L') {
-			free(p->p_path);
-			p->p_path = s;
-		} else {
-			free(p->p_link);
-			p->p_link = s;
-		}
-	}
-	p->ext_type = 0;
-	return rc;
-}
-
-int docker_tarp_feed(struct docker_tarp *p, const unsigned char *buf, size_t len)
-{
-	int rc;
-
-	while (len) {
-		size_t take;
-
-		switch (p->state) {
-		case TP_DATA:
-			take = len < p->left ? len : (size_t)p->left;
-			p->left -= take;
-			buf += take;
-			len -= take;
-			if (!p->left)
-				p->state = TP_PAD;
-			break;
-		case TP_EXT:
-			take = len < p->left ? len : (size_t)p->left;
-			if (p->ext_len + take > p->ext_cap) {
-				size_t ncap = p->ext_len + take + 4096;
-				unsigned char *n = realloc(p->ext, ncap);
-
-				if (!n)
-					return -ENOMEM;
-				p->ext = n;
-				p->ext_cap = ncap;
-			}
-			memcpy(p->ext + p->ext_len, buf, take);
-			p->ext_len += take;
-			p->left -= take;
-			buf += take;
-			len -= take;
-			if (!p->left) {
-				rc = tp_ext_done(p);
-				if (rc)
-					return rc;
-				p->state = TP_PAD;
-			}
-			break;
-		case TP_PAD:
-			take = len < p->pad ? len : (size_t)p->pad;
-			p->pad -= take;
-			buf += take;
-			len -= take;
-			if (!p->pad)
-				p->state = TP_HDR;
-			break;
-		default:
-			if (p->ended) /* trailing zero records after the end blocks */
-				return 0;
-			take = 512 - p->fill < len ? 512 - p->fill : len;
-			memcpy(p->blk + p->fill, buf, take);
-			p->fill += take;
-			buf += take;
-			len -= take;
-			if (p->fill < 512)
-				break;
-			p->fill = 0;
-			{
-				int zero = 1;
-
-				for (int i = 0; i < 512 && zero; i++)
-					zero = !p->blk[i];
-				if (zero) {
-					if (++p->zeros >= 2)
-						p->ended = 1;
-					break;
-				}
-			}
-			if (p->zeros)
-				return tp_fail(p, "tar header after a zero block");
-			rc = tp_header(p);
-			if (rc)
-				return rc;
-			break;
-		}
-	}
-	return 0;
-}

@@ -220,6 +220,10 @@ int vigil_audit_cgroup_container(const char *text, size_t len, char id[65]);
 /* Reads PROC/PID/cgroup (proc NULL: "/proc").  1 found, 0 not in a
  * container, -errno when the process is gone or unreadable. */
 int vigil_audit_pid_container(const char *proc, pid_t pid, char id[65]);
+/* Reads PROC/PID/NAME (proc NULL: "/proc"), at most size - 1 bytes,
+ * NUL-terminated; the length read (0 when the process died after the
+ * open), or -errno when it cannot be opened. */
+long vigil_audit_proc_read(const char *proc, pid_t pid, const char *name, char *buf, size_t size);
 /* The container a containerd shim (PROC/PID/exe named containerd-shim*)
  * serves, from its "-id <id>" argument: the parent of a container's first
  * process and of every `docker exec`, so a process gone before its cgroup

@@ -22,7 +22,9 @@
  * Limits, plainly: the connector names a pid, not a program.  A process
  * that exits (and is reaped) before vigil reads /proc, or that execs again
  * first (`sh -c 'cmd'` often execs cmd in place of the shell), cannot be
- * examined: it is counted and reported as `exec-unexamined`, never guessed.
+ * examined: it is counted and reported as `exec-unexamined`, never guessed
+ * (and a pid read twice as the same program within a second is reported
+ * once).
  * A zombie still shows its cgroup and name, so a shell that exited but was
  * not yet reaped is still reported (without executable or arguments).
  */

@@ -1,7 +1,9 @@
 /* config.h - vigil's configuration: YAML through libyaml, or the embedded default.
  *
  * Lifecycle: vigil_config_load(file or NULL, &cfg, err) -> use -> vigil_config_free(cfg).
- * With file == NULL the embedded default (etc/vigil.yaml's content) applies.
+ * With file == NULL the installed config ($(sysconfdir)/vigil/vigil.yaml, where
+ * `make install` puts it) is read when it exists, else the embedded default
+ * (etc/vigil.yaml's content) applies; cfg->source says which.
  * A reload parses into a fresh struct and swaps only when it validated.
  * Errors name file, line, column, the key and what was expected; unknown keys
  * are errors (a typo must never silently weaken monitoring).
@@ -102,10 +104,18 @@ struct vigil_config {
 	int audit_exec_rate; /* execve events per second at most; excess counted */
 };
 
-/* Loads file (or the embedded default when file is NULL).  On failure *out is
+/* cfg->source of the embedded default. */
+#define VIGIL_CONFIG_EMBEDDED "(embedded default)"
+
+/* Loads file; NULL: the installed config when it exists (a file there that
+ * cannot be read is an error), else the embedded default.  On failure *out is
  * NULL, the return is -EINVAL for a config error (exit 2) or -errno for I/O,
  * and err says "FILE:LINE:COL: key 'x': expected ...". */
 int vigil_config_load(const char *file, struct vigil_config **out, struct vigil_err *err);
+/* The embedded default, whatever is installed. */
+int vigil_config_load_embedded(struct vigil_config **out, struct vigil_err *err);
+/* $(sysconfdir)/vigil/vigil.yaml */
+const char *vigil_config_installed_file(void);
 /* Parses YAML text held in memory; name is used in messages. */
 int vigil_config_parse(const char *name, const char *text, size_t len,
 		       struct vigil_config **out, struct vigil_err *err);

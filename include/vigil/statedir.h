@@ -36,6 +36,10 @@ int vigil_statedir_check_dir(const char *dir, struct vigil_err *err);
 int vigil_statedir_read_small(const char *file, const char *what, size_t max, char **buf, size_t *len,
 			      struct vigil_err *err);
 
+/* Splits the next line off *p (within end); returns it NUL-terminated
+ * without "\n" or "\r\n", or NULL at the end. */
+char *vigil_statedir_next_line(char **p, char *end);
+
 /* Writes data to a fresh temporary name beside file (O_EXCL, exactly mode,
  * fsync'ed) and returns that name in tmp; the caller renames or links it. */
 int vigil_statedir_write_tmp(const char *file, const void *data, size_t len, mode_t mode, char *tmp,

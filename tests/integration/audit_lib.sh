@@ -24,12 +24,13 @@ on_exit "\"$V\" -q rules remove || true"
 
 # Starts `audit-tail ARGS` in the background, output in $T/tail.out, and
 # waits until it reads the multicast group.
+# TAIL_WRAP, when set, is a command audit-tail runs under (e.g. unshare).
 start_tail() {
-	"$V" ${VIGIL_CONFIG:+--config "$VIGIL_CONFIG"} audit-tail "$@" >"$T/tail.out" 2>"$T/tail.err" &
+	${TAIL_WRAP:-} "$V" ${VIGIL_CONFIG:+--config "$VIGIL_CONFIG"} audit-tail "$@" >"$T/tail.out" 2>"$T/tail.err" &
 	TAIL_PID=$!
 	on_exit "kill $TAIL_PID || true"
 	i=0
-	until grep -q 'reading the audit multicast group' "$T/tail.err"; do
+	until grep -q 'reading the audit multicast group' "$T/tail.err" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -lt 200 ] || fail "audit-tail did not start: $(cat "$T/tail.err")"
 		kill -0 $TAIL_PID 2>/dev/null || fail "audit-tail exited: $(cat "$T/tail.err")"

@@ -8,6 +8,7 @@
 #    the same scope in the daemon's baseline as in the CLI's;
 #  - a file appended, chmod'ed and added in an image layer's diff dir each give a
 #    daemon event naming the layer, the images using it and the path in the image;
+#  - an image built while the daemon runs is re-discovered: a change in its layer too;
 #  - a file added in a container's upper dir gives an event naming the container
 #    (ECS container.id/name/image.name) and vigil.container_path, and so does
 #    `vigil check` (JSON and text);
@@ -130,6 +131,42 @@ layer_event /app/hello.sh
 echo new >"$LDIR/app/planted"
 layer_event /app/planted
 
+# an image built while the daemon runs: re-discovered (the layer store is watched),
+# its layer's diff dir watched
+mkdir -p "$T/ctx"
+printf 'FROM vigil-base:1\nRUN echo new >/newfile\n' >"$T/ctx/Dockerfile"
+DOCKER_BUILDKIT=0 hdocker build -q -t vigil-new:1 "$T/ctx" >/dev/null 2>&1 || fail "build vigil-new:1"
+set -- $(V layers list --json | python3 -c '
+import json, os, sys
+ls = json.load(sys.stdin)
+for l in ls:
+    d = os.path.join(sys.argv[1], "overlay2", l["cache_id"], "diff")
+    if os.path.exists(d + "/newfile"): print(l["chain_id"], d, len(ls))' "$DR")
+[ $# -eq 3 ] || fail "no layer holds /newfile"
+for _ in $(seq 100); do
+	grep -q "docker: data root '$DR', $3 image layers" "$T/daemon.log" && break
+	sleep 0.1
+done
+grep -q "docker: data root '$DR', $3 image layers" "$T/daemon.log" ||
+	fail "the daemon did not re-discover the engine after an image was built ($3 layers now)"
+OLD_CHAIN=$CHAIN
+CHAIN=$1
+echo more >>"$2/newfile"
+python3 - "$EV" "$CHAIN" <<'PY' || fail "no layer-changed event for the new image's layer"
+import json, sys, time
+f, chain = sys.argv[1:]
+end = time.time() + 30
+while time.time() < end:
+    for e in (json.loads(l) for l in open(f)):
+        v = e["vigil"]
+        if e["event"]["action"] == "layer-changed" and v.get("image_path") == "/newfile":
+            assert v["layer"]["chain_id"] == chain and "vigil-new:1" in v["layer"]["images"], e
+            sys.exit(0)
+    time.sleep(0.2)
+sys.exit(1)
+PY
+CHAIN=$OLD_CHAIN
+
 echo evil >"$UPPER/evil.sh"
 python3 - "$EV" "$cid" "$UPPER/evil.sh" <<'PY' || fail "no file-added event in Docker's terms for the container's upper dir"
 import json, sys, time
@@ -149,7 +186,7 @@ PY
 # --- ctl check and vigil check: the same differences ----------------------------
 n0=$(wc -l <"$EV")
 set +e
-ctl check >"$T/ctl-check.json"
+timeout 300 "$VIGIL" --config "$CONF" ctl --socket "$SOCK" check >"$T/ctl-check.json"
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "ctl check exited $rc, expected 1 (differences)"

@@ -97,7 +97,7 @@ static void test_embedded_default(void **state)
 	const struct vigil_scope *s;
 
 	(void)state;
-	assert_int_equal(vigil_config_load(NULL, &cfg, &err), 0);
+	assert_int_equal(vigil_config_load_embedded(&cfg, &err), 0);
 	assert_string_equal(cfg->source, "(embedded default)");
 	assert_string_equal(cfg->state_dir, "/var/lib/vigil");
 	assert_int_equal(cfg->algos, VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
@@ -290,7 +290,7 @@ static void test_minimal_defaults(void **state)
 	srcpath(path, sizeof(path), "tests/fixtures/config/minimal.yaml");
 	if (vigil_config_load(path, &cfg, &err))
 		fail_msg("%s", err.msg);
-	assert_int_equal(vigil_config_load(NULL, &def, &err), 0);
+	assert_int_equal(vigil_config_load_embedded(&def, &err), 0);
 	assert_int_equal(cfg->n_scopes, 1);
 	assert_string_equal(cfg->scopes[0].name, "etc");
 	assert_int_equal(cfg->scopes[0].severity, VIGIL_SEV_MEDIUM);
