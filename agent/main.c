@@ -44,6 +44,14 @@ static const struct command commands[] = {
 	{ "layers", vigil_cmd_layers, 0, "list | verify [IMAGE|LAYER...]: check image layers against their digests" },
 	{ "drift", vigil_cmd_drift, 0, "list what CONTAINER changed against its image [--json]" },
 
+	/* compliance */
+	{ "cis", vigil_cmd_cis, 1, "judge the host against the CIS Docker Benchmark 1.6.0 [--json] [--junit F] [--html F] [--record]" },
+	{ "diff", vigil_cmd_diff, 1, "what changed between generations GEN_A and GEN_B: files and CIS results [--json]" },
+	{ "generations", vigil_cmd_generations, 1, "list the baseline generations: time, host, records, CIS counts, key, verified [--json]" },
+
+	/* packages */
+	{ "packages", vigil_cmd_packages, 0, "verify [PACKAGE...]: packaged files against dpkg's MD5s [--json]" },
+
 	/* watch daemon */
 	{ "watch", vigil_cmd_watch, 1, "the FIM daemon: watch the scopes, report changes [--pid-file F]" },
 	{ "ctl", vigil_cmd_ctl, 1, "ask the running daemon: status|rescan|reload|check [--socket P]" },
@@ -52,6 +60,12 @@ static const struct command commands[] = {
 	{ "rules", vigil_cmd_rules, 1, "audit rules: print|install|remove|status" },
 	{ "audit-plugin", vigil_cmd_audit_plugin, 1, "auditd plugin: audit records on stdin, events on stdout" },
 	{ "audit-tail", vigil_cmd_audit_tail, 1, "print audit events and detections as they happen" },
+	{ "memdump", vigil_cmd_memdump, 0, "dump physical memory (LiME format) -o FILE [--method auto|lime|kcore]" },
+
+	/* evidence capture */
+	{ "capture", vigil_cmd_capture, 1, "snapshot containers, the engine, the host into a signed archive" },
+	{ "verify", vigil_cmd_verify, 1, "check an evidence ARCHIVE (members, seal, signature) | --ledger" },
+	{ "cases", vigil_cmd_cases, 1, "list the captures recorded in the custody ledger [--json]" },
 
 	{ NULL, NULL, 0, NULL },
 };

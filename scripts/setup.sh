@@ -14,7 +14,10 @@ libcmocka-dev"
 # missing fails, so this list is the suite's whole list of parts.
 test_pkgs="$build_pkgs docker.io auditd aide inotify-tools minisign sleuthkit rsyslog \
 libarchive-tools busybox-static attr libcap2-bin e2fsprogs acl clang libclang-rt-14-dev \
-valgrind strace systemd util-linux hyperfine procps python3 file jq sqlite3 time"
+valgrind strace systemd util-linux hyperfine procps python3 file jq sqlite3 time \
+linux-headers-amd64 lime-forensics-dkms linux-image-amd64 qemu-system-x86 cpio"
+# vigil cis: its HTML report rendered in headless chromium (tests/integration/cis_docker.sh)
+test_pkgs="$test_pkgs chromium"
 case $what in
 build) pkgs=$build_pkgs ;;
 test) pkgs=$test_pkgs ;;

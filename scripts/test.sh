@@ -35,6 +35,8 @@ stage build distcheck
 echo "== make check under AddressSanitizer + UndefinedBehaviorSanitizer" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	stage build-asan check --enable-sanitizers
+echo "== the daemon's tests under valgrind (memcheck: 0 errors, no definite leak)" >&2
+stage build-valgrind check-valgrind
 echo "== fuzz targets (libFuzzer, short runs)" >&2
 scripts/fuzz.sh --smoke
 # One closing line over both make-check runs (automake's summaries are above).

@@ -1,6 +1,7 @@
-/* audit_exec_watch.c - the exec watcher (audit_exec.c) plugged into the watch
- * daemon: its socket on the daemon's loop, a timer for the reports of what
- * could not be examined, detections through the daemon's outputs.
+/* audit_exec_watch.c - the exec watcher (audit_exec.c) in a long-running
+ * process (the watch daemon, through audit_watch.c): its socket on the
+ * caller's loop, a timer for the reports of what could not be examined,
+ * detections through the caller's emit callback.
  *
  * It never stops the daemon: without CAP_NET_ADMIN or without the proc
  * connector in the kernel it says so once and the daemon carries on
@@ -16,7 +17,6 @@
 
 #include "vigil/audit_exec.h"
 #include "vigil/loop.h"
-#include "vigil/watch.h"
 
 /* Reports of execs not examined (rate limit, exited first) are summed over
  * this period: on a busy host short-lived processes are missed all the
@@ -24,18 +24,11 @@
 #define REPORT_MS 10000
 
 struct vigil_audit_exec_watch {
-	struct vigil_watch *w;
+	struct vigil_loop *loop;
 	struct vigil_audit_exec *x;
 	struct vigil_loop_timer *tick;
 	int registered;
 };
-
-static void emit(const struct vigil_event *ev, void *ctx)
-{
-	struct vigil_audit_exec_watch *ew = ctx;
-
-	vigil_watch_emit(ew->w, ev);
-}
 
 static void on_readable(struct vigil_loop *loop, int fd, uint32_t events, void *ctx)
 {
@@ -60,9 +53,9 @@ static void on_tick(struct vigil_loop_timer *t, uint64_t expirations, void *ctx)
 	vigil_audit_exec_tick(ew->x);
 }
 
-struct vigil_audit_exec_watch *vigil_audit_exec_watch_start(struct vigil_watch *w)
+struct vigil_audit_exec_watch *vigil_audit_exec_watch_start(struct vigil_loop *loop, const struct vigil_config *cfg,
+							      vigil_audit_emit_fn emit, void *ctx)
 {
-	const struct vigil_config *cfg = vigil_watch_config(w);
 	struct vigil_audit_exec_opts o = { 0 };
 	struct vigil_audit_exec_watch *ew = calloc(1, sizeof(*ew));
 	struct vigil_err err = { "" };
@@ -72,18 +65,18 @@ struct vigil_audit_exec_watch *vigil_audit_exec_watch_start(struct vigil_watch *
 		vigil_log_warn("exec watcher: out of memory; no container-shell detection");
 		return NULL;
 	}
-	ew->w = w;
+	ew->loop = loop;
 	o.exec_rate = cfg->audit_exec_rate;
-	rc = vigil_audit_exec_open(&ew->x, &o, emit, ew, &err);
+	rc = vigil_audit_exec_open(&ew->x, &o, emit, ctx, &err);
 	if (rc) {
 		vigil_log_warn("%s; no container-shell detection", err.msg);
 		free(ew);
 		return NULL;
 	}
-	rc = vigil_loop_add(vigil_watch_loop(w), vigil_audit_exec_fd(ew->x), EPOLLIN, on_readable, ew);
+	rc = vigil_loop_add(loop, vigil_audit_exec_fd(ew->x), EPOLLIN, on_readable, ew);
 	if (!rc) {
 		ew->registered = 1;
-		rc = vigil_loop_timer_new(vigil_watch_loop(w), CLOCK_MONOTONIC, on_tick, ew, &ew->tick);
+		rc = vigil_loop_timer_new(loop, CLOCK_MONOTONIC, on_tick, ew, &ew->tick);
 	}
 	if (!rc)
 		rc = vigil_loop_timer_arm(ew->tick, REPORT_MS, REPORT_MS);
@@ -107,7 +100,7 @@ void vigil_audit_exec_watch_stop(struct vigil_audit_exec_watch *ew)
 	if (ew->tick)
 		vigil_loop_timer_free(ew->tick);
 	if (ew->registered)
-		vigil_loop_del(vigil_watch_loop(ew->w), vigil_audit_exec_fd(ew->x));
+		vigil_loop_del(ew->loop, vigil_audit_exec_fd(ew->x));
 	vigil_audit_exec_tick(ew->x); /* what is left to say */
 	vigil_audit_exec_counters(ew->x, &c);
 	vigil_log(VIGIL_LOG_NOTICE, "exec watcher: %" PRIu64 " execs, %" PRIu64 " examined (%" PRIu64 " in containers, "

@@ -181,6 +181,28 @@ static int klist(int fd, struct krules *out, struct vigil_err *err)
 	}
 }
 
+/* Every rule the kernel holds, as auditctl -l writes it (compliance 1.1.x). */
+int vigil_audit_rules_list(char ***lines, size_t *n, struct vigil_err *err)
+{
+	struct krules kr = { 0 };
+	char buf[8192];
+	int fd = kopen(err), rc;
+
+	*lines = NULL;
+	*n = 0;
+	if (fd < 0)
+		return fd;
+	rc = klist(fd, &kr, err);
+	audit_close(fd);
+	for (size_t i = 0; !rc && i < kr.n; i++) {
+		audit_kdescribe(kr.v[i], buf, sizeof(buf));
+		if (audit_strv_push(lines, n, "%s", buf))
+			rc = vigil_err_set(err, -ENOMEM, "audit: out of memory");
+	}
+	krules_free(&kr);
+	return rc;
+}
+
 void vigil_audit_report_clear(struct vigil_audit_report *rep)
 {
 	if (!rep)

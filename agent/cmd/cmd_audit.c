@@ -22,15 +22,6 @@
 
 #define MAX_LIST 16
 
-/* The watch daemon reaches this module through weak references
- * (include/vigil/watch.h), and a weak reference does not pull an object out
- * of libvigil.a.  This strong one, from a file main() links anyway, does:
- * declared here rather than through watch.h, whose declaration is weak. */
-struct vigil_watch;
-int vigil_audit_attach(struct vigil_watch *w, struct vigil_err *err);
-static int (*const attach_anchor)(struct vigil_watch *, struct vigil_err *)
-	__attribute__((used)) = vigil_audit_attach;
-
 struct list {
 	const char *v[MAX_LIST + 1];
 	size_t n;

@@ -15,6 +15,7 @@
 #include "vigil/cli.h"
 #include "vigil/config.h"
 #include "vigil/docker.h"
+#include "vigil/dpkg.h"
 #include "vigil/event.h"
 #include "vigil/record.h"
 #include "vigil/run.h"
@@ -142,6 +143,7 @@ int vigil_cmd_baseline(struct vigil_cli *cli, int argc, char **argv)
 	ret = prepare(cli, &loc);
 	if (ret)
 		return ret;
+	o.loc = loc;
 	progress_start(&prog, &o);
 	ret = vigil_run_baseline(&o, &res, &err);
 	progress_end(&prog);
@@ -185,11 +187,12 @@ static void print_docker(const struct vigil_docker_where *w)
 		       w->name ? w->name : "?", w->image ? w->image : "?", w->inner);
 }
 
-static void print_diff(const struct vigil_run_diff *d)
+/* Shared with `vigil diff` (cmd_diff.c): a difference as check prints it. */
+void vigil_cli_print_diff(const struct vigil_run_diff *d)
 {
-	const char *what = !strcmp(d->action, VIGIL_ACTION_ADDED) ? "added" :
-			   !strcmp(d->action, VIGIL_ACTION_REMOVED) ? "removed" :
-			   !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" : "changed";
+	/* from the records, not the action: an explainer may have renamed it */
+	const char *what = !strcmp(d->action, VIGIL_ACTION_UNREADABLE) ? "unreadable" :
+			   !d->old ? "added" : !d->cur ? "removed" : "changed";
 	const struct vigil_record *cur = d->cur;
 	char *p, a[1024], b[1024];
 
@@ -200,6 +203,8 @@ static void print_diff(const struct vigil_run_diff *d)
 	p = vigil_path_escape(d->path, d->path_len);
 	printf("%s: %s\n", what, p ? p : "?");
 	free(p);
+	if (d->message) /* explained (packages) */
+		printf("  %s: %s\n", d->action, d->message);
 	for (int i = 0; i < VIGIL_ATTR_COUNT; i++) {
 		unsigned bit = 1u << i;
 
@@ -232,7 +237,7 @@ static int check_diff(void *arg, const struct vigil_run_diff *d)
 		return print_event(&ev);
 	}
 	/* -q drops the header and summary, never the differences themselves */
-	print_diff(d);
+	vigil_cli_print_diff(d);
 	return 0;
 }
 
@@ -259,6 +264,7 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 		.diff = check_diff, .diff_arg = &c, .started = check_started, .started_arg = &c,
 	};
 	struct vigil_docker_locator *loc = NULL;
+	struct vigil_dpkg_explain *px = NULL;
 	struct vigil_run_result res;
 	struct vigil_err err = { "" };
 	int ret, o_;
@@ -276,10 +282,16 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	o.loc = loc;
+	/* packages: dpkg's records explain differences (none without a dpkg database) */
+	if (cli->cfg->packages_explain &&
+	    (ret = vigil_dpkg_explain_new(cli->root, cli->cfg->packages_auto_accept, &px, &err)) && ret != -ENOENT)
+		vigil_log_warn("packages: %s; differences are not explained", err.msg);
+	o.explain = vigil_dpkg_explainer(px);
 	progress_start(&prog, &o);
 	ret = vigil_run_check(&o, &res, &err);
 	progress_end(&prog);
 	vigil_docker_locator_free(loc);
+	vigil_dpkg_explain_free(px);
 	if (ret) {
 		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL; /* also VIGIL_EXIT_TAMPERED: a refused baseline */
@@ -335,6 +347,7 @@ int vigil_cmd_accept(struct vigil_cli *cli, int argc, char **argv)
 	}
 	ret = prepare(cli, &loc);
 	if (!ret) {
+		o.loc = loc;
 		progress_start(&prog, &o);
 		ret = vigil_run_accept(&o, (const char *const *)paths, (size_t)n, &res, &err) ? VIGIL_EXIT_FAIL : 0;
 		progress_end(&prog);
@@ -389,7 +402,7 @@ int vigil_cmd_show(struct vigil_cli *cli, int argc, char **argv)
 			break;
 		}
 		if (json) {
-			struct vigil_event ev = { .action = "baseline-record", .kind = "state", .scope = rec.scope,
+			struct vigil_event ev = { .action = VIGIL_ACTION_BASELINE_RECORD, .kind = "state", .scope = rec.scope,
 						  .generation = gen.id, .cur = &rec, .source = "baseline" };
 			char *line = vigil_event_json(&ev, NULL);
 

@@ -35,14 +35,17 @@ void vigil_tally_add(struct vigil_tally *t, const char *action)
 	if (!action)
 		return;
 	/* Docker objects: a new layer counts as added, any other finding as changed. */
-	if (!strcmp(action, VIGIL_ACTION_ADDED) || !strcmp(action, VIGIL_ACTION_LAYER_ADDED))
+	if (!strcmp(action, VIGIL_ACTION_ADDED) || !strcmp(action, VIGIL_ACTION_LAYER_ADDED) ||
+	    !strcmp(action, VIGIL_ACTION_UNPACKAGED))
 		t->added++;
 	else if (!strcmp(action, VIGIL_ACTION_REMOVED))
 		t->removed++;
 	else if (!strcmp(action, VIGIL_ACTION_UNREADABLE))
 		t->unreadable++;
 	else if (!strcmp(action, VIGIL_ACTION_CHANGED) || !strcmp(action, VIGIL_ACTION_LAYER_CHANGED) ||
-		 !strcmp(action, VIGIL_ACTION_LAYER_UNVERIFIABLE) || !strcmp(action, VIGIL_ACTION_IMAGE_CHANGED))
+		 !strcmp(action, VIGIL_ACTION_LAYER_UNVERIFIABLE) || !strcmp(action, VIGIL_ACTION_IMAGE_CHANGED) ||
+		 !strcmp(action, VIGIL_ACTION_PKG_UPGRADE) || !strcmp(action, VIGIL_ACTION_PKG_TAMPERED) ||
+		 !strcmp(action, VIGIL_ACTION_CONFFILE_MODIFIED))
 		t->changed++;
 }
 

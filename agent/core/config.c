@@ -235,6 +235,63 @@ static const struct key audit_keys[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
+static const struct enum_val pkg_accepts[] = {
+	{ "none", VIGIL_PKG_ACCEPT_NONE },
+	{ "upgrades", VIGIL_PKG_ACCEPT_UPGRADES },
+	{ NULL, 0 },
+};
+
+static const struct key packages_keys[] = {
+	{ "explain", config_p_bool, CFG(packages_explain), 0, 0, NULL, 0 },
+	{ "auto_accept", config_p_enum, CFG(packages_auto_accept), 0, 0, pkg_accepts, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+/* capture: and triggers: (agent/capture/trigger.c) */
+static const struct key capture_keys[] = {
+	{ "evidence_dir", config_p_path, CFG(evidence_dir), 0, 0, NULL, 0 },
+	{ "data_root", config_p_path, CFG(capture_data_root), 0, 0, NULL, 0 },
+	{ "min_free", config_p_size, CFG(capture_min_free), 0, 0, NULL, 0 },
+	{ "quota", config_p_size, CFG(capture_quota), 0, 0, NULL, 0 },
+	{ "max_file_size", config_p_size, CFG(capture_max_file_size), 0, 0, NULL, 0 },
+	{ "max_concurrent", config_p_int, CFG(capture_max_concurrent), 1, 64, NULL, 0 },
+	{ "cooldown", config_p_seconds, CFG(capture_cooldown_s), 0, 366LL * 86400, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+#define TRIG(f) offsetof(struct vigil_trigger, f)
+static const struct key trigger_keys[] = {
+	{ "name", config_p_name, TRIG(name), 0, 0, NULL, 1 },
+	{ "action", config_p_name, TRIG(action), 0, 0, NULL, 0 },
+	{ "min_severity", config_p_enum, TRIG(min_severity), 0, 0, severities, 0 },
+	{ "paths", config_p_globs, TRIG(paths), 0, 0, NULL, 0 },
+	{ "scope", config_p_name, TRIG(scope), 0, 0, NULL, 0 },
+	{ "container", config_p_bool, TRIG(container), 0, 0, NULL, 0 },
+	{ "engine", config_p_bool, TRIG(engine), 0, 0, NULL, 0 },
+	{ "host", config_p_bool, TRIG(host), 0, 0, NULL, 0 },
+	{ "freeze", config_p_bool, TRIG(freeze), 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void trigger_init(void *elem)
+{
+	(void)elem; /* zero: every key optional but the name and one target */
+}
+
+static int trigger_check(struct ctx *c, const struct node *m, void *elem, const struct node *const *seen)
+{
+	const struct vigil_trigger *t = elem;
+
+	(void)seen;
+	if (!t->container && !t->engine && !t->host)
+		return fail(c, m, "a trigger needs a target: container, engine or host: true");
+	return 0;
+}
+
+static const struct list_desc trigger_list = {
+	sizeof(struct vigil_trigger), CFG(triggers), CFG(n_triggers), trigger_keys, trigger_init, trigger_check, 0,
+};
+
 enum { TK_SCOPES = 4, TK_OUTPUTS = 6 };
 static const struct key top_keys[] = {
 	{ "state_dir", config_p_path, CFG(state_dir), 0, 0, NULL, 0 },
@@ -246,6 +303,9 @@ static const struct key top_keys[] = {
 	[TK_OUTPUTS] = { "outputs", config_p_list, 0, 0, 0, &output_list, 0 },
 	{ "schedule", config_p_list, 0, 0, 0, &schedule_list, 0 },
 	{ "audit", config_p_submap, 0, 0, 0, audit_keys, 0 },
+	{ "packages", config_p_submap, 0, 0, 0, packages_keys, 0 },
+	{ "capture", config_p_submap, 0, 0, 0, capture_keys, 0 },
+	{ "triggers", config_p_list, 0, 0, 0, &trigger_list, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -321,6 +381,7 @@ static int config_defaults(struct vigil_config *cfg)
 	cfg->audit_execve_rules = 0;
 	cfg->audit_window_ms = 2000;
 	cfg->audit_exec_rate = 1000;
+	cfg->packages_explain = 1;
 	if (set_str(&cfg->state_dir, "/var/lib/vigil") ||
 	    set_str(&cfg->control_socket, "/run/vigil/control.sock") ||
 	    set_str(&cfg->pid_file, "/run/vigil/vigil.pid"))
@@ -480,6 +541,15 @@ void vigil_config_free(struct vigil_config *cfg)
 	}
 	free(cfg->outputs);
 	free(cfg->schedules);
+	for (size_t i = 0; i < cfg->n_triggers; i++) {
+		free(cfg->triggers[i].name);
+		free(cfg->triggers[i].action);
+		free(cfg->triggers[i].scope);
+		config_strv_clear(&cfg->triggers[i].paths);
+	}
+	free(cfg->triggers);
+	free(cfg->evidence_dir);
+	free(cfg->capture_data_root);
 	free(cfg->source);
 	free(cfg->state_dir);
 	free(cfg->control_socket);

@@ -21,6 +21,7 @@ static const struct {
 	[VIGIL_ALGO_SHA512] = { "sha512", "sha512", GCRY_MD_SHA512, 64 },
 	[VIGIL_ALGO_BLAKE2B512] = { "blake2b512", "blake2b_512", GCRY_MD_BLAKE2B_512, 64 },
 	[VIGIL_ALGO_SHA3_256] = { "sha3-256", "sha3_256", GCRY_MD_SHA3_256, 32 },
+	[VIGIL_ALGO_MD5] = { "md5", "md5", GCRY_MD_MD5, 16 },
 };
 
 int vigil_crypto_init(struct vigil_err *err)
@@ -44,7 +45,7 @@ int vigil_crypto_init(struct vigil_err *err)
 int vigil_algo_from_name(const char *name)
 {
 	for (int i = 0; i < VIGIL_ALGO_COUNT; i++)
-		if (!strcasecmp(name, algos[i].name))
+		if (i != VIGIL_ALGO_MD5 && !strcasecmp(name, algos[i].name))
 			return i;
 	if (!strcasecmp(name, "sha3_256") || !strcasecmp(name, "sha3256"))
 		return VIGIL_ALGO_SHA3_256;

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gcrypt.h>
 
 #include "vigil/base64.h"
+#include "vigil/clock.h"
 #include "vigil/sign.h"
 #include "vigil/statedir.h"
 
@@ -131,8 +131,8 @@ int vigil_minisign_file(const struct vigil_seckey *k, const char *file, const ch
 		const char *base = strrchr(file, '/');
 
 		/* minisign's own default, so both tools show the same kind of line. */
-		if ((size_t)snprintf(def, sizeof(def), "timestamp:%jd\tfile:%s\thashed", (intmax_t)time(NULL),
-				     base ? base + 1 : file) >= sizeof(def))
+		if ((size_t)snprintf(def, sizeof(def), "timestamp:%jd\tfile:%s\thashed",
+				     (intmax_t)(vigil_clock_real_ns() / 1000000000), base ? base + 1 : file) >= sizeof(def))
 			return vigil_err_set(err, -ENAMETOOLONG, "file name too long for a comment: '%s'", file);
 		trusted_comment = def;
 	}

@@ -116,6 +116,10 @@ static int scan_cb(void *arg, const struct vigil_record *rec, const struct vigil
 	 * half-record that differs from everything. */
 	if (rec->status & VIGIL_REC_VANISHED)
 		return 0;
+	/* An image layer's files are never records, whatever scope walked into
+	 * them (one on the whole data root, say): layers are verified whole. */
+	if (vigil_docker_in_layer(s->o->loc, rec->path, rec->path_len))
+		return 0;
 	if (rec->status & (VIGIL_REC_UNREADABLE | VIGIL_REC_XATTR_ERR)) {
 		char *p = vigil_path_escape(rec->path, rec->path_len);
 
@@ -148,6 +152,9 @@ static int scan(const struct vigil_run_opts *o, struct scan *s, struct vigil_wal
 	s->o = o;
 	if (walk_config(o->cfg, &wc))
 		return vigil_err_set(err, -ENOMEM, "out of memory");
+	/* the explainer's digests (packages: MD5) in the same read pass */
+	if (o->explain && o->explain->algos)
+		wc.algos = (wc.algos ? wc.algos : VIGIL_ALGOS_DEFAULT) | o->explain->algos;
 	rc = vigil_walk_run(&w, stats, err);
 	free(wc.scopes);
 	if (rc && s->err.msg[0])
@@ -266,6 +273,8 @@ int vigil_run_baseline(const struct vigil_run_opts *o, struct vigil_run_result *
 		rc = scan(o, &s, &res->stats, err);
 	if (!rc)
 		rc = docker_objects(o, s.st, res, err);
+	if (!rc && o->objects)
+		rc = o->objects(o->objects_arg, s.st, err);
 	if (!rc)
 		rc = vigil_store_commit(s.st, key, &res->gen, err);
 	if (rc && begun)
@@ -358,7 +367,23 @@ struct check {
 	const struct vigil_run_opts *o;
 	struct vigil_run_result *res;
 	const struct vigil_scope *layers; /* the docker-layers scope, or NULL */
+	char **accept;                    /* paths the explainer's policy accepts */
+	size_t n_accept;
 };
+
+/* Remembers a path to accept after the check; 0 or -ENOMEM. */
+static int accept_later(struct check *c, const char *path, size_t len)
+{
+	char **t = realloc(c->accept, (c->n_accept + 2) * sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	c->accept = t;
+	if (!(t[c->n_accept] = strndup(path, len)))
+		return -ENOMEM;
+	t[++c->n_accept] = NULL;
+	return 0;
+}
 
 /* The decided difference, with the path in Docker's terms, to the caller. */
 static int report(struct check *c, const struct vigil_run_diff *d)
@@ -392,7 +417,7 @@ static int merge_cb(void *arg, const struct vigil_record *old, const struct vigi
 	const struct vigil_scope *sc;
 	struct vigil_decision dec;
 	struct vigil_run_diff d = { 0 };
-	int in = !c->o->only;
+	int in = !c->o->only, rc;
 
 	for (size_t i = 0; c->o->only && c->o->only[i] && !in; i++)
 		in = under(r->path, r->path_len, c->o->only[i]);
@@ -410,6 +435,13 @@ static int merge_cb(void *arg, const struct vigil_record *old, const struct vigi
 		c->res->t.seen++;
 	if (!vigil_compare(sc, old, cur, &dec) && !(c->o->flags & VIGIL_RUN_ALL_PATHS))
 		return 0;
+	if (dec.action && c->o->explain &&
+	    (rc = c->o->explain->explain(c->o->explain->arg, c->res->gen.created, r->path, r->path_len, old, cur, &dec)))
+		return rc;
+	if (dec.accept && (rc = accept_later(c, r->path, r->path_len)))
+		return rc;
+	d.message = dec.message;
+	d.extra_json = dec.explain_json;
 	d.action = dec.action;
 	d.severity = dec.severity;
 	d.scope = sc ? sc->name : r->scope;
@@ -453,6 +485,28 @@ static int check_docker(struct check *c, struct vigil_store *st, struct vigil_er
 	return rc < 0 ? vigil_err_prefix(err, rc, "docker layers") : 0;
 }
 
+/* The differences the explainer's policy accepts (packages: auto_accept:
+ * upgrades), reported above once each, go into a new signed generation:
+ * the next check no longer sees them.  The paths are read again for it. */
+static int accept_explained(const struct vigil_run_opts *o, struct check *c, struct vigil_run_result *res,
+			    struct vigil_err *err)
+{
+	struct vigil_run_opts ao = *o;
+	struct vigil_run_result ares;
+	int rc;
+
+	ao.explain = NULL;
+	ao.only = NULL;
+	rc = vigil_run_accept(&ao, (const char *const *)c->accept, c->n_accept, &ares, err);
+	if (rc)
+		return vigil_err_prefix(err, rc, "accepting %zu explained changes", c->n_accept);
+	res->accepted = c->n_accept;
+	res->accepted_gen = ares.gen.id;
+	say(o, VIGIL_LOG_NOTICE, "accepted %zu explained changes into generation %" PRId64, c->n_accept,
+	    ares.gen.id);
+	return 0;
+}
+
 int vigil_run_check(const struct vigil_run_opts *o, struct vigil_run_result *res, struct vigil_err *err)
 {
 	struct check c = { .o = o, .res = res };
@@ -465,12 +519,12 @@ int vigil_run_check(const struct vigil_run_opts *o, struct vigil_run_result *res
 	rc = st ? 0 : vigil_store_open(o->state_dir, VIGIL_STORE_RDONLY, &st, err);
 	if (!rc && verify)
 		rc = verify_newest(o->state_dir, st, &res->gen, err);
-	if (!rc) {
+	if (!rc && !(o->flags & VIGIL_RUN_NO_FILES)) {
 		rc = vigil_store_scratch_begin(st, err);
 		scratch = !rc;
 	}
 	s.st = st;
-	if (!rc)
+	if (!rc && scratch)
 		rc = scan(o, &s, &res->stats, err);
 	/* The scan took a while: verify again, now, so the generation merged
 	 * below is the one whose digest and signature were just checked (the
@@ -479,7 +533,7 @@ int vigil_run_check(const struct vigil_run_opts *o, struct vigil_run_result *res
 		rc = verify_newest(o->state_dir, st, &res->gen, err);
 	if (!rc && o->started)
 		o->started(o->started_arg, &res->gen);
-	if (!rc)
+	if (!rc && scratch)
 		rc = vigil_store_scratch_merge(st, res->gen.id, merge_cb, &c, err);
 	if (!rc)
 		rc = check_docker(&c, st, err);
@@ -488,5 +542,10 @@ int vigil_run_check(const struct vigil_run_opts *o, struct vigil_run_result *res
 	res->unreadable = s.unreadable;
 	if (st != o->st)
 		vigil_store_close(st);
+	if (!rc && c.n_accept)
+		rc = accept_explained(o, &c, res, err);
+	for (size_t i = 0; i < c.n_accept; i++)
+		free(c.accept[i]);
+	free(c.accept);
 	return rc;
 }

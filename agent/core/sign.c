@@ -254,11 +254,36 @@ static void format_pub(const struct vigil_seckey *k, char *out, size_t size)
 	snprintf(out, size, "untrusted comment: vigil public key %s\n%s\n", id, b64);
 }
 
+#define SECKEY_TEXT_SIZE (sizeof(SECKEY_MAGIC) + 2 * ID_LEN + 2 * SEED_LEN + 4)
+
+/* A fresh key in k and vigil.key's text for it in text (SECKEY_TEXT_SIZE
+ * bytes of secure memory). */
+static int new_key(struct vigil_seckey *k, char *text, struct vigil_err *err)
+{
+	char idhex[2 * ID_LEN + 1];
+	int rc;
+
+	/* What gcry_pk_genkey does for Ed25519, but with the seed landing straight
+	 * in secure memory as 32 bytes (genkey hands it back as an MPI). */
+	gcry_randomize(k->seed, SEED_LEN, GCRY_VERY_STRONG_RANDOM);
+	gcry_randomize(k->id, ID_LEN, GCRY_STRONG_RANDOM);
+	rc = derive_pk(k->seed, k->pk, err);
+	if (rc)
+		return rc;
+	vigil_hex(k->id, ID_LEN, idhex);
+	memcpy(text, SECKEY_MAGIC "\n", sizeof(SECKEY_MAGIC));
+	memcpy(text + sizeof(SECKEY_MAGIC), idhex, 2 * ID_LEN);
+	text[sizeof(SECKEY_MAGIC) + 2 * ID_LEN] = '\n';
+	vigil_hex(k->seed, SEED_LEN, text + sizeof(SECKEY_MAGIC) + 2 * ID_LEN + 1);
+	strcat(text, "\n");
+	return 0;
+}
+
 int vigil_sign_keygen(const char *dir, int force, struct vigil_err *err)
 {
 	char keyfile[PATH_MAX], pubfile[PATH_MAX], keytmp[PATH_MAX] = "", pubtmp[PATH_MAX] = "";
-	char *text = NULL, pub[256], idhex[2 * ID_LEN + 1];
-	const size_t textsize = sizeof(SECKEY_MAGIC) + 2 * ID_LEN + 2 * SEED_LEN + 4;
+	char *text = NULL, pub[256];
+	const size_t textsize = SECKEY_TEXT_SIZE;
 	struct vigil_seckey *k = NULL;
 	struct stat sb;
 	int rc;
@@ -272,6 +297,10 @@ int vigil_sign_keygen(const char *dir, int force, struct vigil_err *err)
 		rc = vigil_err_set(err, -errno, "cannot create state directory '%s': %s", dir, strerror(errno));
 		goto out;
 	}
+	/* a key written where others can write is a key others can swap */
+	rc = vigil_statedir_check_dir(dir, err);
+	if (rc)
+		goto out;
 	if (!force && lstat(keyfile, &sb) == 0) {
 		rc = vigil_err_set(err, -EEXIST, "signing key '%s' already exists (use --force to replace it)",
 				   keyfile);
@@ -283,19 +312,9 @@ int vigil_sign_keygen(const char *dir, int force, struct vigil_err *err)
 		rc = vigil_err_set(err, -ENOMEM, "key generation: out of secure memory");
 		goto out;
 	}
-	/* What gcry_pk_genkey does for Ed25519, but with the seed landing straight
-	 * in secure memory as 32 bytes (genkey hands it back as an MPI). */
-	gcry_randomize(k->seed, SEED_LEN, GCRY_VERY_STRONG_RANDOM);
-	gcry_randomize(k->id, ID_LEN, GCRY_STRONG_RANDOM);
-	rc = derive_pk(k->seed, k->pk, err);
+	rc = new_key(k, text, err);
 	if (rc)
 		goto out;
-	vigil_hex(k->id, ID_LEN, idhex);
-	memcpy(text, SECKEY_MAGIC "\n", sizeof(SECKEY_MAGIC));
-	memcpy(text + sizeof(SECKEY_MAGIC), idhex, 2 * ID_LEN);
-	text[sizeof(SECKEY_MAGIC) + 2 * ID_LEN] = '\n';
-	vigil_hex(k->seed, SEED_LEN, text + sizeof(SECKEY_MAGIC) + 2 * ID_LEN + 1);
-	strcat(text, "\n");
 	format_pub(k, pub, sizeof(pub));
 
 	rc = vigil_statedir_write_tmp(keyfile, text, strlen(text), 0600, keytmp, sizeof(keytmp), err);

@@ -20,11 +20,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "vigil/crypto.h"
 #include "vigil/statedir.h"
@@ -110,21 +113,13 @@ int vigil_store_head_read(const char *dir, const struct vigil_pubkey *pub, struc
 	return 0;
 }
 
-int vigil_store_head_write(const char *dir, const struct vigil_seckey *key, struct vigil_store_head *h,
-			   struct vigil_err *err)
+/* Signs h and replaces the head file with it. */
+static int head_put(const char *file, const struct vigil_seckey *key, struct vigil_store_head *h,
+		    struct vigil_err *err)
 {
-	struct vigil_store_head old;
-	char file[PATH_MAX], text[HEAD_MAX + 160], sig[129];
+	char text[HEAD_MAX + 160], sig[129];
 	int rc, n;
 
-	rc = head_file(dir, file, sizeof(file), err);
-	if (rc)
-		return rc;
-	/* The counter goes on from the head there is, whoever signed it: it only
-	 * ever grows, so a restored old head shows as a smaller number. */
-	h->counter = vigil_store_head_read(dir, NULL, &old, NULL) == 0 ? old.counter + 1 : 1;
-	if (h->counter < (uint64_t)h->gen)
-		h->counter = (uint64_t)h->gen;
 	vigil_seckey_id(key, h->key_id);
 	n = head_render(h, text, sizeof(text));
 	if (n < 0)
@@ -137,6 +132,41 @@ int vigil_store_head_write(const char *dir, const struct vigil_seckey *key, stru
 	rc = vigil_statedir_replace(file, text, strlen(text), 0644, err);
 	if (rc)
 		vigil_err_prefix(err, rc, "writing baseline head");
+	return rc;
+}
+
+int vigil_store_head_write(const char *dir, const struct vigil_seckey *key, struct vigil_store_head *h,
+			   struct vigil_err *err)
+{
+	struct vigil_store_head old;
+	char file[PATH_MAX];
+	int rc, lock;
+
+	rc = head_file(dir, file, sizeof(file), err);
+	if (rc)
+		return rc;
+	/* Two writers commit one after the other but write their heads after
+	 * their commits: the lock and the check below keep the newer head, so
+	 * the head never goes back (generation ids only grow). */
+	lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+		rc = vigil_err_set(err, -errno, "cannot lock state directory '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = vigil_store_head_read(dir, NULL, &old, NULL);
+	if (rc == 0 && old.gen > h->gen) {
+		*h = old;
+		goto out;
+	}
+	/* The counter goes on from the head there is, whoever signed it: it only
+	 * ever grows, so a restored old head shows as a smaller number. */
+	h->counter = rc == 0 ? old.counter + 1 : 1;
+	if (h->counter < (uint64_t)h->gen)
+		h->counter = (uint64_t)h->gen;
+	rc = head_put(file, key, h, err);
+out:
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }
 

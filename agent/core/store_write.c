@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vigil/clock.h"
 #include "vigil/crypto.h"
 #include "vigil/store.h"
 
@@ -66,7 +67,7 @@ int vigil_store_begin(struct vigil_store *st, const char *kind, struct vigil_err
 	if (gethostname(st->host, sizeof(st->host)) < 0)
 		snprintf(st->host, sizeof(st->host), "unknown");
 	st->host[sizeof(st->host) - 1] = '\0';
-	st->created = (int64_t)time(NULL);
+	st->created = vigil_clock_real_ns() / 1000000000;
 	/* Puts arrive in hash-pool order, not path order: with SQLite's default
 	 * 2 MiB cache, inserting 157k shuffled records into the path-keyed table
 	 * kept spilling pages and took 2.3 s of CPU.  The walker's order is nearly

@@ -15,6 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "vigil/clock.h"
+#include "vigil/event.h"
 #include "vigil/output.h"
 
 #define RETRY_MS 5000
@@ -57,14 +61,6 @@ struct vigil_output_set {
 	char host[256];
 	int pid;
 };
-
-static int64_t now_real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 size_t vigil_output_syslog_header(char *buf, size_t size, int facility, int severity,
 				  const char *host, const char *msgid, int64_t time_ns, int pid)
@@ -173,7 +169,7 @@ static char *frame(struct sink *s, const char *line, size_t len, int severity, c
 
 	if (s->kind == S_LOCAL || s->kind == S_TCP) {
 		hl = vigil_output_syslog_header(hdr, sizeof(hdr), s->facility, severity, s->set->host,
-						msgid, now_real_ns(), s->set->pid);
+						msgid, vigil_clock_real_ns(), s->set->pid);
 		if (s->kind == S_TCP) {
 			int n = snprintf(pre, sizeof(pre), "%zu ", hl + len);
 
@@ -194,41 +190,58 @@ static char *frame(struct sink *s, const char *line, size_t len, int severity, c
 	return buf;
 }
 
-/* The notice written first when a sink works again after losing events. */
+/* The notice written first when a sink works again after losing events:
+ * an event like any other (event.c renders it). */
 static char *dropped_notice(struct sink *s, size_t *len)
 {
-	char line[1024], ts[40];
-	int64_t t = now_real_ns();
-	time_t secs = (time_t)(t / 1000000000);
-	struct tm tm;
-	char *name = NULL;
-	int n;
+	struct vigil_event ev = { 0 };
+	char msg[512], *extra = NULL, *line, *buf = NULL;
+	json_t *o = json_pack("{s:s,s:I}", "output", s->name, "dropped", (json_int_t)s->unreported);
 
-	gmtime_r(&secs, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	/* name is a path or a target from the config: keep it JSON-safe. */
-	name = strdup(s->name);
-	if (!name)
+	if (!o)
 		return NULL;
-	for (char *p = name; *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 32)
-			*p = '_';
-	n = snprintf(line, sizeof(line),
-		     "{\"@timestamp\":\"%s.%03ldZ\",\"event\":{\"kind\":\"event\",\"action\":\"output-dropped\","
-		     "\"severity\":3},\"host\":{\"name\":\"%s\"},\"message\":\"%llu events could not be "
-		     "written to %s and were dropped\",\"vigil\":{\"output\":\"%s\",\"dropped\":%llu}}",
-		     ts, (long)(t % 1000000000 / 1000000), s->set->host, (unsigned long long)s->unreported,
-		     name, name, (unsigned long long)s->unreported);
-	free(name);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	extra = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!extra)
 		return NULL;
-	return frame(s, line, (size_t)n, VIGIL_SEV_HIGH, "output-dropped", len);
+	snprintf(msg, sizeof(msg), "%llu events could not be written to %s and were dropped",
+		 (unsigned long long)s->unreported, s->name);
+	ev.action = VIGIL_ACTION_OUTPUT_DROPPED;
+	ev.kind = "event";
+	ev.severity = VIGIL_SEV_HIGH;
+	ev.message = msg;
+	ev.source = "output";
+	ev.extra_json = extra;
+	line = vigil_event_json(&ev, s->set->host);
+	if (line)
+		buf = frame(s, line, strlen(line), VIGIL_SEV_HIGH, VIGIL_ACTION_OUTPUT_DROPPED, len);
+	free(line);
+	free(extra);
+	return buf;
 }
 
 /* ---- writing ---- */
 
 static void tcp_disconnect(struct sink *s);
 static void tcp_connect(struct sink *s);
+
+/* Connects a local sink to /dev/log: 0, or -errno. */
+static int local_connect(struct sink *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), rc;
+
+	memcpy(sa.sun_path, SYSLOG_PATH, sizeof(SYSLOG_PATH));
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	s->fd = fd;
+	return 0;
+}
 
 static void set_epoll(struct sink *s, uint32_t ev)
 {
@@ -263,19 +276,8 @@ static int put(struct sink *s, const char *buf, size_t len, size_t *off)
 		}
 		return 0;
 	case S_LOCAL:
-		if (s->fd < 0) {
-			struct sockaddr_un sa = { .sun_family = AF_UNIX };
-			int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-			memcpy(sa.sun_path, SYSLOG_PATH, sizeof(SYSLOG_PATH));
-			if (fd < 0)
-				return 0;
-			if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-				close(fd);
-				return 0;
-			}
-			s->fd = fd;
-		}
+		if (s->fd < 0 && local_connect(s))
+			return 0;
 		n = send(s->fd, buf, len, MSG_NOSIGNAL);
 		if (n == (ssize_t)len)
 			return 1;
@@ -702,6 +704,23 @@ uint64_t vigil_output_give_up(struct vigil_output_set *set, vigil_output_loss_fn
 		total += queued + unreported;
 	}
 	return total;
+}
+
+void vigil_output_probe(struct vigil_output_set *set, vigil_output_problem_fn fn, void *ctx)
+{
+	char msg[256];
+
+	for (size_t i = 0; set && i < set->n; i++) {
+		struct sink *s = &set->s[i];
+		int rc;
+
+		if (s->kind != S_LOCAL || s->fd >= 0 || !(rc = local_connect(s)))
+			continue;
+		snprintf(msg, sizeof(msg), "no syslog daemon listens at " SYSLOG_PATH " (%s): its events "
+			 "are queued (at most %zu), retried every %d s and dropped at stop", strerror(-rc),
+			 s->qmax, RETRY_MS / 1000);
+		fn(ctx, s->name, msg);
+	}
 }
 
 void vigil_output_stats(const struct vigil_output_set *set, struct vigil_output_stats *st)

@@ -199,6 +199,22 @@ void vigil_reported_clear(struct vigil_reported *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
+size_t vigil_reported_changed(struct vigil_reported *r, vigil_reported_path_fn fn, void *arg)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (struct rep *e = r->oldest; e; e = e->newer) {
+		if (e->clean)
+			continue;
+		n++;
+		if (fn(arg, e->path, e->len))
+			break;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
 size_t vigil_reported_count(struct vigil_reported *r)
 {
 	size_t n;

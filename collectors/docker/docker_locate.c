@@ -267,3 +267,12 @@ int vigil_docker_fill_layer_scope(struct vigil_config *cfg, const struct vigil_d
 	}
 	return 0;
 }
+
+int vigil_docker_in_layer(const struct vigil_docker_locator *l, const char *path, size_t len)
+{
+	struct vigil_docker_where w;
+	int kind = vigil_docker_locate(l, path, len, &w);
+
+	vigil_docker_where_clear(&w);
+	return kind == VIGIL_DOCKER_IN_LAYER;
+}

@@ -35,16 +35,7 @@
 
 #define VIGIL_AUDIT_KEY_PREFIX "vigil-"
 
-/* event.action values produced here */
-#define VIGIL_ACTION_CONTAINER_SHELL "container-shell"
-#define VIGIL_ACTION_DOCKER_SOCKET "docker-socket-write"
-#define VIGIL_ACTION_DOCKER_BINARY "docker-binary-changed"
-#define VIGIL_ACTION_DOCKER_CONFIG "docker-config-changed"
-#define VIGIL_ACTION_CONTAINER_EXEC "container-exec"
-#define VIGIL_ACTION_HOST_EXEC "process-exec"
-#define VIGIL_ACTION_AUDIT_LOST "audit-records-lost"
-#define VIGIL_ACTION_AUDIT_RATE "audit-exec-rate-limited"
-#define VIGIL_ACTION_AUDIT_FILE "audit-file-access"
+/* event.action values produced here: vigil/actions.h (through event.h) */
 
 /* ------------------------------------------------------------------ rules */
 
@@ -104,6 +95,10 @@ struct vigil_audit_kstatus {
 };
 /* -EPERM without CAP_AUDIT_CONTROL, -EPROTONOSUPPORT without audit in the kernel. */
 int vigil_audit_kstatus(struct vigil_audit_kstatus *st, struct vigil_err *err);
+
+/* Every rule the kernel holds, as auditctl -l writes it, malloc'd (free
+ * each line and the array).  -EPERM without CAP_AUDIT_CONTROL. */
+int vigil_audit_rules_list(char ***lines, size_t *n, struct vigil_err *err);
 
 struct vigil_audit_report {
 	size_t added, present, failed, removed, foreign_kept;

@@ -38,8 +38,7 @@
 #include "vigil/audit.h"
 #include "vigil/err.h"
 
-/* execs that could not be examined (exited first, exec'd again first) */
-#define VIGIL_ACTION_EXEC_UNEXAMINED "exec-unexamined"
+/* event.action names: vigil/actions.h (VIGIL_ACTION_EXEC_UNEXAMINED, ...) */
 
 /* What one connector message says (struct proc_event, the fields used). */
 struct vigil_audit_exec_msg {
@@ -103,12 +102,13 @@ void vigil_audit_exec_counters(const struct vigil_audit_exec *x,
 			       struct vigil_audit_exec_counters *c);
 void vigil_audit_exec_close(struct vigil_audit_exec *x);
 
-/* In the watch daemon (agent/audit/audit_exec_watch.c): the watcher on the
- * daemon's loop, events to its outputs.  Start never fails the daemon: it
- * says why and returns NULL.  Stop accepts NULL. */
-struct vigil_watch;
+/* In a long-running process (agent/audit/audit_exec_watch.c, started by
+ * audit_watch.c): the watcher on the caller's loop, events to emit.  Start
+ * never fails the caller: it says why and returns NULL.  Stop accepts NULL. */
+struct vigil_loop;
 struct vigil_audit_exec_watch;
-struct vigil_audit_exec_watch *vigil_audit_exec_watch_start(struct vigil_watch *w);
+struct vigil_audit_exec_watch *vigil_audit_exec_watch_start(struct vigil_loop *loop, const struct vigil_config *cfg,
+							      vigil_audit_emit_fn emit, void *ctx);
 void vigil_audit_exec_watch_stop(struct vigil_audit_exec_watch *ew);
 
 #endif

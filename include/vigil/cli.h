@@ -40,11 +40,23 @@ int vigil_cmd_keygen(struct vigil_cli *cli, int argc, char **argv);
 /* agent/cmd/cmd_config.c: "config OK: SOURCE, N scopes", or --print-default */
 int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv);
 
+/* check's text form of one difference (agent/cmd/cmd_fim.c), for `diff` too */
+struct vigil_run_diff;
+void vigil_cli_print_diff(const struct vigil_run_diff *d);
+int vigil_cmd_diff(struct vigil_cli *cli, int argc, char **argv);
+
 /* docker collector (agent/cmd/cmd_docker.c) */
 int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_containers(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_layers(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv);
+
+/* compliance (agent/compliance/, agent/cmd/cmd_cis.c) */
+int vigil_cmd_cis(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_generations(struct vigil_cli *cli, int argc, char **argv);
+
+/* packages (agent/cmd/cmd_packages.c, collectors/packages/) */
+int vigil_cmd_packages(struct vigil_cli *cli, int argc, char **argv);
 
 /* watch daemon (agent/daemon/, agent/daemon/ctl.c) */
 int vigil_cmd_watch(struct vigil_cli *cli, int argc, char **argv);
@@ -54,5 +66,11 @@ int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv); /* agent/cmd/cmd_memdump.c */
+
+/* evidence capture (agent/cmd/cmd_capture.c) */
+int vigil_cmd_capture(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv);
 
 #endif

@@ -21,6 +21,28 @@ struct vigil_decision {
 	unsigned changed;   /* attributes of the scope's mask that differ (both records present) */
 	int severity;       /* the scope's severity (medium without a scope) */
 	unsigned mask;      /* the scope's attribute mask */
+	/* set by an explainer (below), else NULL/0 */
+	const char *message;      /* why, for people */
+	const char *explain_json; /* a JSON object merged into the event's vigil.* */
+	int accept;               /* policy: take it into a new generation at once */
+	/* where an explainer writes message and explain_json: the decision's own
+	 * storage, so explainers called from several threads need no locks for it */
+	char msg_buf[256];
+	char json_buf[1024];
+};
+
+/* A hook that explains a decided difference from another record of truth
+ * (the package collector sets one: collectors/packages/dpkg_explain.c); the
+ * engine (run.c) and the daemon call it and name no collector.  explain() may
+ * rename d->action and change d->severity, and set d->message,
+ * d->explain_json (both in d's buffers) and d->accept; it may be called from
+ * several threads at once.  since: the
+ * baseline generation's time (unix seconds).  0 or -errno. */
+struct vigil_explainer {
+	unsigned algos; /* digests it needs on current records: the walk adds them */
+	int (*explain)(void *arg, int64_t since, const char *path, size_t len, const struct vigil_record *old,
+		       const struct vigil_record *cur, struct vigil_decision *d);
+	void *arg;
 };
 
 /* sc: the scope that selects the path now (NULL: defaults); old: the

@@ -75,6 +75,19 @@ struct vigil_schedule {
 	int at_min;       /* minutes after midnight, local time; -1 when `every` */
 };
 
+/* A capture trigger (`triggers:`): an event matching every key given starts a
+ * capture of the targets in the daemon (agent/capture/trigger.c). */
+struct vigil_trigger {
+	char *name;
+	char *action;            /* event.action; NULL: any */
+	int min_severity;        /* enum vigil_severity; 0: any */
+	struct vigil_strv paths; /* fnmatch globs on file.path; empty: any */
+	char *scope;             /* vigil.scope; NULL: any */
+	int container;           /* capture the container the event names */
+	int engine, host;        /* capture the engine, the host */
+	int freeze;
+};
+
 struct vigil_config {
 	char *source;     /* file name, or "(embedded default)" */
 	char *state_dir;
@@ -102,6 +115,26 @@ struct vigil_config {
 	int audit_execve_rules;  /* the older execve audit rules instead */
 	int audit_window_ms;
 	int audit_exec_rate; /* execve events per second at most; excess counted */
+
+	/* packages: dpkg's records explain changes (collectors/packages/) */
+	int packages_explain;     /* classify differences of packaged paths */
+	int packages_auto_accept; /* enum vigil_pkg_accept */
+
+	/* capture: the daemon's triggered captures (agent/capture/trigger.c) */
+	char *evidence_dir;        /* NULL: STATE_DIR/evidence */
+	char *capture_data_root;   /* Docker's data root; NULL: discovered */
+	uint64_t capture_min_free; /* bytes that stay free on the evidence fs */
+	uint64_t capture_quota;    /* total bytes in the evidence dir at most; 0: none */
+	uint64_t capture_max_file_size;
+	int capture_max_concurrent;
+	int capture_cooldown_s;    /* per trigger and target */
+	struct vigil_trigger *triggers;
+	size_t n_triggers;
+};
+
+enum vigil_pkg_accept {
+	VIGIL_PKG_ACCEPT_NONE = 0,
+	VIGIL_PKG_ACCEPT_UPGRADES, /* package-upgrade changes go into a new generation */
 };
 
 /* cfg->source of the embedded default. */

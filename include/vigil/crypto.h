@@ -18,6 +18,7 @@ enum vigil_algo {
 	VIGIL_ALGO_SHA512,
 	VIGIL_ALGO_BLAKE2B512,
 	VIGIL_ALGO_SHA3_256,
+	VIGIL_ALGO_MD5,      /* internal: dpkg's sums (packages); no config names it */
 	VIGIL_ALGO_COUNT
 };
 
@@ -29,7 +30,8 @@ enum vigil_algo {
  * Returns 0 or -errno with detail in err.  Safe to call more than once. */
 int vigil_crypto_init(struct vigil_err *err);
 
-/* "sha256", "sha512", "blake2b512", "sha3-256"; -1 when unknown. */
+/* "sha256", "sha512", "blake2b512", "sha3-256"; -1 when unknown (and for
+ * "md5", which only the package checks use, never a baseline's choice). */
 int vigil_algo_from_name(const char *name);
 const char *vigil_algo_name(int algo);
 size_t vigil_algo_len(int algo);

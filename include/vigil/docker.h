@@ -297,6 +297,9 @@ const char *vigil_docker_locator_layer_id(const struct vigil_docker_locator *loc
 int vigil_docker_locate(const struct vigil_docker_locator *loc, const char *path, size_t len,
 			struct vigil_docker_where *where);
 void vigil_docker_where_clear(struct vigil_docker_where *where);
+/* 1 when path (user-visible) is in an image layer's diff dir (loc may be NULL:
+ * 0).  Such a path is never a file record: layers are verified whole. */
+int vigil_docker_in_layer(const struct vigil_docker_locator *loc, const char *path, size_t len);
 /* Fills the docker-layers scope's paths with the layers' diff dirs (so the
  * daemon watches them, and every command agrees on which scope holds them);
  * their files are never walked into records: layers are verified whole. */

@@ -17,22 +17,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vigil/actions.h" /* event.action names */
 #include "vigil/record.h"
 
 struct vigil_docker_where;
-
-/* event.action values */
-#define VIGIL_ACTION_ADDED "file-added"
-#define VIGIL_ACTION_REMOVED "file-removed"
-#define VIGIL_ACTION_CHANGED "file-changed"
-#define VIGIL_ACTION_UNREADABLE "file-unreadable"
-#define VIGIL_ACTION_CHECK_SUMMARY "check-summary"
-/* Docker objects in the baseline (collectors/docker/docker_baseline.c) */
-#define VIGIL_ACTION_LAYER_ADDED "layer-added"
-#define VIGIL_ACTION_LAYER_CHANGED "layer-changed"
-#define VIGIL_ACTION_LAYER_UNVERIFIABLE "layer-unverifiable"
-#define VIGIL_ACTION_LAYER_RETIRED "layer-retired"
-#define VIGIL_ACTION_IMAGE_CHANGED "image-changed"
 
 /* Who made a change, from audit (or /proc); every field optional. */
 struct vigil_who {

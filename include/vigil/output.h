@@ -65,6 +65,11 @@ size_t vigil_output_flush(struct vigil_output_set *set, int timeout_ms);
  * output-dropped notice never written).  Returns the total. */
 typedef void (*vigil_output_loss_fn)(void *ctx, const char *name, uint64_t queued, uint64_t unreported);
 uint64_t vigil_output_give_up(struct vigil_output_set *set, vigil_output_loss_fn fn, void *ctx);
+/* Tries every sink that can be tried now without waiting (a local syslog
+ * socket) and calls fn for each that cannot take events, with what is wrong
+ * and what happens to its events.  For the daemon to say so at start. */
+typedef void (*vigil_output_problem_fn)(void *ctx, const char *name, const char *problem);
+void vigil_output_probe(struct vigil_output_set *set, vigil_output_problem_fn fn, void *ctx);
 void vigil_output_stats(const struct vigil_output_set *set, struct vigil_output_stats *st);
 void vigil_output_free(struct vigil_output_set *set);
 

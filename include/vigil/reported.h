@@ -56,6 +56,13 @@ int vigil_reported_claim(struct vigil_reported *r, const char *path, size_t len,
 
 /* Forgets every path (the stamps keep increasing). */
 void vigil_reported_clear(struct vigil_reported *r);
+/* Calls fn for each path whose last report was a change (not a restore),
+ * oldest first, under the map's lock (fn must not call back into r); a
+ * non-zero return stops.  Returns the number of calls.  For rescans: a path
+ * reported as added and then lost in an overflow is neither in the baseline
+ * nor on disk, so only this map knows it must be looked at again. */
+typedef int (*vigil_reported_path_fn)(void *arg, const char *path, size_t len);
+size_t vigil_reported_changed(struct vigil_reported *r, vigil_reported_path_fn fn, void *arg);
 /* Paths remembered, restored ones included. */
 size_t vigil_reported_count(struct vigil_reported *r);
 

@@ -61,11 +61,16 @@ enum vigil_run_flags {
 	VIGIL_RUN_COVERED_ONLY = 1u << 3, /* check: a baseline record no scope of cfg selects is
 					     not "removed" (rescans of some scopes) */
 	VIGIL_RUN_ALL_PATHS = 1u << 4,    /* check: call diff for matching paths too (restores) */
+	VIGIL_RUN_NO_FILES = 1u << 5,     /* check: Docker objects only (no walk, no merge) */
 };
 
 struct vigil_run_opts {
 	const struct vigil_config *cfg;  /* `auto:` scopes filled by vigil_run_prepare() */
-	const struct vigil_docker_locator *loc; /* Docker terms on differences; NULL: none */
+	const struct vigil_docker_locator *loc; /* from vigil_run_prepare(): Docker terms on
+						   differences, and no layer's files walked */
+	const struct vigil_explainer *explain;  /* check: NULL, or explains differences
+						   (packages); its accepted ones go into a
+						   new generation at the end (see result) */
 	const char *root;                /* NULL or "/": the live host */
 	const char *state_dir;
 	const char *kind;                /* baseline: the generation's kind ("baseline") */
@@ -83,6 +88,10 @@ struct vigil_run_opts {
 	void *progress_arg;
 	int (*cancelled)(void *arg);     /* polled per record: stop the run when it says 1 */
 	void *cancel_arg;
+	/* baseline: more objects for the same generation, before it is signed
+	 * (`vigil cis --record`: the CIS results); NULL: none */
+	int (*objects)(void *arg, struct vigil_store *st, struct vigil_err *err);
+	void *objects_arg;
 	void (*started)(void *arg, const struct vigil_generation *gen); /* check: verified,
 									   comparing now */
 	void *started_arg;
@@ -94,6 +103,8 @@ struct vigil_run_result {
 	uint64_t unreadable;             /* paths that could not be read fully */
 	struct vigil_tally t;            /* check: the differences */
 	int docker_bad;                  /* baseline: some layers or images do not verify */
+	uint64_t accepted;               /* check: differences the explainer's policy accepted */
+	int64_t accepted_gen;            /* ...into this new generation (0: none) */
 };
 
 /* Fills the `auto:` scopes (engine binaries, configs, layers' diff dirs) and,

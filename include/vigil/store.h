@@ -82,7 +82,8 @@ int vigil_store_head_read(const char *dir, const struct vigil_pubkey *pub, struc
  * object; -EOVERFLOW when size is too small (160 bytes always do). */
 int vigil_store_head_json(const struct vigil_store_head *h, char *out, size_t size);
 /* Signs and writes the head for h->gen and h->digest (sets counter, key_id,
- * sig); vigil_store_commit() calls it. */
+ * sig); vigil_store_commit() calls it.  A head already there for a newer
+ * generation is kept (and returned in h): the head never goes back. */
 int vigil_store_head_write(const char *dir, const struct vigil_seckey *key, struct vigil_store_head *h,
 			   struct vigil_err *err);
 

@@ -60,6 +60,27 @@ int vigil_walk_run(const struct vigil_walk_opts *opts, struct vigil_walk_stats *
 int vigil_walk_one(const char *root, const char *path, size_t path_len, unsigned algos,
 		   uint64_t max_file_size, struct vigil_record *rec, struct vigil_err *err);
 
+/* The hash pool over a list of files instead of a tree (walk_list.c):
+ * next() hands out absolute paths (NULL at the end; each valid until the
+ * next call); cb gets one record per path, in no particular order, ftype
+ * VIGIL_FT_NONE when it is absent.  Parents are resolved as the walk does
+ * (in the root, so /bin -> usr/bin works), the last name is not followed.
+ * Scope is NULL in cb.  0, -errno, or cb's error. */
+struct vigil_walk_files_opts {
+	const char *root;          /* NULL or "/": the live host */
+	unsigned algos;            /* 0: SHA-256 */
+	int threads;               /* 0: one per core */
+	uint64_t max_file_size;    /* 0: no bound */
+	const char *(*next)(void *arg, size_t *len);
+	void *next_arg;
+	vigil_walk_cb cb;
+	void *arg;
+	vigil_walk_progress_cb progress;
+	void *progress_arg;
+};
+int vigil_walk_files(const struct vigil_walk_files_opts *o, struct vigil_walk_stats *st,
+		     struct vigil_err *err);
+
 /* Which scope selects path (includes/excludes/depth honoured); NULL if none. */
 const struct vigil_scope *vigil_walk_scope_for(const struct vigil_config *cfg,
 					       const char *path, size_t len);

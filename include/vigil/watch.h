@@ -1,33 +1,40 @@
-/* watch.h - the always-on FIM daemon (`vigil watch`) and the slot where
- * other modules plug into it (audit).
+/* watch.h - the always-on FIM daemon (`vigil watch`) and the hooks other
+ * modules plug into it with.  The daemon names no other module: the wiring
+ * (agent/daemon/daemon.c) adds them.
  *
- * Daemon lifecycle (agent/daemon/watch.c, vigil_cmd_watch in cli.h):
- *   load and verify the newest baseline generation (refuse a tampered one) ->
- *   open outputs -> add inotify watches for every `watch: true` scope ->
- *   control socket, schedules -> vigil_audit_attach() when audit is enabled ->
- *   READY=1 -> one epoll loop until SIGTERM/SIGINT -> pending changes
- *   evaluated, outputs flushed -> vigil_audit_detach() -> exit.
- * SIGHUP reloads the config (a bad one is reported and the old one kept)
- * and reopens the output files.
+ * Lifecycle (daemon.c):
+ *   vigil_watch_new(cli, pid_file, &w): the newest baseline generation loaded
+ *     and verified (a tampered one refused), pid file, signals, loop,
+ *     outputs, workers, inotify watches for every `watch: true` scope,
+ *     control socket, schedules, the state dir's watch
+ *   vigil_watch_add_module(w, &module, ctx) for each module
+ *   vigil_watch_run(w): modules started -> READY=1 -> a comparison of every
+ *     scope with the baseline in the background (what changed while the
+ *     daemon was down) -> one epoll loop until SIGTERM/SIGINT -> pending
+ *     changes evaluated, outputs flushed -> modules stopped
+ *   vigil_watch_free(w) (accepts NULL; the pid file removed last)
+ * SIGHUP: the baseline verified, the config reloaded (a bad one is reported
+ * and the old one kept), the output files reopened, every module reloaded.
  *
  * Per change: inotify says a path may have changed -> debounced (first
  * sighting + debounce_ms, pushed back by later writes up to 10x) -> a worker
- * thread takes a record with vigil_walk_one(), looks the path up in the
- * baseline (vigil_store_get) and in a bounded map of what was last reported
- * (reported.h: so one change gives one event, not one per write, and a
- * rescan's older view of a path is not reported over a newer one) -> a struct
- * vigil_change goes back to the loop -> held for the audit window when a
- * who-hook is set -> rendered with vigil_event_json() -> every output.
+ * thread takes a record, compares it with the baseline (agent/core/compare.c)
+ * and with a bounded map of what was last reported (reported.h: so one
+ * change gives one event, not one per write, and a rescan's older view of a
+ * path is not reported over a newer one) -> a struct vigil_change goes back
+ * to the loop -> held for the who-hook's window when one is set -> rendered
+ * with vigil_event_json() -> every output.
  *
- * Plugging in (audit): vigil_audit_attach(w, err) is called on the loop
- * thread after the loop, outputs and watches exist.  It may
- *   - register its fds with vigil_loop_add(vigil_watch_loop(w), ...)
- *   - install a who-hook with vigil_watch_set_who(w, fn, ctx, hold_ms): every
- *     file change is then held hold_ms (audit.window_ms) after it was first
- *     seen, and fn fills in who made it just before the event is emitted
- *   - emit its own events with vigil_watch_emit(w, &ev).
- * vigil_audit_detach(w) is called before the loop is freed.  Both are weak
- * references, so the daemon links whether or not the audit module is there.
+ * Hooks (all on the loop thread):
+ *   - a module: start(ctx, w, cfg) once the loop, outputs and watches exist,
+ *     reload(ctx, w, new cfg) after each good reload, stop(ctx, w) before the
+ *     loop is freed.  It may add fds and timers to vigil_watch_loop(w) and
+ *     send events with vigil_watch_emit(w, &ev).  A failed start or reload
+ *     is said and the daemon carries on.
+ *   - an observer: vigil_watch_set_observer(w, fn, ctx) sees every event.
+ *   - "who did it": vigil_watch_set_who(w, fn, ctx, hold_ms): every file
+ *     change is then held hold_ms after it was first seen, and fn fills in
+ *     who made it just before the event is emitted.
  */
 #ifndef VIGIL_WATCH_H
 #define VIGIL_WATCH_H
@@ -36,22 +43,10 @@
 #include <stdint.h>
 
 #include "vigil/config.h"
+#include "vigil/err.h"
 #include "vigil/event.h"
 #include "vigil/loop.h"
 #include "vigil/record.h"
-
-/* event.action values of the daemon's own events, besides event.h's. */
-#define VIGIL_ACTION_RESTORED "file-restored"        /* back to its baseline state */
-#define VIGIL_ACTION_STARTED "watch-started"
-#define VIGIL_ACTION_STOPPED "watch-stopped"
-#define VIGIL_ACTION_OVERFLOW "watch-overflow"       /* inotify queue overflow: rescanned */
-#define VIGIL_ACTION_LIMIT "watch-limit"             /* fs.inotify.max_user_watches reached */
-#define VIGIL_ACTION_UNMOUNTED "watch-unmounted"
-#define VIGIL_ACTION_ROOT_GONE "watch-root-gone"
-#define VIGIL_ACTION_RELOAD "config-reloaded"
-#define VIGIL_ACTION_RELOAD_FAILED "config-reload-failed"
-#define VIGIL_ACTION_BASELINE "baseline-generation"  /* a scheduled generation was stored */
-#define VIGIL_ACTION_BASELINE_FAILED "baseline-failed"
 
 struct vigil_watch;
 
@@ -73,15 +68,36 @@ struct vigil_change {
  * call of the hook) and returns 1 when it knows, 0 when it does not. */
 typedef int (*vigil_watch_who_fn)(void *ctx, const struct vigil_change *ch, struct vigil_who *who);
 
+/* Sees every event the daemon emits, after the outputs (loop thread; line is
+ * the rendered JSON, both borrowed for the call).  Capture triggers use it. */
+typedef void (*vigil_watch_observe_fn)(void *ctx, const struct vigil_event *ev, const char *line);
+
 struct vigil_loop *vigil_watch_loop(struct vigil_watch *w);
+/* One observer; fn NULL removes it. */
+void vigil_watch_set_observer(struct vigil_watch *w, vigil_watch_observe_fn fn, void *ctx);
 const struct vigil_config *vigil_watch_config(const struct vigil_watch *w);
 /* hold_ms: how long each change waits for its audit records (0..60000). */
 int vigil_watch_set_who(struct vigil_watch *w, vigil_watch_who_fn fn, void *ctx, int hold_ms);
 /* Renders ev and sends it to every output (loop thread only). */
 void vigil_watch_emit(struct vigil_watch *w, const struct vigil_event *ev);
 
-/* Implemented by the audit module (agent/audit*.c). */
-int vigil_audit_attach(struct vigil_watch *w, struct vigil_err *err) __attribute__((weak));
-void vigil_audit_detach(struct vigil_watch *w) __attribute__((weak));
+struct vigil_cli;
+
+/* The module hook.  start and reload return 0 or -errno with err set. */
+struct vigil_watch_module {
+	const char *name; /* for messages */
+	int (*start)(void *ctx, struct vigil_watch *w, const struct vigil_config *cfg, struct vigil_err *err);
+	int (*reload)(void *ctx, struct vigil_watch *w, const struct vigil_config *cfg, struct vigil_err *err);
+	void (*stop)(void *ctx, struct vigil_watch *w);
+};
+
+/* pid_file: NULL for the config's, "" for none.  Takes cli->cfg.  Returns
+ * an exit code; *w is set either way (free it). */
+int vigil_watch_new(struct vigil_cli *cli, const char *pid_file, struct vigil_watch **w);
+/* -ENOSPC beyond 4 modules. */
+int vigil_watch_add_module(struct vigil_watch *w, const struct vigil_watch_module *m, void *ctx);
+/* Until SIGTERM/SIGINT; an exit code. */
+int vigil_watch_run(struct vigil_watch *w);
+void vigil_watch_free(struct vigil_watch *w);
 
 #endif

@@ -168,3 +168,12 @@ put("tarsplit", "fixture.jsonl", b"\0" + lines)
 put("tarsplit", "fixture.gz", b"\1" + gzip.compress(lines, mtime=0))
 # a file changed under the layer (wrong CRC): the second pass names it
 put("tarsplit", "fixture-crc.jsonl", b"\0" + lines.replace(b'"name":"etc/passwd","size":31,"payload":"', b'"name":"etc/passwd","size":31,"payload":"A', 1))
+
+# --- cis: parts (see fuzz_cis.c)
+cis_unit = b"[Service]\nExecStart=/usr/bin/dockerd -H fd:// --icc=false\n"
+cis_dropin = b"[Service]\nExecStart=\nExecStart=/usr/bin/dockerd $DOCKER_OPTS \\\n  --live-restore\n"
+cis_parts = [cfgv2, hostcfg, daemon, cis_unit, cis_dropin, b'DOCKER_OPTS="-l debug --insecure-registry r:5000"\n',
+             b"-w /usr/bin/dockerd -k docker\n", b"docker:x:999:alice\n"]
+put("cis", "all-parts", SEP.join(cis_parts))
+put("cis", "dup-keys", SEP.join([cfgv2, hostcfg, b'{"icc": true,\n"icc": false}']))
+put("cis", "truncated", SEP.join([cfgv2[:40], hostcfg[:25]]))

@@ -6,15 +6,7 @@
 # gone after the daemon stops.
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
 
-command -v auditctl >/dev/null 2>&1 || skip "auditctl not installed (Debian package auditd)"
-auditctl -s >/dev/null 2>&1 || skip "the kernel has no usable audit"
-command -v flock >/dev/null 2>&1 || skip "flock not installed (util-linux)"
-# one audit test at a time: the kernel's audit state is the host's
-exec 9>"${TMPDIR:-/tmp}/vigil-audit-tests.lock"
-flock 9
-AUDIT_WAS=$(auditctl -s | awk '$1 == "enabled" { print $2 }')
-[ "$AUDIT_WAS" = 2 ] && skip "audit rules are immutable (enabled 2) on this host"
-CLEANUP_EXTRA="\"$VIGIL\" -q rules remove; auditctl -e $AUDIT_WAS >/dev/null"
+audit_on
 
 mkdir -p "$TREE/etc" "$T/plain" "$STATE"
 echo one > "$TREE/etc/content"

@@ -12,7 +12,8 @@
 #  - a file added in a container's upper dir gives an event naming the container
 #    (ECS container.id/name/image.name) and vigil.container_path, and so does
 #    `vigil check` (JSON and text);
-#  - `vigil ctl check` and `vigil check` report the same differences.
+#  - `vigil ctl check` and `vigil check` report the same differences, and a scope on
+#    the whole overlay2 dir never makes records of a layer's files.
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
 . "$top_srcdir/scripts/docker-harness.sh"
 command -v unshare >/dev/null || skip "unshare missing (util-linux)"
@@ -50,6 +51,9 @@ scopes:
     paths: [$UPPER]
     severity: high
     watch: true
+  - name: docker-data
+    paths: [$DR/overlay2]
+    severity: low
   - name: host-binaries
     paths: [/usr/bin/tini-static, /usr/bin/tini]
     depth: 0
@@ -217,6 +221,9 @@ r = json.load(open(sys.argv[3]))
 assert r["differences"] == len(c) >= 2, (r, c)
 assert any(a == "layer-changed" for a, _ in c), c
 cli = [json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")]
+# a scope on the whole overlay2 dir walks into no layer: those are verified whole
+inlayer = [e for e in cli if e["event"]["action"].startswith("file-") and (e["vigil"].get("layer") or "/diff/app" in e["file"]["path"])]
+assert not inlayer, inlayer
 up = [e for e in cli if e["event"]["action"] == "file-added" and e["file"]["path"].endswith("/evil.sh")]
 assert up and up[0]["container"]["id"] == sys.argv[4] and up[0]["vigil"]["container_path"] == "/evil.sh", up
 PY

@@ -21,6 +21,7 @@ refuse check "refusing state directory '$S': directory writable by group and oth
 refuse baseline "refusing state directory '$S'" "baseline into a 0777 state dir"
 chmod 1777 "$S"
 refuse check "refusing state directory '$S'" "a sticky 1777 state dir"
+refuse keygen "refusing state directory '$S'" "a key made in a 1777 state dir"
 restore
 chmod 0664 "$S/vigil.pub"
 refuse check "refusing public key '$S/vigil.pub': file writable by group" "a group-writable public key"

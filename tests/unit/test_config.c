@@ -166,7 +166,7 @@ static void test_default_is_etc_file(void **state)
 		"critical", "debounce_ms", "rescan_interval", "control_socket", "pid_file",
 		"outputs", "type", "path", "target", "facility", "backlog", "schedule", "action",
 		"every", "at", "audit", "enabled", "install_rules", "execve", "window_ms", "exec_rate",
-		"execve_rules",
+		"execve_rules", "packages", "explain", "auto_accept",
 	};
 	struct vigil_config *cfg = NULL;
 	struct vigil_err err = { "" };
@@ -406,7 +406,7 @@ static const struct error_case {
 	/* unknown keys, with the valid ones */
 	{ SC "statedir: /x\n",
 	  "t.yaml:2:1: key 'statedir': unknown key, valid keys here: state_dir, hash, threads, "
-	  "max_file_size, scopes, watch, outputs, schedule, audit" },
+	  "max_file_size, scopes, watch, outputs, schedule, audit, packages, capture, triggers" },
 	{ SCOPE_A "    sevrity: high\n",
 	  "t.yaml:4:5: key 'scopes[0].sevrity': unknown key, valid keys here: name, paths, auto, "
 	  "include, exclude, depth, one_filesystem, attributes, severity, watch, critical" },
@@ -416,6 +416,8 @@ static const struct error_case {
 	{ SC "audit:\n  enable: true\n",
 	  "t.yaml:3:3: key 'audit.enable': unknown key, valid keys here: enabled, install_rules, "
 	  "execve, execve_rules, window_ms, exec_rate" },
+	{ SC "packages: {auto_accept: all}\n",
+	  "t.yaml:2:25: key 'packages.auto_accept': expected one of none, upgrades, got 'all'" },
 	/* duplicates */
 	{ "state_dir: /a\nstate_dir: /b\n" SC, "t.yaml:2:1: key 'state_dir': duplicate key (first at line 1)" },
 	{ SCOPE_A "    depth: 1\n    depth: 2\n",

@@ -46,6 +46,10 @@ static const struct {
 	{ VIGIL_ALGO_SHA3_256, 0, "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a" },
 	{ VIGIL_ALGO_SHA3_256, 1, "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532" },
 	{ VIGIL_ALGO_SHA3_256, 2, "5c8875ae474a3634ba4fd55ec85bffd661f32aca75c6d699d0cdcb6c115891c1" },
+	/* MD5 (internal, for dpkg's sums): RFC 1321's vectors */
+	{ VIGIL_ALGO_MD5, 0, "d41d8cd98f00b204e9800998ecf8427e" },
+	{ VIGIL_ALGO_MD5, 1, "900150983cd24fb0d6963f7d28e17f72" },
+	{ VIGIL_ALGO_MD5, 2, "7707d6ae4e027c70eea2a935c2296f21" },
 };
 
 /* Feeds input in uneven pieces so block boundaries are crossed. */
@@ -130,7 +134,7 @@ static void test_names(void **state)
 {
 	(void)state;
 	for (int a = 0; a < VIGIL_ALGO_COUNT; a++)
-		assert_int_equal(vigil_algo_from_name(vigil_algo_name(a)), a);
+		assert_int_equal(vigil_algo_from_name(vigil_algo_name(a)), a == VIGIL_ALGO_MD5 ? -1 : a);
 	assert_int_equal(vigil_algo_from_name("SHA256"), VIGIL_ALGO_SHA256);
 	assert_int_equal(vigil_algo_from_name("md5"), -1);
 	assert_int_equal(vigil_algo_len(VIGIL_ALGO_SHA3_256), 32);

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "vigil/actions.h"
 #include "vigil/output.h"
 
 static void test_syslog_header(void **state)
@@ -378,6 +379,17 @@ static void test_tcp_backlog(void **state)
 	assert_int_equal(read_frames(loop, c, frames, 6), 6);
 	assert_non_null(strstr(frames[0], "\"action\":\"output-dropped\""));
 	assert_non_null(strstr(frames[0], "\"dropped\":7}"));
+	/* Rendered by event.c like every event: ECS severity 73 for high,
+	 * microsecond timestamps, the RFC 5424 MSGID from actions.h. */
+	assert_non_null(strstr(frames[0], "\"severity\":73"));
+	assert_non_null(strstr(frames[0], " " VIGIL_ACTION_OUTPUT_DROPPED " - {"));
+	{
+		const char *ts = strstr(frames[0], "\"@timestamp\":\"");
+
+		assert_non_null(ts);
+		assert_true(strlen(ts) > 42);
+		assert_int_equal(ts[14 + 26], 'Z'); /* 2026-12-01T12:00:00.123456Z */
+	}
 	for (int i = 0; i < 5; i++) {
 		snprintf(line, sizeof(line), "{\"n\":%d}", 8 + i);
 		assert_non_null(strstr(frames[1 + i], line));

@@ -297,11 +297,59 @@ static void test_threads(void **state)
 	free(wd);
 }
 
+/* ---- what the rescans look at again: paths whose last report was a change ---- */
+
+struct seen {
+	char paths[4][16];
+	int n;
+	int stop_after;
+};
+
+static int collect(void *arg, const char *path, size_t len)
+{
+	struct seen *s = arg;
+
+	assert_true(s->n < 4 && len < sizeof(s->paths[0]));
+	memcpy(s->paths[s->n], path, len);
+	s->paths[s->n][len] = '\0';
+	s->n++;
+	return s->stop_after && s->n == s->stop_after;
+}
+
+static void test_changed(void **state)
+{
+	struct vigil_reported *r = vigil_reported_new(16);
+	unsigned char fp[VIGIL_REPORTED_FP_LEN];
+	struct emits e = { 0 };
+	struct seen s = { 0 };
+
+	(void)state;
+	assert_non_null(r);
+	fp_of(1, fp);
+	/* /a added, /b added then back in its baseline state, /c added */
+	assert_int_equal(vigil_reported_claim(r, "/a", 2, vigil_reported_stamp(r), fp, 0, count_emit, &e), 1);
+	assert_int_equal(vigil_reported_claim(r, "/b", 2, vigil_reported_stamp(r), fp, 0, count_emit, &e), 1);
+	assert_int_equal(vigil_reported_claim(r, "/b", 2, vigil_reported_stamp(r), NULL, 0, count_emit, &e), 1);
+	assert_int_equal(vigil_reported_claim(r, "/c", 2, vigil_reported_stamp(r), fp, 0, count_emit, &e), 1);
+	assert_int_equal(vigil_reported_changed(r, collect, &s), 2);
+	assert_string_equal(s.paths[0], "/a"); /* oldest first */
+	assert_string_equal(s.paths[1], "/c");
+	/* a non-zero return stops */
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 1;
+	assert_int_equal(vigil_reported_changed(r, collect, &s), 1);
+	vigil_reported_clear(r);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(vigil_reported_changed(r, collect, &s), 0);
+	vigil_reported_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sequences),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_changed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,6 +241,14 @@ static void test_rescan_flags(void **state)
 	assert_true(find(&s, f, "bin/tool") >= 0);
 	assert_true(s.matches >= 1); /* the bin dir itself, reported as matching */
 
+	/* Docker objects only (the daemon after a change in a layer): no walk at all */
+	memset(&s, 0, sizeof(s));
+	o.only = NULL;
+	o.flags = VIGIL_RUN_NO_VERIFY | VIGIL_RUN_NO_FILES;
+	assert_int_equal(vigil_run_check(&o, &res, &err), 0);
+	assert_int_equal(s.n + s.matches, 0);
+	assert_int_equal(res.stats.files + res.stats.dirs, 0);
+
 	/* a config of the bin scope only, covered only: etc's records are not "removed" */
 	watched = *f->cfg;
 	watched.scopes = &f->cfg->scopes[1];

@@ -1181,11 +1181,15 @@ static void test_head_chain(void **state)
 	struct vigil_generation g1, g2, g;
 	struct vigil_store_head h;
 	struct vigil_store *st;
+	char head[256], head1[256];
 
 	assert_int_equal(write_gen(f, "baseline"), 1);
 	assert_int_equal(vigil_store_head_read(f->dir, f->pk, &h, &err), 0);
 	assert_int_equal(h.gen, 1);
 	assert_int_equal(h.counter, 1);
+	snprintf(head, sizeof(head), "%s/" VIGIL_STORE_HEAD_FILE, f->dir);
+	snprintf(head1, sizeof(head1), "%s/head1", f->top);
+	assert_int_equal(link(head, head1), 0);
 	assert_int_equal(write_gen(f, "baseline"), 2);
 	st = open_store(f, VIGIL_STORE_RDONLY);
 	assert_int_equal(vigil_store_generation(st, 1, &g1, &err), 0);
@@ -1213,11 +1217,16 @@ static void test_head_chain(void **state)
 	vigil_store_close(st);
 	sql(f->db, "UPDATE generations SET complete = 1 WHERE id = 2");
 
-	/* a head one behind, generation 2 linking to it: accepted */
+	/* the head never goes back: writing generation 1's keeps generation 2's */
 	h.gen = 1;
 	memcpy(h.digest, g1.digest, 32);
 	assert_int_equal(vigil_store_head_write(f->dir, f->sk, &h, &err), 0);
-	assert_int_equal(h.counter, 3);
+	assert_int_equal(h.gen, 2);
+	assert_int_equal(h.counter, 2);
+	/* a head one behind (generation 1's file put back, as after a crash
+	 * between the commit and the head write), generation 2 linking to it:
+	 * accepted */
+	assert_int_equal(rename(head1, head), 0);
 	st = open_store(f, VIGIL_STORE_RDONLY);
 	assert_int_equal(vigil_store_latest(st, &g, &err), 0);
 	assert_int_equal(g.id, 2);

@@ -1,0 +1,524 @@
+/* evw.c - the evidence writer: temporary archive, libarchive output with
+ * free-space checks, members from memory, the seal, signature and rename.
+ * Reading sources is evw_read.c; the manifest and timeline evw_manifest.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "evw_priv.h"
+#include "vigil/clock.h"
+#include "vigil/sign.h"
+#include "vigil/statedir.h"
+
+int evw_fail(struct vigil_evw *w, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->failed) {
+		va_start(ap, fmt);
+		vsnprintf(w->error, sizeof(w->error), fmt, ap);
+		va_end(ap);
+		w->failed = rc ? rc : -EIO;
+	}
+	return w->failed;
+}
+
+int vigil_evw_cancelled(const struct vigil_evw *w)
+{
+	return w->o.cancel && *w->o.cancel;
+}
+
+static int space_ok(struct vigil_evw *w)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(w->fd, &sv) < 0)
+		return 1;
+	return (uint64_t)sv.f_bavail * sv.f_frsize >= w->o.min_free;
+}
+
+static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct vigil_evw *w = arg;
+	const char *p = buf;
+	size_t left = len;
+
+	if (vigil_evw_cancelled(w)) {
+		archive_set_error(a, ECANCELED, "capture cancelled");
+		return -1;
+	}
+	if (w->written >= w->next_check) {
+		w->next_check = w->written + EVW_SPACE_STEP;
+		if (!space_ok(w)) {
+			archive_set_error(a, ENOSPC, "'%s': less than %llu bytes would stay free", w->dir,
+					  (unsigned long long)w->o.min_free);
+			return -1;
+		}
+	}
+	while (left) {
+		ssize_t n = write(w->fd, p, left);
+
+		if (n < 0 && errno == EINTR && !vigil_evw_cancelled(w))
+			continue;
+		if (n < 0) {
+			archive_set_error(a, errno, "cannot write '%s': %s", w->tmp, strerror(errno));
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	vigil_digest_write(w->ad, buf, len);
+	w->written += len;
+	return (la_ssize_t)len;
+}
+
+static int arch_err(struct vigil_evw *w, const char *what)
+{
+	int e = archive_errno(w->a);
+
+	return evw_fail(w, e > 0 ? -e : -EIO, "%s: %s", what,
+			archive_error_string(w->a) ? archive_error_string(w->a) : "archive error");
+}
+
+int evw_header(struct vigil_evw *w, const char *member, const struct stat *st, uint64_t size,
+	       const char *linkname)
+{
+	struct archive_entry *e;
+	int r;
+
+	if (w->failed)
+		return w->failed;
+	e = archive_entry_new();
+	if (!e)
+		return evw_fail(w, -ENOMEM, "out of memory");
+	archive_entry_copy_pathname(e, member);
+	if (st) {
+		archive_entry_set_mode(e, st->st_mode);
+		archive_entry_set_uid(e, st->st_uid);
+		archive_entry_set_gid(e, st->st_gid);
+		archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		archive_entry_set_atime(e, st->st_atim.tv_sec, st->st_atim.tv_nsec);
+		archive_entry_set_ctime(e, st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	} else {
+		int64_t now = vigil_clock_real_ns();
+
+		archive_entry_set_mode(e, S_IFREG | 0600);
+		archive_entry_set_mtime(e, now / 1000000000, now % 1000000000);
+	}
+	if (linkname)
+		archive_entry_copy_symlink(e, linkname);
+	archive_entry_set_size(e, S_ISREG(archive_entry_mode(e)) ? (la_int64_t)size : 0);
+	r = archive_write_header(w->a, e);
+	if (r >= ARCHIVE_WARN && S_ISREG(archive_entry_mode(e)))
+		w->members++;
+	archive_entry_free(e);
+	if (r < ARCHIVE_WARN)
+		return arch_err(w, member);
+	return 0;
+}
+
+int evw_data(struct vigil_evw *w, const void *buf, size_t len)
+{
+	if (w->failed)
+		return w->failed;
+	if (len && archive_write_data(w->a, buf, len) != (la_ssize_t)len)
+		return arch_err(w, "writing the archive");
+	w->bytes += len;
+	return 0;
+}
+
+int evw_put(struct vigil_evw *w, const char *member, const void *buf, size_t len, unsigned char sha[32])
+{
+	int rc = evw_header(w, member, NULL, len, NULL);
+
+	if (!rc)
+		rc = evw_data(w, buf, len);
+	if (!rc && archive_write_finish_entry(w->a) < ARCHIVE_WARN)
+		rc = arch_err(w, member);
+	if (sha)
+		vigil_sha256(buf, len, sha);
+	return rc;
+}
+
+int vigil_evw_note(struct vigil_evw *w, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return json_array_append_new(w->notes, json_string(buf)) ? -ENOMEM : 0;
+}
+
+int vigil_evw_target(struct vigil_evw *w, const char *text)
+{
+	json_t *j = json_loads(text, 0, NULL);
+
+	if (!j)
+		return -EINVAL;
+	return json_array_append_new(w->targets, j) ? -ENOMEM : 0;
+}
+
+/* [A-Za-z0-9._-] only: the case id goes into a file name. */
+static void safe_name(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '.' || *s == '-' || *s == '_'))
+			*s = '_';
+}
+
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+static int ledger(struct vigil_evw *w, json_t *rec, char **line, struct vigil_err *err)
+{
+	char *text;
+	int rc;
+
+	json_object_set_new(rec, "case", json_string(w->case_id));
+	json_object_set_new(rec, "examiner", json_string(w->examiner));
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	if (!text)
+		return vigil_err_set(err, -ENOMEM, "out of memory");
+	rc = vigil_custody_append(w->o.state_dir, text, line, err);
+	free(text);
+	return rc;
+}
+
+static FILE *spool(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w+");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+static int setup_archive(struct vigil_evw *w, struct vigil_err *err)
+{
+	int r;
+
+	w->a = archive_write_new();
+	if (!w->a)
+		return vigil_err_set(err, -ENOMEM, "out of memory");
+	r = archive_write_set_format_pax(w->a);
+	if (r == ARCHIVE_OK)
+		r = w->o.compress == VIGIL_EVW_ZSTD ? archive_write_add_filter_zstd(w->a)
+		    : w->o.compress == VIGIL_EVW_GZIP ? archive_write_add_filter_gzip(w->a)
+						      : archive_write_add_filter_none(w->a);
+	if (r == ARCHIVE_OK && w->o.compress == VIGIL_EVW_ZSTD)
+		r = archive_write_set_filter_option(w->a, "zstd", "compression-level", "3");
+	/* names are bytes: stored as they are, whatever the locale */
+	if (r == ARCHIVE_OK)
+		r = archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY");
+	if (r == ARCHIVE_OK)
+		r = archive_write_set_bytes_in_last_block(w->a, 1);
+	if (r == ARCHIVE_OK)
+		r = archive_write_open2(w->a, w, NULL, out_write, NULL, NULL);
+	if (r != ARCHIVE_OK)
+		return vigil_err_set(err, -EIO, "archive: %s", archive_error_string(w->a));
+	return 0;
+}
+
+static int fill_ids(struct vigil_evw *w, const struct vigil_evw_opts *o)
+{
+	char stamp[32], host[256] = "host";
+	struct passwd *pw;
+	time_t now = time(NULL);
+	struct utsname u;
+	struct tm tm;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(w->host, sizeof(w->host), "%s", host);
+	if (!uname(&u))
+		snprintf(w->kernel, sizeof(w->kernel), "%s %s %s", u.sysname, u.release, u.machine);
+	read_line("/proc/sys/kernel/random/boot_id", w->boot_id, sizeof(w->boot_id));
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	w->case_id = o->case_id ? strdup(o->case_id) : xasprintf("case-%s", stamp);
+	pw = getpwuid(getuid());
+	w->examiner = o->examiner ? strdup(o->examiner) : pw ? strdup(pw->pw_name) : xasprintf("uid %u", getuid());
+	w->note = o->note ? strdup(o->note) : NULL;
+	w->trigger = o->trigger_json ? strdup(o->trigger_json) : strdup("{\"source\":\"cli\"}");
+	w->dir = strdup(o->out_dir);
+	w->name = w->case_id ? xasprintf("%s-%s-%s.tar%s", w->case_id, host, stamp,
+					 o->compress == VIGIL_EVW_ZSTD ? ".zst"
+					 : o->compress == VIGIL_EVW_GZIP ? ".gz" : "") : NULL;
+	if (!w->case_id || !w->examiner || !w->trigger || !w->dir || !w->name || (o->note && !w->note))
+		return -ENOMEM;
+	safe_name(w->name);
+	w->final = xasprintf("%s/%s", w->dir, w->name);
+	w->tmp = xasprintf("%s/.%s.tmp.XXXXXX", w->dir, w->name);
+	return w->final && w->tmp ? 0 : -ENOMEM;
+}
+
+static int acquire(struct vigil_evw *w, struct vigil_err *err)
+{
+	json_t *rec = json_object();
+	unsigned char d[32];
+	char hex[65];
+
+	vigil_sha256(w->trigger, strlen(w->trigger), d);
+	vigil_hex(d, 32, hex);
+	json_object_set_new(rec, "action", json_string("acquired"));
+	json_object_set_new(rec, "archive", json_string(w->name));
+	json_object_set_new(rec, "trigger_sha256", json_string(hex));
+	return ledger(w, rec, &w->acquired, err);
+}
+
+int vigil_evw_open(const struct vigil_evw_opts *o, struct vigil_evw **out, struct vigil_err *err)
+{
+	struct vigil_evw *w = calloc(1, sizeof(*w));
+	struct vigil_seckey *key = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!w)
+		return vigil_err_set(err, -ENOMEM, "out of memory");
+	w->o = *o;
+	w->fd = -1;
+	w->start_ns = vigil_clock_real_ns();
+	w->notes = json_array();
+	w->targets = json_array();
+	w->buf = malloc(EVW_BUF);
+	w->ad = vigil_digest_new(VIGIL_ALGOS_DEFAULT);
+	if (!w->notes || !w->targets || !w->buf || !w->ad || fill_ids(w, o)) {
+		free(w->buf);
+		w->buf = NULL;
+		rc = vigil_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	w->root = o->root ? strdup(o->root) : NULL;
+	/* no key, no capture: an unsigned archive is not evidence */
+	if ((rc = vigil_seckey_load(o->state_dir, &key, err)))
+		goto fail;
+	vigil_seckey_free(key);
+	if (mkdir(w->dir, 0700) < 0 && errno != EEXIST) {
+		rc = vigil_err_set(err, -errno, "cannot create the evidence dir '%s': %s", w->dir, strerror(errno));
+		goto fail;
+	}
+	if ((rc = acquire(w, err)))
+		goto fail;
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0) {
+		rc = vigil_err_set(err, -errno, "cannot create '%s': %s", w->tmp, strerror(errno));
+		w->tmp[0] = '\0';
+		goto fail;
+	}
+	if (!space_ok(w)) {
+		rc = vigil_err_set(err, -ENOSPC, "'%s': less than %llu bytes free", w->dir,
+				   (unsigned long long)o->min_free);
+		goto fail;
+	}
+	w->man = spool(w->dir);
+	w->body = spool(w->dir);
+	if (!w->man || !w->body) {
+		rc = vigil_err_set(err, -errno, "cannot create spool files in '%s': %s", w->dir, strerror(errno));
+		goto fail;
+	}
+	if ((rc = setup_archive(w, err)))
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	snprintf(w->error, sizeof(w->error), "%s", err ? err->msg : "cannot start");
+	w->finished = !w->acquired; /* nothing started: no `failed` record */
+	vigil_evw_free(w);
+	return rc;
+}
+
+/* The archive's companions under temporary names: NAME.minisig and NAME.sha256. */
+static int sign(struct vigil_evw *w, const char *hex, struct vigil_err *err)
+{
+	struct vigil_seckey *key = NULL;
+	char comment[512], *line = NULL, sumtmp[PATH_MAX], sumfile[PATH_MAX];
+	int rc;
+
+	snprintf(comment, sizeof(comment), "vigil evidence case:%s file:%s sha256:%s", w->case_id, w->name, hex);
+	if ((rc = vigil_seckey_load(w->o.state_dir, &key, err)))
+		return rc;
+	rc = vigil_minisign_file(key, w->tmp, comment, err);
+	vigil_seckey_free(key);
+	if (rc)
+		return rc;
+	snprintf(sumfile, sizeof(sumfile), "%s.sha256", w->final);
+	line = xasprintf("%s  %s\n", hex, w->name);
+	if (!line)
+		return -ENOMEM;
+	rc = vigil_statedir_write_tmp(sumfile, line, strlen(line), 0644, sumtmp, sizeof(sumtmp), err);
+	free(line);
+	if (rc)
+		return rc;
+	/* companions first: the archive's final name appears last, complete */
+	snprintf(sumfile, sizeof(sumfile), "%s.sha256", w->final);
+	if (rename(sumtmp, sumfile) < 0) {
+		unlink(sumtmp);
+		return vigil_err_set(err, -errno, "cannot install '%s': %s", sumfile, strerror(errno));
+	}
+	snprintf(sumtmp, sizeof(sumtmp), "%s.minisig", w->tmp);
+	snprintf(comment, sizeof(comment), "%s.minisig", w->final);
+	if (rename(sumtmp, comment) < 0)
+		return vigil_err_set(err, -errno, "cannot install '%s': %s", comment, strerror(errno));
+	return 0;
+}
+
+static int seal(struct vigil_evw *w, char seal_hex[65], struct vigil_err *err)
+{
+	unsigned char d[32];
+	char *sealed = NULL, *custody = NULL;
+	json_t *rec;
+	int rc;
+
+	if ((rc = evw_put(w, "trigger.json", w->trigger, strlen(w->trigger), d)))
+		return rc;
+	vigil_hex(d, 32, seal_hex);
+	if ((rc = evw_entry(w, "file", "trigger.json", NULL, 0, NULL, NULL, seal_hex, strlen(w->trigger), NULL, NULL, 0)))
+		return rc;
+	if ((rc = evw_write_manifest(w, seal_hex)))
+		return rc;
+	rec = json_pack("{s:s,s:s,s:s,s:I}", "action", "sealed", "archive", w->name, "seal", seal_hex,
+			"members", (json_int_t)w->members);
+	if ((rc = ledger(w, rec, &sealed, err)))
+		return evw_fail(w, rc, "%s", err->msg);
+	custody = xasprintf("%s\n%s\n", w->acquired, sealed);
+	free(sealed);
+	if (!custody)
+		return evw_fail(w, -ENOMEM, "out of memory");
+	rc = evw_put(w, "custody.jsonl", custody, strlen(custody), NULL);
+	free(custody);
+	return rc;
+}
+
+int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct vigil_err *err)
+{
+	unsigned char d[32];
+	char hex[65], seal_hex[65];
+	json_t *rec;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (w->failed)
+		return vigil_err_set(err, w->failed, "%s", w->error);
+	if (vigil_evw_cancelled(w))
+		return vigil_err_set(err, evw_fail(w, -ECANCELED, "capture cancelled"), "capture cancelled");
+	if ((rc = seal(w, seal_hex, err)))
+		return vigil_err_set(err, rc, "%s", w->error);
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return vigil_err_set(err, arch_err(w, "closing the archive"), "%s", w->error);
+	if (fsync(w->fd) < 0)
+		return vigil_err_set(err, evw_fail(w, -errno, "fsync '%s': %s", w->tmp, strerror(errno)), "%s",
+				     w->error);
+	vigil_digest_read(w->ad, VIGIL_ALGO_SHA256, d);
+	vigil_hex(d, 32, hex);
+	if ((rc = sign(w, hex, err)) || rename(w->tmp, w->final) < 0) {
+		if (!rc)
+			rc = vigil_err_set(err, -errno, "cannot rename '%s': %s", w->tmp, strerror(errno));
+		evw_fail(w, rc, "%s", err->msg);
+		return rc;
+	}
+	w->tmp[0] = '\0';
+	w->finished = 1;
+	vigil_statedir_sync_dir(w->final);
+	snprintf(res->path, sizeof(res->path), "%s", w->final);
+	memcpy(res->sha256, hex, sizeof(hex));
+	memcpy(res->seal, seal_hex, sizeof(seal_hex));
+	res->members = w->members;
+	res->entries = w->entries;
+	res->bytes = w->written;
+	res->problems = w->problems;
+	rec = json_pack("{s:s,s:s,s:s,s:s}", "action", "archived", "archive", w->final, "sha256", hex, "seal",
+			seal_hex);
+	return ledger(w, rec, NULL, err);
+}
+
+void vigil_evw_free(struct vigil_evw *w)
+{
+	struct vigil_err err = { "" };
+
+	if (!w)
+		return;
+	if (w->a) {
+		if (!w->finished)
+			archive_write_fail(w->a);
+		archive_write_free(w->a);
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp && w->tmp[0]) {
+		char sig[PATH_MAX];
+
+		unlink(w->tmp);
+		snprintf(sig, sizeof(sig), "%s.minisig", w->tmp);
+		unlink(sig);
+	}
+	if (!w->finished) {
+		json_t *rec = json_pack("{s:s,s:s,s:s}", "action", "failed", "archive", w->name ? w->name : "",
+					"error", w->error[0] ? w->error : "capture abandoned");
+
+		ledger(w, rec, NULL, &err); /* best effort: the caller reports the failure itself */
+	}
+	if (w->man)
+		fclose(w->man);
+	if (w->body)
+		fclose(w->body);
+	json_decref(w->notes);
+	json_decref(w->targets);
+	vigil_digest_free(w->ad);
+	free(w->buf);
+	free(w->acquired);
+	free(w->case_id);
+	free(w->examiner);
+	free(w->note);
+	free(w->trigger);
+	free(w->root);
+	free(w->dir);
+	free(w->name);
+	free(w->tmp);
+	free(w->final);
+	free(w);
+}

@@ -1,0 +1,59 @@
+/* evw_priv.h - the evidence writer's parts (agent/capture/evw*.c only). */
+#ifndef VIGIL_EVW_PRIV_H
+#define VIGIL_EVW_PRIV_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <archive.h>
+#include <jansson.h>
+
+#include "vigil/capture.h"
+#include "vigil/crypto.h"
+
+#define EVW_BUF (256u << 10)
+/* free space is looked at after every this many bytes written */
+#define EVW_SPACE_STEP (4u << 20)
+
+struct vigil_evw {
+	struct vigil_evw_opts o;
+	char *case_id, *examiner, *note, *trigger, *root;
+	char *dir, *name, *tmp, *final;
+	int fd;                 /* the temporary archive */
+	struct archive *a;
+	struct vigil_digest *ad; /* SHA-256 of the archive bytes as written */
+	uint64_t written, next_check;
+	FILE *man, *body;       /* spooled manifest entries (one JSON per line), bodyfile lines */
+	uint64_t members, entries, problems, bytes;
+	json_t *notes, *targets;
+	char *acquired;         /* this capture's `acquired` ledger line */
+	unsigned char *buf;
+	int64_t start_ns;
+	int failed, finished;
+	char error[1024];
+	char kernel[256], boot_id[64], host[256];
+};
+
+/* evw_manifest.c */
+json_t *evw_stat_json(const struct stat *st);
+/* Spools a manifest entry and its bodyfile line; st may be NULL (nothing known). */
+int evw_entry(struct vigil_evw *w, const char *type, const char *member, const char *source, size_t source_len,
+	      const struct stat *before, const struct stat *after, const char *sha256_hex, uint64_t size,
+	      json_t *notes, json_t *extra, int deleted);
+/* Writes timeline.body and MANIFEST.json from the spools; seal gets the
+ * manifest's SHA-256 hex. */
+int evw_write_manifest(struct vigil_evw *w, char seal[65]);
+/* "2026-12-01T12:00:00.123456789Z" */
+void evw_time(int64_t ns, char *buf, size_t len);
+
+/* evw.c */
+/* Writes one member from memory. */
+int evw_put(struct vigil_evw *w, const char *member, const void *buf, size_t len, unsigned char sha[32]);
+/* Header for a member of size bytes with st's attributes (NULL: a file of vigil's). */
+int evw_header(struct vigil_evw *w, const char *member, const struct stat *st, uint64_t size,
+	       const char *linkname);
+int evw_data(struct vigil_evw *w, const void *buf, size_t len);
+int evw_fail(struct vigil_evw *w, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

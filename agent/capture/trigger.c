@@ -1,0 +1,473 @@
+/* trigger.c - rules on events start captures in worker threads.
+ *
+ * The loop thread matches, applies cooldown, quota and concurrency, and
+ * starts a thread per capture; the thread runs vigil_capture_run() (the same
+ * code as `vigil capture`) and signals the loop through an async handle; the
+ * loop joins it and emits the outcome.  A job owns copies of everything it
+ * reads, so a reload (a new config) never touches a running capture.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "vigil/capture.h"
+#include "vigil/capture_trigger.h"
+#include "vigil/clock.h"
+#include "vigil/docker.h"
+
+#define COOL_SLOTS 256
+
+struct job {
+	struct vigil_capture_triggers *t;
+	pthread_t th;
+	volatile sig_atomic_t cancel;
+	int done, rc;
+	char *rule, *line, *container, *out_dir, *state_dir, *case_id, *data_root;
+	int engine, host, freeze;
+	uint64_t min_free, max_file_size;
+	struct vigil_evw_result res;
+	struct vigil_err err;
+	struct job *next;
+};
+
+struct cool {
+	char key[160];
+	int64_t at; /* CLOCK_MONOTONIC ns of the last start */
+};
+
+struct vigil_capture_triggers {
+	struct vigil_loop_async *async;
+	vigil_capture_emit_fn emit;
+	void *ctx;
+	struct vigil_config *cfg; /* a copy of what triggers read: a reload frees the daemon's */
+	pthread_mutex_t mu;
+	struct job *jobs; /* running and done, not yet joined */
+	int running;
+	struct cool cool[COOL_SLOTS];
+	size_t next_cool;
+	unsigned long seq;
+};
+
+static void emit(struct vigil_capture_triggers *t, const char *action, int severity, json_t *extra,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void emit(struct vigil_capture_triggers *t, const char *action, int severity, json_t *extra,
+		 const char *fmt, ...)
+{
+	struct vigil_event ev = { 0 };
+	json_t *wrap = json_pack("{s:o}", "capture", extra);
+	char msg[1024], *text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ev.action = action;
+	ev.kind = "event";
+	ev.severity = severity;
+	ev.message = msg;
+	ev.source = "capture";
+	ev.extra_json = text;
+	t->emit(t->ctx, &ev);
+	free(text);
+	json_decref(wrap);
+}
+
+static void job_free(struct job *j)
+{
+	free(j->rule);
+	free(j->line);
+	free(j->container);
+	free(j->out_dir);
+	free(j->state_dir);
+	free(j->case_id);
+	free(j->data_root);
+	free(j);
+}
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	struct vigil_capture_req r = { 0 };
+	const char *c[1] = { j->container };
+
+	r.ev.out_dir = j->out_dir;
+	r.ev.state_dir = j->state_dir;
+	r.ev.case_id = j->case_id;
+	r.ev.examiner = "vigil watch";
+	r.ev.trigger_json = j->line;
+	r.ev.min_free = j->min_free;
+	r.ev.max_file_size = j->max_file_size;
+	r.ev.cancel = &j->cancel;
+	r.containers = c;
+	r.n_containers = j->container ? 1 : 0;
+	r.engine = j->engine;
+	r.host = j->host;
+	r.freeze = j->freeze;
+	r.data_root = j->data_root;
+	r.threads = 1; /* the daemon's hash workers keep the other cores */
+	j->rc = vigil_capture_run(&r, &j->res, &j->err);
+	pthread_mutex_lock(&j->t->mu);
+	j->done = 1;
+	pthread_mutex_unlock(&j->t->mu);
+	vigil_loop_async_send(j->t->async);
+	return NULL;
+}
+
+/* Loop thread: joins finished captures and says how they ended. */
+static void on_done(struct vigil_loop_async *a, void *ctx)
+{
+	struct vigil_capture_triggers *t = ctx;
+	struct job **pp = &t->jobs, *j;
+
+	(void)a;
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		for (pp = &t->jobs; *pp && !(*pp)->done; pp = &(*pp)->next)
+			;
+		j = *pp;
+		if (j) {
+			*pp = j->next;
+			t->running--;
+		}
+		pthread_mutex_unlock(&t->mu);
+		if (!j)
+			return;
+		pthread_join(j->th, NULL);
+		if (!j->rc)
+			emit(t, VIGIL_ACTION_CAPTURE_DONE, VIGIL_SEV_LOW,
+			     json_pack("{s:s,s:s,s:s,s:s,s:I}", "trigger", j->rule, "case", j->case_id, "archive",
+				       j->res.path, "sha256", j->res.sha256, "members", (json_int_t)j->res.members),
+			     "capture %s done: %s", j->case_id, j->res.path);
+		else
+			emit(t, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
+			     json_pack("{s:s,s:s,s:s}", "trigger", j->rule, "case", j->case_id, "error", j->err.msg),
+			     "capture %s failed: %s", j->case_id, j->err.msg);
+		job_free(j);
+	}
+}
+
+int vigil_capture_triggers_new(struct vigil_loop *loop, vigil_capture_emit_fn fn, void *ctx,
+			       struct vigil_capture_triggers **out, struct vigil_err *err)
+{
+	struct vigil_capture_triggers *t = calloc(1, sizeof(*t));
+	int rc;
+
+	*out = NULL;
+	if (!t)
+		return vigil_err_set(err, -ENOMEM, "out of memory");
+	t->emit = fn;
+	t->ctx = ctx;
+	pthread_mutex_init(&t->mu, NULL);
+	if ((rc = vigil_loop_async_new(loop, on_done, t, &t->async))) {
+		pthread_mutex_destroy(&t->mu);
+		free(t);
+		return vigil_err_set(err, rc, "capture triggers: %s", strerror(-rc));
+	}
+	*out = t;
+	return 0;
+}
+
+static void copy_free(struct vigil_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_triggers; i++) {
+		free(c->triggers[i].name);
+		free(c->triggers[i].action);
+		free(c->triggers[i].scope);
+		for (size_t k = 0; k < c->triggers[i].paths.n; k++)
+			free(c->triggers[i].paths.v[k]);
+		free(c->triggers[i].paths.v);
+	}
+	free(c->triggers);
+	free(c->evidence_dir);
+	free(c->capture_data_root);
+	free(c->state_dir);
+	free(c);
+}
+
+#define DUP(dst, src) ((src) && !((dst) = strdup(src)))
+
+static struct vigil_config *copy(const struct vigil_config *cfg)
+{
+	struct vigil_config *c = calloc(1, sizeof(*c));
+	int bad = !c;
+
+	if (bad)
+		return NULL;
+	c->capture_min_free = cfg->capture_min_free;
+	c->capture_quota = cfg->capture_quota;
+	c->capture_max_file_size = cfg->capture_max_file_size;
+	c->capture_max_concurrent = cfg->capture_max_concurrent;
+	c->capture_cooldown_s = cfg->capture_cooldown_s;
+	bad = DUP(c->evidence_dir, cfg->evidence_dir) || DUP(c->state_dir, cfg->state_dir) ||
+	      DUP(c->capture_data_root, cfg->capture_data_root);
+	c->triggers = calloc(cfg->n_triggers + 1, sizeof(*c->triggers));
+	bad |= !c->triggers;
+	for (size_t i = 0; !bad && i < cfg->n_triggers; i++) {
+		const struct vigil_trigger *r = &cfg->triggers[i];
+		struct vigil_trigger *d = &c->triggers[i];
+
+		*d = *r;
+		d->name = d->action = d->scope = NULL;
+		d->paths.v = NULL;
+		d->paths.n = 0;
+		c->n_triggers++;
+		bad = DUP(d->name, r->name) || DUP(d->action, r->action) || DUP(d->scope, r->scope);
+		d->paths.v = calloc(r->paths.n + 1, sizeof(char *));
+		bad |= !d->paths.v;
+		for (size_t k = 0; !bad && k < r->paths.n; k++, d->paths.n++)
+			bad = DUP(d->paths.v[k], r->paths.v[k]);
+	}
+	if (bad) {
+		copy_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void vigil_capture_triggers_config(struct vigil_capture_triggers *t, const struct vigil_config *cfg)
+{
+	struct vigil_config *c = copy(cfg);
+
+	if (!c && cfg->n_triggers) {
+		emit(t, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH, json_pack("{s:s}", "error", "out of memory"),
+		     "capture triggers: out of memory: the previous rules are kept");
+		return;
+	}
+	copy_free(t->cfg);
+	t->cfg = c;
+}
+
+int vigil_capture_triggers_running(struct vigil_capture_triggers *t)
+{
+	int n;
+
+	pthread_mutex_lock(&t->mu);
+	n = t->running;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+static const char *event_path(const struct vigil_event *ev)
+{
+	const struct vigil_record *r = ev->cur ? ev->cur : ev->old;
+
+	return r ? r->path : NULL;
+}
+
+/* The container the event names (audit's who, or the path in Docker's terms). */
+static const char *event_container(const struct vigil_event *ev)
+{
+	if (ev->who && ev->who->container_id && ev->who->container_id[0])
+		return ev->who->container_id;
+	if (ev->docker && ev->docker->kind == VIGIL_DOCKER_IN_CONTAINER && ev->docker->id[0])
+		return ev->docker->id;
+	return NULL;
+}
+
+static int matches(const struct vigil_trigger *r, const struct vigil_event *ev)
+{
+	const char *path = event_path(ev);
+	size_t i;
+
+	if (r->action && (!ev->action || strcmp(r->action, ev->action)))
+		return 0;
+	if (r->min_severity && ev->severity < r->min_severity)
+		return 0;
+	if (r->scope && (!ev->scope || strcmp(r->scope, ev->scope)))
+		return 0;
+	if (!r->paths.n)
+		return 1;
+	for (i = 0; path && i < r->paths.n; i++)
+		if (!fnmatch(r->paths.v[i], path, 0))
+			return 1;
+	return 0;
+}
+
+/* 1 when key started less than cooldown seconds ago; else records now. */
+static int cooling(struct vigil_capture_triggers *t, const char *key, int cooldown_s)
+{
+	int64_t now = vigil_clock_mono_ns();
+
+	for (size_t i = 0; i < COOL_SLOTS; i++) {
+		if (strcmp(t->cool[i].key, key))
+			continue;
+		if (cooldown_s && now - t->cool[i].at < (int64_t)cooldown_s * 1000000000)
+			return 1;
+		t->cool[i].at = now;
+		return 0;
+	}
+	snprintf(t->cool[t->next_cool].key, sizeof(t->cool[0].key), "%s", key);
+	t->cool[t->next_cool].at = now;
+	t->next_cool = (t->next_cool + 1) % COOL_SLOTS;
+	return 0;
+}
+
+/* Bytes of the regular files directly in dir (the archives and their companions). */
+static uint64_t dir_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat st;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (!fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode))
+			sum += (uint64_t)st.st_size;
+	closedir(d);
+	return sum;
+}
+
+static char *out_dir(const struct vigil_config *cfg)
+{
+	char *s = NULL;
+
+	if (cfg->evidence_dir)
+		return strdup(cfg->evidence_dir);
+	return asprintf(&s, "%s/evidence", cfg->state_dir ? cfg->state_dir : "/var/lib/vigil") < 0 ? NULL : s;
+}
+
+static struct job *job_new(struct vigil_capture_triggers *t, const struct vigil_trigger *r, const char *container,
+			   const char *line)
+{
+	const struct vigil_config *cfg = t->cfg;
+	struct job *j = calloc(1, sizeof(*j));
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!j)
+		return NULL;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	j->t = t;
+	j->rule = strdup(r->name);
+	j->line = strdup(line);
+	j->container = r->container && container ? strdup(container) : NULL;
+	j->out_dir = out_dir(cfg);
+	j->state_dir = strdup(cfg->state_dir ? cfg->state_dir : "/var/lib/vigil");
+	if (asprintf(&j->case_id, "%s-%s-%lu", r->name, stamp, ++t->seq) < 0)
+		j->case_id = NULL;
+	j->engine = r->engine;
+	j->host = r->host;
+	j->freeze = r->freeze;
+	j->min_free = cfg->capture_min_free ? cfg->capture_min_free : 64u << 20;
+	j->max_file_size = cfg->capture_max_file_size;
+	if (DUP(j->data_root, cfg->capture_data_root)) {
+		job_free(j);
+		return NULL;
+	}
+	if (!j->rule || !j->line || (r->container && container && !j->container) || !j->out_dir ||
+	    !j->state_dir || !j->case_id) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void fire(struct vigil_capture_triggers *t, const struct vigil_trigger *r, const struct vigil_event *ev,
+		 const char *line)
+{
+	const struct vigil_config *cfg = t->cfg;
+	const char *container = r->container ? event_container(ev) : NULL;
+	int max = cfg->capture_max_concurrent > 0 ? cfg->capture_max_concurrent : 1;
+	char key[160], *dir;
+	struct job *j;
+	int running;
+
+	if (r->container && !container && !r->engine && !r->host)
+		return; /* nothing to capture: the event names no container */
+	snprintf(key, sizeof(key), "%s/%s", r->name, container ? container : "-");
+	emit(t, VIGIL_ACTION_CAPTURE_TRIGGERED, VIGIL_SEV_MEDIUM,
+	     json_pack("{s:s,s:s?,s:s?}", "trigger", r->name, "event", ev->action, "container", container),
+	     "trigger %s matched %s", r->name, ev->action ? ev->action : "an event");
+	if (cooling(t, key, cfg->capture_cooldown_s)) {
+		emit(t, VIGIL_ACTION_CAPTURE_SKIPPED, VIGIL_SEV_LOW, json_pack("{s:s,s:s}", "trigger", r->name, "why",
+		     "cooldown"), "trigger %s: in its cooldown (%d s)", r->name, cfg->capture_cooldown_s);
+		return;
+	}
+	dir = out_dir(cfg);
+	if (dir && cfg->capture_quota && dir_bytes(dir) >= cfg->capture_quota) {
+		emit(t, VIGIL_ACTION_CAPTURE_SKIPPED, VIGIL_SEV_HIGH, json_pack("{s:s,s:s}", "trigger", r->name, "why",
+		     "quota"), "trigger %s: evidence dir %s holds its quota", r->name, dir);
+		free(dir);
+		return;
+	}
+	free(dir);
+	running = vigil_capture_triggers_running(t);
+	if (running >= max) {
+		emit(t, VIGIL_ACTION_CAPTURE_SKIPPED, VIGIL_SEV_MEDIUM, json_pack("{s:s,s:s}", "trigger", r->name,
+		     "why", "max_concurrent"), "trigger %s: %d captures running already", r->name, running);
+		return;
+	}
+	j = job_new(t, r, container, line);
+	if (!j) {
+		emit(t, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH, json_pack("{s:s,s:s}", "trigger", r->name,
+		     "error", "out of memory"), "trigger %s: out of memory", r->name);
+		return;
+	}
+	pthread_mutex_lock(&t->mu);
+	j->next = t->jobs;
+	t->jobs = j;
+	t->running++;
+	if (pthread_create(&j->th, NULL, job_run, j)) {
+		t->jobs = j->next;
+		t->running--;
+		pthread_mutex_unlock(&t->mu);
+		emit(t, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH, json_pack("{s:s,s:s}", "trigger", r->name,
+		     "error", "cannot start a thread"), "trigger %s: cannot start a thread", r->name);
+		job_free(j);
+		return;
+	}
+	pthread_mutex_unlock(&t->mu);
+	emit(t, VIGIL_ACTION_CAPTURE_STARTED, VIGIL_SEV_LOW,
+	     json_pack("{s:s,s:s,s:s?}", "trigger", r->name, "case", j->case_id, "container", j->container),
+	     "capture %s started", j->case_id);
+}
+
+void vigil_capture_triggers_observe(struct vigil_capture_triggers *t, const struct vigil_event *ev,
+				    const char *line)
+{
+	if (!t->cfg || !ev->action || !strncmp(ev->action, "capture-", 8))
+		return;
+	for (size_t i = 0; i < t->cfg->n_triggers; i++)
+		if (matches(&t->cfg->triggers[i], ev))
+			fire(t, &t->cfg->triggers[i], ev, line);
+}
+
+void vigil_capture_triggers_free(struct vigil_capture_triggers *t)
+{
+	struct job *j, *next;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->mu);
+	for (j = t->jobs; j; j = j->next)
+		j->cancel = 1;
+	pthread_mutex_unlock(&t->mu);
+	for (j = t->jobs; j; j = next) {
+		next = j->next;
+		pthread_join(j->th, NULL);
+		job_free(j);
+	}
+	vigil_loop_async_free(t->async);
+	pthread_mutex_destroy(&t->mu);
+	copy_free(t->cfg);
+	free(t);
+}

@@ -1,0 +1,244 @@
+/* cmd_capture.c - `vigil capture`, `vigil verify`, `vigil cases`: options in,
+ * agent/capture/ does the work, results out. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "vigil/capture.h"
+#include "vigil/cli.h"
+#include "vigil/sign.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+/* "10M", "1G", "4096": bytes, or -1. */
+static long long parse_size(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v < 0 || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	return *end ? -1 : v;
+}
+
+static char *trigger_json(int argc, char **argv)
+{
+	json_t *a = json_array();
+	json_t *o;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		json_array_append_new(a, json_stringn_nocheck(argv[i], strlen(argv[i])));
+	o = json_pack("{s:s,s:o}", "source", "cli", "argv", a);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+static const char capture_usage[] =
+	"usage: vigil [--root DIR] capture [--container ID|NAME]... [--all-containers] [--engine] [--host]\n"
+	"       [--case ID] [--examiner NAME] [--note TEXT] [-o DIR] [--max-file-size SIZE] [--min-free SIZE]\n"
+	"       [--compress zstd|gzip|none] [--freeze] [--engine-binaries] [--data-root DIR] [--threads N]\n";
+
+static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, const char **containers, size_t *n)
+{
+	static const struct option opts[] = {
+		{ "container", required_argument, NULL, 'c' }, { "all-containers", no_argument, NULL, 'A' },
+		{ "engine", no_argument, NULL, 'E' },          { "host", no_argument, NULL, 'H' },
+		{ "case", required_argument, NULL, 'k' },      { "examiner", required_argument, NULL, 'x' },
+		{ "note", required_argument, NULL, 'N' },      { "output", required_argument, NULL, 'o' },
+		{ "max-file-size", required_argument, NULL, 'm' }, { "min-free", required_argument, NULL, 'f' },
+		{ "compress", required_argument, NULL, 'z' },  { "freeze", no_argument, NULL, 'F' },
+		{ "engine-binaries", no_argument, NULL, 'B' }, { "data-root", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, 't' },   { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': containers[(*n)++] = optarg; break;
+		case 'A': r->all_containers = 1; break;
+		case 'E': r->engine = 1; break;
+		case 'H': r->host = 1; break;
+		case 'k': r->ev.case_id = optarg; break;
+		case 'x': r->ev.examiner = optarg; break;
+		case 'N': r->ev.note = optarg; break;
+		case 'o': r->ev.out_dir = optarg; break;
+		case 'F': r->freeze = 1; break;
+		case 'B': r->engine_binaries = 1; break;
+		case 'd': r->data_root = optarg; break;
+		case 't': r->threads = atoi(optarg); break;
+		case 'm':
+		case 'f':
+			if ((v = parse_size(optarg)) < 0) {
+				fprintf(stderr, "vigil capture: bad size '%s'\n", optarg);
+				return -1;
+			}
+			*(c == 'm' ? &r->ev.max_file_size : &r->ev.min_free) = (uint64_t)v;
+			break;
+		case 'z':
+			if (!strcmp(optarg, "zstd")) r->ev.compress = VIGIL_EVW_ZSTD;
+			else if (!strcmp(optarg, "gzip")) r->ev.compress = VIGIL_EVW_GZIP;
+			else if (!strcmp(optarg, "none")) r->ev.compress = VIGIL_EVW_NONE;
+			else {
+				fprintf(stderr, "vigil capture: --compress zstd, gzip or none\n");
+				return -1;
+			}
+			break;
+		case 'h': fputs(capture_usage, stdout); return 1;
+		default: fputs(capture_usage, stderr); return -1;
+		}
+	}
+	if (optind < argc || (!*n && !r->all_containers && !r->engine && !r->host)) {
+		fputs(capture_usage, stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int vigil_cmd_capture(struct vigil_cli *cli, int argc, char **argv)
+{
+	struct vigil_capture_req r = { 0 };
+	struct vigil_evw_result res;
+	struct vigil_err err = { "" };
+	struct sigaction sa = { .sa_handler = on_signal };
+	const char **containers = calloc((size_t)argc + 1, sizeof(char *));
+	char outdir[PATH_MAX], *trig = trigger_json(argc, argv);
+	size_t n = 0;
+	int rc;
+
+	if (!containers || !trig) {
+		free(containers);
+		free(trig);
+		return VIGIL_EXIT_FAIL;
+	}
+	r.ev.state_dir = vigil_cli_state_dir(cli);
+	r.ev.root = cli->root;
+	r.ev.min_free = 64u << 20;
+	r.ev.cancel = &stop;
+	r.ev.trigger_json = trig;
+	rc = parse_capture(argc, argv, &r, containers, &n);
+	if (rc) {
+		rc = rc > 0 ? VIGIL_EXIT_OK : VIGIL_EXIT_USAGE;
+		goto out;
+	}
+	if (!r.ev.out_dir) {
+		snprintf(outdir, sizeof(outdir), "%s/evidence", r.ev.state_dir);
+		r.ev.out_dir = outdir;
+	}
+	r.containers = containers;
+	r.n_containers = n;
+	/* no SA_RESTART: a blocked read returns and the capture stops, thaws, cleans up */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	rc = vigil_capture_run(&r, &res, &err);
+	if (rc) {
+		vigil_log_err("capture: %s", err.msg);
+		rc = rc == -ENOENT && !stop ? VIGIL_EXIT_USAGE : VIGIL_EXIT_FAIL;
+		goto out;
+	}
+	printf("%s\nsha256 %s\nseal %s\nmembers %llu, entries %llu, with notes %llu, %llu bytes\n", res.path,
+	       res.sha256, res.seal, (unsigned long long)res.members, (unsigned long long)res.entries,
+	       (unsigned long long)res.problems, (unsigned long long)res.bytes);
+	rc = VIGIL_EXIT_OK;
+out:
+	free(containers);
+	free(trig);
+	return rc;
+}
+
+int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pubkey", required_argument, NULL, 'p' }, { "ledger", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	static const char usage[] = "usage: vigil verify [-p PUBKEY] ARCHIVE | vigil verify --ledger\n";
+	const char *sd = vigil_cli_state_dir(cli), *pub = NULL;
+	struct vigil_evverify v;
+	struct vigil_err err = { "" };
+	char pubbuf[PATH_MAX];
+	uint64_t n = 0;
+	int c, ledger = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': pub = optarg; break;
+		case 'l': ledger = 1; break;
+		case 'h': fputs(usage, stdout); return VIGIL_EXIT_OK;
+		default: fputs(usage, stderr); return VIGIL_EXIT_USAGE;
+		}
+	}
+	if (ledger ? optind != argc : optind + 1 != argc) {
+		fputs(usage, stderr);
+		return VIGIL_EXIT_USAGE;
+	}
+	if (ledger) {
+		rc = vigil_custody_verify(sd, &n, &err);
+		if (rc < 0) {
+			vigil_log_err("%s", err.msg);
+			return VIGIL_EXIT_FAIL;
+		}
+		if (rc) {
+			printf("NOT VERIFIED: %s\n", err.msg);
+			return VIGIL_EXIT_DIFF;
+		}
+		printf("ledger verified: %llu records chained\n", (unsigned long long)n);
+		return VIGIL_EXIT_OK;
+	}
+	if (!pub) {
+		snprintf(pubbuf, sizeof(pubbuf), "%s/%s", sd, VIGIL_PUBKEY_FILE);
+		pub = pubbuf;
+	}
+	rc = vigil_evidence_verify(argv[optind], pub, &v, &err);
+	if (rc < 0) {
+		vigil_log_err("verify: %s", err.msg);
+		return VIGIL_EXIT_FAIL;
+	}
+	if (rc) {
+		printf("NOT VERIFIED: %s: %s\n", argv[optind], v.fault);
+		return VIGIL_EXIT_DIFF;
+	}
+	printf("verified: %s: %llu members match the manifest, seal and custody chain intact, "
+	       "signed with key %s\n", argv[optind], (unsigned long long)v.members, v.key_id);
+	return VIGIL_EXIT_OK;
+}
+
+int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv)
+{
+	struct vigil_err err = { "" };
+	int json = argc > 1 && !strcmp(argv[1], "--json");
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		fputs("usage: vigil cases [--json]\n", stderr);
+		return VIGIL_EXIT_USAGE;
+	}
+	if (vigil_custody_cases(vigil_cli_state_dir(cli), stdout, json, &err)) {
+		vigil_log_err("%s", err.msg);
+		return VIGIL_EXIT_FAIL;
+	}
+	return VIGIL_EXIT_OK;
+}

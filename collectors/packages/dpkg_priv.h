@@ -1,0 +1,70 @@
+/* dpkg_priv.h - what the dpkg collector's files share; not an API.
+ *
+ * dpkg_db.c (the database, its path index, lookups), dpkg_status.c (the
+ * status file), dpkg_info.c (.list, .md5sums, diversions), dpkg_open.c
+ * (reading them all from a root), dpkg_log.c (dpkg.log*), dpkg_lines.c (the
+ * line reader every parser uses).
+ */
+#ifndef VIGIL_DPKG_PRIV_H
+#define VIGIL_DPKG_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/dpkg.h"
+
+struct dpkg_entry {
+	char *key;          /* canonical path */
+	size_t *sums;       /* indexes in db->sums */
+	uint32_t n_sums, cap;
+	uint32_t owner;
+	uint32_t n_owners;
+	uint32_t last_owner_plus1; /* a .list naming a path twice counts once */
+	int32_t div;        /* index in db->divs, -1 when not diverted */
+};
+
+struct dpkg_div {
+	char *from, *to, *by;
+};
+
+struct vigil_dpkg {
+	struct vigil_dpkg_pkg *pkgs;
+	size_t n_pkgs, cap_pkgs;
+	struct vigil_dpkg_sum *sums; /* path owned (cast away const) */
+	size_t n_sums, cap_sums;
+	struct dpkg_div *divs;
+	size_t n_divs, cap_divs;
+	unsigned usrmerge;
+	/* the path index: entries dense, the hash table holds their index + 1
+	 * (0: free), so that the table's slack costs 4 bytes a slot, not 48 */
+	struct dpkg_entry *ents;
+	size_t n_ents, cap_ents;
+	uint32_t *tab;
+	size_t tab_cap;
+	char *warn;
+	size_t warn_len;
+};
+
+/* dpkg_lines.c: splits buf into lines; each has its number; the last line
+ * may lack its newline.  A NUL byte or a line over VIGIL_DPKG_MAX_LINE is an
+ * error naming file:line. */
+struct dpkg_lines {
+	const char *buf, *file;
+	size_t len, pos;
+	unsigned lineno;
+};
+/* 1 with the line and its length set, 0 at the end, -EBADMSG with err set. */
+int dpkg_lines_next(struct dpkg_lines *l, const char **line, size_t *n, struct vigil_err *err);
+int dpkg_bad(struct vigil_err *err, const struct dpkg_lines *l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* 0 when s is exactly 32 hex digits (either case), filling md5. */
+int dpkg_md5_parse(const char *s, size_t n, unsigned char md5[16]);
+
+/* dpkg_db.c; the entry pointer is valid until the next entry is created */
+struct dpkg_entry *dpkg_entry_get(struct vigil_dpkg *db, const char *path, int create);
+int dpkg_add_sum(struct vigil_dpkg *db, uint32_t pkg, const char *path, size_t n,
+		 const unsigned char md5[16], int conffile, unsigned conf_flags);
+int dpkg_warn(struct vigil_dpkg *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dpkg_pkg_clear(struct vigil_dpkg_pkg *p);
+
+#endif

@@ -1,0 +1,28 @@
+/* docker_capture.h - what capture reads of a container, in Docker's terms
+ * (collectors/docker/docker_capture.c): the collector stays the only code that
+ * knows Docker's on-disk layout.
+ *
+ * Lifecycle: vigil_docker_container_dirs(d, c, &dirs, err) -> read through
+ * dirs.dirfd / dirs.upperfd (directory fds opened beneath the data root, no
+ * symlink on the way) -> vigil_docker_container_dirs_clear(&dirs).
+ */
+#ifndef VIGIL_DOCKER_CAPTURE_H
+#define VIGIL_DOCKER_CAPTURE_H
+
+#include "vigil/docker.h"
+
+struct vigil_docker_container_dirs {
+	int dirfd;     /* DATA/containers/<id>: config.v2.json, hostconfig.json, hostname,
+			  hosts, resolv.conf, <id>-json.log*, container-logs/ (local driver) */
+	int upperfd;   /* DATA/overlay2/<mount id>/diff, -1 when missing (err in upper_error) */
+	char *dir, *upper; /* the same as user-visible paths */
+	char *upper_error;
+};
+
+int vigil_docker_container_dirs(const struct vigil_docker *d, const struct vigil_docker_container *c,
+				struct vigil_docker_container_dirs *out, struct vigil_err *err);
+void vigil_docker_container_dirs_clear(struct vigil_docker_container_dirs *dirs);
+/* The root dir fd the model reads through (for engine files). */
+int vigil_docker_rootfd(const struct vigil_docker *d);
+
+#endif
