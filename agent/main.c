@@ -47,6 +47,7 @@ static const struct command commands[] = {
 	/* compliance */
 	{ "cis", vigil_cmd_cis, 1, "judge the host against the CIS Docker Benchmark 1.6.0 [--json] [--junit F] [--html F] [--record]" },
 	{ "diff", vigil_cmd_diff, 1, "what changed between generations GEN_A and GEN_B: files and CIS results [--json]" },
+	{ "prune", vigil_cmd_prune, 1, "apply retention: {keep, max_age} to the generations [--keep N] [--max-age D] [--json]" },
 	{ "generations", vigil_cmd_generations, 1, "list the baseline generations: time, host, records, CIS counts, key, verified [--json]" },
 
 	/* packages */

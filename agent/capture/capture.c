@@ -194,11 +194,14 @@ static int container(struct cctx *x, const struct vigil_docker_container *c)
 	struct vigil_docker_container_dirs dirs;
 	struct vigil_err err = { "" };
 	char prefix[128], member[160], *t;
+	json_t *tj;
 	int running = c->state && !strcmp(c->state, "running") && c->pid > 0, rc;
 
 	snprintf(prefix, sizeof(prefix), "containers/%s", c->id);
-	t = json_dumps(json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:i}", "type", "container", "id", c->id, "name", c->name,
-				 "image", c->image_ref, "state", c->state, "pid", c->pid), JSON_COMPACT);
+	tj = json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:i}", "type", "container", "id", c->id, "name", c->name, "image",
+		       c->image_ref, "state", c->state, "pid", c->pid);
+	t = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+	json_decref(tj);
 	if (t) {
 		vigil_evw_target(x->w, t);
 		free(t);
@@ -212,6 +215,12 @@ static int container(struct cctx *x, const struct vigil_docker_container *c)
 	if (!rc)
 		rc = dirs.upperfd >= 0 ? vigil_evw_add_tree(x->w, dirs.upperfd, dirs.upper, member, 1, NULL)
 				       : vigil_evw_add_missing(x->w, member, dirs.upper_error);
+	snprintf(member, sizeof(member), "%s/merged", prefix);
+	if (!rc && x->r->merged && dirs.mergedfd >= 0 && x->live)
+		rc = vigil_evw_add_tree(x->w, dirs.mergedfd, dirs.merged, member, 0, NULL);
+	else if (!rc && x->r->merged)
+		rc = vigil_evw_note(x->w, "container %.12s: merged view not captured: %s", c->id,
+				    x->live ? "its overlay is not mounted (not running)" : "not the live host");
 	snprintf(member, sizeof(member), "%s/drift.json", prefix);
 	if (!rc)
 		rc = capture_add_json(x, member, NULL, drift_json(x, c));

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "capture_priv.h"
 #include "vigil/docker.h"
 #include "vigil/hostproc.h"
@@ -55,6 +57,50 @@ static const char *const engine_logs[] = {
 	"/var/log/daemon.log*", NULL,
 };
 
+static json_t *strv_json(const struct vigil_strv *sv)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+/* What `vigil images --json` and `containers --json` would say, from the model. */
+static int engine_lists(struct cctx *x)
+{
+	json_t *imgs = json_array(), *cts = json_array();
+	char *a, *b;
+	int rc;
+
+	for (size_t i = 0; imgs && i < vigil_docker_n_images(x->d); i++) {
+		const struct vigil_docker_image *im = vigil_docker_image(x->d, i);
+
+		json_array_append_new(imgs, json_pack("{s:s,s:o,s:s?,s:o,s:I,s:b,s:s?}", "id", im->id, "tags",
+						      strv_json(&im->tags), "created", im->created, "diff_ids",
+						      strv_json(&im->diff_ids), "size", (json_int_t)im->size,
+						      "id_ok", im->id_ok, "error", im->error));
+	}
+	for (size_t i = 0; cts && i < vigil_docker_n_containers(x->d); i++) {
+		const struct vigil_docker_container *c = vigil_docker_container(x->d, i);
+
+		json_array_append_new(cts, json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:i,s:s?,s:s?,s:b,s:s?}", "id", c->id,
+						     "name", c->name, "image", c->image_ref, "image_id", c->image_id,
+						     "state", c->state, "pid", c->pid, "created", c->created, "command",
+						     c->command, "privileged", c->privileged, "error", c->error));
+	}
+	a = imgs ? json_dumps(imgs, JSON_INDENT(1)) : NULL;
+	b = cts ? json_dumps(cts, JSON_INDENT(1)) : NULL;
+	json_decref(imgs);
+	json_decref(cts);
+	rc = capture_add_json(x, "docker/engine/images.json", NULL, a);
+	if (!rc)
+		rc = capture_add_json(x, "docker/engine/containers.json", NULL, b);
+	else
+		free(b);
+	return rc;
+}
+
 int capture_engine(struct cctx *x)
 {
 	struct vigil_docker_engine eng = { 0 };
@@ -78,6 +124,10 @@ int capture_engine(struct cctx *x)
 		rc = vigil_evw_note(x->w, "engine: %s", eng.warnings.v[i]);
 	if (!rc)
 		rc = capture_globs(x, engine_logs, "docker/engine", 0);
+	if (!rc && !x->d && vigil_docker_load(x->r->ev.root, x->r->data_root, &x->d, &err))
+		rc = vigil_evw_note(x->w, "engine: no image or container listing: %s", err.msg);
+	else if (!rc)
+		rc = engine_lists(x);
 	if (!rc)
 		rc = vigil_evw_note(x->w, "engine: journald logs not exported (journalctl -o export is not run)");
 	vigil_docker_engine_clear(&eng);

@@ -327,3 +327,60 @@ int vigil_custody_cases(const char *state_dir, FILE *out, int json, struct vigil
 
 	return each_line(state_dir, cases_cb, &c, err);
 }
+
+struct segment {
+	uint64_t from, to;
+	char *buf;
+	size_t len, cap;
+	struct vigil_err *err;
+};
+
+static int segment_cb(void *arg, uint64_t lineno, const char *line, size_t len, const char *prev, size_t prev_len)
+{
+	struct segment *g = arg;
+
+	(void)prev;
+	(void)prev_len;
+	if (lineno < g->from)
+		return 0;
+	if (lineno > g->to)
+		return 2; /* done */
+	if (g->len + len + 2 > g->cap) {
+		size_t cap = (g->len + len + 2) * 2;
+		char *b;
+
+		if (cap > (64u << 20))
+			return vigil_err_set(g->err, -E2BIG, "custody segment %llu..%llu: too long",
+					     (unsigned long long)g->from, (unsigned long long)g->to);
+		b = realloc(g->buf, cap);
+		if (!b)
+			return vigil_err_set(g->err, -ENOMEM, "out of memory");
+		g->buf = b;
+		g->cap = cap;
+	}
+	memcpy(g->buf + g->len, line, len);
+	g->len += len;
+	g->buf[g->len++] = '\n';
+	g->buf[g->len] = '\0';
+	return 0;
+}
+
+int vigil_custody_segment(const char *state_dir, uint64_t from, uint64_t to, char **text, size_t *len,
+			  struct vigil_err *err)
+{
+	struct segment g = { from, to, NULL, 0, 0, err };
+	int rc = each_line(state_dir, segment_cb, &g, err);
+
+	if (rc == 2)
+		rc = 0;
+	if (!rc && (!g.buf || from > to))
+		rc = vigil_err_set(err, -ENOENT, "custody records %llu..%llu: not in the ledger",
+				   (unsigned long long)from, (unsigned long long)to);
+	if (rc) {
+		free(g.buf);
+		return rc;
+	}
+	*text = g.buf;
+	*len = g.len;
+	return 0;
+}

@@ -59,6 +59,8 @@ static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_
 	const char *p = buf;
 	size_t left = len;
 
+	if (w->discard)
+		return (la_ssize_t)len;
 	if (vigil_evw_cancelled(w)) {
 		archive_set_error(a, ECANCELED, "capture cancelled");
 		return -1;
@@ -372,6 +374,12 @@ fail:
 	return rc;
 }
 
+/* rename() that never replaces: evidence is never overwritten (EEXIST). */
+static int install(const char *from, const char *to)
+{
+	return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
 /* The archive's companions under temporary names: NAME.minisig and NAME.sha256. */
 static int sign(struct vigil_evw *w, const char *hex, struct vigil_err *err)
 {
@@ -396,28 +404,44 @@ static int sign(struct vigil_evw *w, const char *hex, struct vigil_err *err)
 		return rc;
 	/* companions first: the archive's final name appears last, complete */
 	snprintf(sumfile, sizeof(sumfile), "%s.sha256", w->final);
-	if (rename(sumtmp, sumfile) < 0) {
+	if (install(sumtmp, sumfile) < 0) {
 		unlink(sumtmp);
 		return vigil_err_set(err, -errno, "cannot install '%s': %s", sumfile, strerror(errno));
 	}
 	snprintf(sumtmp, sizeof(sumtmp), "%s.minisig", w->tmp);
 	snprintf(comment, sizeof(comment), "%s.minisig", w->final);
-	if (rename(sumtmp, comment) < 0)
-		return vigil_err_set(err, -errno, "cannot install '%s': %s", comment, strerror(errno));
+	w->installed |= 1;
+	if (install(sumtmp, comment) < 0) {
+		rc = vigil_err_set(err, -errno, "cannot install '%s': %s", comment, strerror(errno));
+		unlink(sumtmp);
+		return rc;
+	}
+	w->installed |= 2;
 	return 0;
+}
+
+static uint64_t seq_of(const char *line)
+{
+	json_t *j = json_loads(line, 0, NULL);
+	json_int_t seq = j ? json_integer_value(json_object_get(j, "seq")) : 0;
+
+	json_decref(j);
+	return seq > 0 ? (uint64_t)seq : 0;
 }
 
 static int seal(struct vigil_evw *w, char seal_hex[65], struct vigil_err *err)
 {
 	unsigned char d[32];
 	char *sealed = NULL, *custody = NULL;
+	size_t len = 0;
 	json_t *rec;
 	int rc;
 
 	if ((rc = evw_put(w, "trigger.json", w->trigger, strlen(w->trigger), d)))
 		return rc;
 	vigil_hex(d, 32, seal_hex);
-	if ((rc = evw_entry(w, "file", "trigger.json", NULL, 0, NULL, NULL, seal_hex, strlen(w->trigger), NULL, NULL, 0)))
+	if ((rc = evw_entry(w, "file", "trigger.json", NULL, 0, NULL, NULL, seal_hex, strlen(w->trigger), NULL, NULL,
+			    0)))
 		return rc;
 	if ((rc = evw_write_manifest(w, seal_hex)))
 		return rc;
@@ -425,11 +449,12 @@ static int seal(struct vigil_evw *w, char seal_hex[65], struct vigil_err *err)
 			"members", (json_int_t)w->members);
 	if ((rc = ledger(w, rec, &sealed, err)))
 		return evw_fail(w, rc, "%s", err->msg);
-	custody = xasprintf("%s\n%s\n", w->acquired, sealed);
+	/* the acquired..sealed stretch of the ledger, as it is there */
+	rc = vigil_custody_segment(w->o.state_dir, seq_of(w->acquired), seq_of(sealed), &custody, &len, err);
 	free(sealed);
-	if (!custody)
-		return evw_fail(w, -ENOMEM, "out of memory");
-	rc = evw_put(w, "custody.jsonl", custody, strlen(custody), NULL);
+	if (rc)
+		return evw_fail(w, rc, "%s", err->msg);
+	rc = evw_put(w, "custody.jsonl", custody, len, NULL);
 	free(custody);
 	return rc;
 }
@@ -455,9 +480,19 @@ int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct v
 				     w->error);
 	vigil_digest_read(w->ad, VIGIL_ALGO_SHA256, d);
 	vigil_hex(d, 32, hex);
-	if ((rc = sign(w, hex, err)) || rename(w->tmp, w->final) < 0) {
+	if ((rc = sign(w, hex, err)) || install(w->tmp, w->final) < 0) {
+		char companion[PATH_MAX];
+
 		if (!rc)
-			rc = vigil_err_set(err, -errno, "cannot rename '%s': %s", w->tmp, strerror(errno));
+			rc = vigil_err_set(err, -errno, "cannot rename '%s' to '%s': %s", w->tmp, w->final,
+					   strerror(errno));
+		/* no signature or digest file of ours may stand for an archive that is not there */
+		snprintf(companion, sizeof(companion), "%s.sha256", w->final);
+		if (w->installed & 1)
+			unlink(companion);
+		snprintf(companion, sizeof(companion), "%s.minisig", w->final);
+		if (w->installed & 2)
+			unlink(companion);
 		evw_fail(w, rc, "%s", err->msg);
 		return rc;
 	}
@@ -483,8 +518,9 @@ void vigil_evw_free(struct vigil_evw *w)
 	if (!w)
 		return;
 	if (w->a) {
-		if (!w->finished)
-			archive_write_fail(w->a);
+		/* archive_write_fail() would skip the filters' close and leak their
+		 * buffers: close normally, into nothing */
+		w->discard = !w->finished;
 		archive_write_free(w->a);
 	}
 	if (w->fd >= 0)

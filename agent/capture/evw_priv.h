@@ -31,6 +31,8 @@ struct vigil_evw {
 	unsigned char *buf;
 	int64_t start_ns;
 	int failed, finished;
+	int installed;          /* 1: NAME.sha256, 2: NAME.minisig put in place by us */
+	int discard;            /* being freed unfinished: output is dropped, not written */
 	char error[1024];
 	char kernel[256], boot_id[64], host[256];
 };

@@ -381,6 +381,29 @@ static struct job *job_new(struct vigil_capture_triggers *t, const struct vigil_
 	return j;
 }
 
+/* Starts j's thread (j is freed when that fails: -1) and says so. */
+static int start_job(struct vigil_capture_triggers *t, struct job *j)
+{
+	if (!j)
+		return -1;
+	pthread_mutex_lock(&t->mu);
+	j->next = t->jobs;
+	t->jobs = j;
+	t->running++;
+	if (pthread_create(&j->th, NULL, job_run, j)) {
+		t->jobs = j->next;
+		t->running--;
+		pthread_mutex_unlock(&t->mu);
+		job_free(j);
+		return -1;
+	}
+	pthread_mutex_unlock(&t->mu);
+	emit(t, VIGIL_ACTION_CAPTURE_STARTED, VIGIL_SEV_LOW,
+	     json_pack("{s:s,s:s,s:s?}", "trigger", j->rule, "case", j->case_id, "container", j->container),
+	     "capture %s started", j->case_id);
+	return 0;
+}
+
 static void fire(struct vigil_capture_triggers *t, const struct vigil_trigger *r, const struct vigil_event *ev,
 		 const char *line)
 {
@@ -417,28 +440,9 @@ static void fire(struct vigil_capture_triggers *t, const struct vigil_trigger *r
 		return;
 	}
 	j = job_new(t, r, container, line);
-	if (!j) {
+	if (!j || start_job(t, j))
 		emit(t, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH, json_pack("{s:s,s:s}", "trigger", r->name,
-		     "error", "out of memory"), "trigger %s: out of memory", r->name);
-		return;
-	}
-	pthread_mutex_lock(&t->mu);
-	j->next = t->jobs;
-	t->jobs = j;
-	t->running++;
-	if (pthread_create(&j->th, NULL, job_run, j)) {
-		t->jobs = j->next;
-		t->running--;
-		pthread_mutex_unlock(&t->mu);
-		emit(t, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH, json_pack("{s:s,s:s}", "trigger", r->name,
-		     "error", "cannot start a thread"), "trigger %s: cannot start a thread", r->name);
-		job_free(j);
-		return;
-	}
-	pthread_mutex_unlock(&t->mu);
-	emit(t, VIGIL_ACTION_CAPTURE_STARTED, VIGIL_SEV_LOW,
-	     json_pack("{s:s,s:s,s:s?}", "trigger", r->name, "case", j->case_id, "container", j->container),
-	     "capture %s started", j->case_id);
+		     "error", "out of memory or no thread"), "trigger %s: cannot start a capture", r->name);
 }
 
 void vigil_capture_triggers_observe(struct vigil_capture_triggers *t, const struct vigil_event *ev,
@@ -449,6 +453,56 @@ void vigil_capture_triggers_observe(struct vigil_capture_triggers *t, const stru
 	for (size_t i = 0; i < t->cfg->n_triggers; i++)
 		if (matches(&t->cfg->triggers[i], ev))
 			fire(t, &t->cfg->triggers[i], ev, line);
+}
+
+/* `vigil ctl capture`: {"cmd":"capture","container":S,"engine":B,"host":B,
+ * "freeze":B,"case":S}.  Not subject to the cooldown (a person asked), only to
+ * max_concurrent.  The reply says which case was started; its outcome is an event. */
+char *vigil_capture_triggers_request(struct vigil_capture_triggers *t, json_t *req)
+{
+	struct vigil_trigger r = { 0 };
+	const char *container = json_string_value(json_object_get(req, "container"));
+	const char *case_id = json_string_value(json_object_get(req, "case"));
+	int max = t->cfg && t->cfg->capture_max_concurrent > 0 ? t->cfg->capture_max_concurrent : 1;
+	char *line = NULL, *reply;
+	struct job *j;
+	json_t *o;
+
+	r.name = "ctl";
+	r.container = container != NULL;
+	r.engine = json_is_true(json_object_get(req, "engine"));
+	r.host = json_is_true(json_object_get(req, "host"));
+	r.freeze = json_is_true(json_object_get(req, "freeze"));
+	if (!t->cfg || (!r.container && !r.engine && !r.host)) {
+		o = json_pack("{s:b,s:s}", "ok", 0, "error", "nothing to capture: container, engine or host");
+		goto out;
+	}
+	if (vigil_capture_triggers_running(t) >= max) {
+		o = json_pack("{s:b,s:s}", "ok", 0, "error", "as many captures as capture.max_concurrent run already");
+		goto out;
+	}
+	line = json_dumps(req, JSON_COMPACT);
+	emit(t, VIGIL_ACTION_CAPTURE_TRIGGERED, VIGIL_SEV_MEDIUM,
+	     json_pack("{s:s,s:s,s:s?}", "trigger", "ctl", "event", "ctl capture", "container", container),
+	     "capture asked for on the control socket");
+	j = line ? job_new(t, &r, container, line) : NULL;
+	if (j && case_id) {
+		free(j->case_id);
+		j->case_id = strdup(case_id);
+		if (!j->case_id) {
+			job_free(j);
+			j = NULL;
+		}
+	}
+	if (j && !start_job(t, j))
+		o = json_pack("{s:b,s:s}", "ok", 1, "case", j->case_id);
+	else
+		o = json_pack("{s:b,s:s}", "ok", 0, "error", "cannot start a capture");
+out:
+	free(line);
+	reply = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return reply;
 }
 
 void vigil_capture_triggers_free(struct vigil_capture_triggers *t)
@@ -470,4 +524,29 @@ void vigil_capture_triggers_free(struct vigil_capture_triggers *t)
 	pthread_mutex_destroy(&t->mu);
 	copy_free(t->cfg);
 	free(t);
+}
+
+/* The client's side of the request above (`vigil ctl capture ARGS`). */
+char *vigil_capture_ctl_request(int argc, char **argv)
+{
+	json_t *o = json_pack("{s:s}", "cmd", "capture");
+	char *s;
+
+	for (int i = 0; o && i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((!strcmp(a, "--container") || !strcmp(a, "--case")) && i + 1 < argc)
+			json_object_set_new(o, a + 2, json_string(argv[++i]));
+		else if (!strcmp(a, "--engine") || !strcmp(a, "--host") || !strcmp(a, "--freeze"))
+			json_object_set_new(o, a + 2, json_true());
+		else {
+			fprintf(stderr, "usage: vigil ctl capture [--container ID|NAME] [--engine] [--host] "
+					"[--freeze] [--case ID]\n");
+			json_decref(o);
+			return NULL;
+		}
+	}
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
 }

@@ -418,6 +418,16 @@ out:
 	free(s.m);
 	free(s.manifest);
 	free(s.custody);
+	if (s.file_sha && s.rbuf) {
+		/* the rest libarchive did not need: the digest covers the whole file */
+		unsigned char d[32];
+		ssize_t n;
+
+		while ((n = read(fd, s.rbuf, 65536)) > 0)
+			vigil_digest_write(s.file_sha, s.rbuf, (size_t)n);
+		vigil_digest_read(s.file_sha, VIGIL_ALGO_SHA256, d);
+		vigil_hex(d, 32, v->sha256);
+	}
 	free(s.rbuf);
 	vigil_digest_free(s.file_sha);
 	return rc;

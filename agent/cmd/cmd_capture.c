@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -58,7 +59,8 @@ static char *trigger_json(int argc, char **argv)
 static const char capture_usage[] =
 	"usage: vigil [--root DIR] capture [--container ID|NAME]... [--all-containers] [--engine] [--host]\n"
 	"       [--case ID] [--examiner NAME] [--note TEXT] [-o DIR] [--max-file-size SIZE] [--min-free SIZE]\n"
-	"       [--compress zstd|gzip|none] [--freeze] [--engine-binaries] [--data-root DIR] [--threads N]\n";
+	"       [--compress zstd|gzip|none] [--freeze] [--merged] [--engine-binaries] [--data-root DIR]\n"
+	"       [--threads N]\n";
 
 static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, const char **containers, size_t *n)
 {
@@ -71,6 +73,7 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		{ "compress", required_argument, NULL, 'z' },  { "freeze", no_argument, NULL, 'F' },
 		{ "engine-binaries", no_argument, NULL, 'B' }, { "data-root", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 't' },   { "help", no_argument, NULL, 'h' },
+		{ "merged", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long v;
@@ -87,6 +90,7 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		case 'N': r->ev.note = optarg; break;
 		case 'o': r->ev.out_dir = optarg; break;
 		case 'F': r->freeze = 1; break;
+		case 'M': r->merged = 1; break;
 		case 'B': r->engine_binaries = 1; break;
 		case 'd': r->data_root = optarg; break;
 		case 't': r->threads = atoi(optarg); break;
@@ -170,6 +174,25 @@ out:
 	return rc;
 }
 
+/* A `verified` record in this host's ledger, when there is one we may write:
+ * verifying someone else's archive elsewhere needs no state dir. */
+static void record_verified(const char *state_dir, const char *file, const char *sha256)
+{
+	struct vigil_err err = { "" };
+	char ledger[PATH_MAX], *fields;
+	json_t *o;
+
+	snprintf(ledger, sizeof(ledger), "%s/%s", state_dir, VIGIL_CUSTODY_FILE);
+	if (access(ledger, W_OK))
+		return;
+	o = json_pack("{s:s,s:s,s:s}", "action", "verified", "archive", file, "sha256", sha256);
+	fields = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (fields && vigil_custody_append(state_dir, fields, NULL, &err))
+		vigil_log_warn("verified, but not recorded in the ledger: %s", err.msg);
+	free(fields);
+}
+
 int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -224,6 +247,7 @@ int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
 	}
 	printf("verified: %s: %llu members match the manifest, seal and custody chain intact, "
 	       "signed with key %s\n", argv[optind], (unsigned long long)v.members, v.key_id);
+	record_verified(sd, argv[optind], v.sha256);
 	return VIGIL_EXIT_OK;
 }
 

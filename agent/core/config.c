@@ -75,6 +75,7 @@ static const struct enum_val facilities[] = {
 static const struct enum_val sched_actions[] = {
 	{ "check", VIGIL_SCHED_CHECK },
 	{ "baseline", VIGIL_SCHED_BASELINE },
+	{ "compliance", VIGIL_SCHED_COMPLIANCE },
 	{ NULL, 0 },
 };
 
@@ -293,6 +294,12 @@ static const struct list_desc trigger_list = {
 };
 
 enum { TK_SCOPES = 4, TK_OUTPUTS = 6 };
+static const struct key retention_keys[] = {
+	{ "keep", config_p_int, CFG(retention_keep), 0, 1000000, NULL, 0 },
+	{ "max_age", config_p_seconds64, CFG(retention_max_age_s), 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
 static const struct key top_keys[] = {
 	{ "state_dir", config_p_path, CFG(state_dir), 0, 0, NULL, 0 },
 	{ "hash", config_p_algos, CFG(algos), 0, 0, NULL, 0 },
@@ -306,6 +313,7 @@ static const struct key top_keys[] = {
 	{ "packages", config_p_submap, 0, 0, 0, packages_keys, 0 },
 	{ "capture", config_p_submap, 0, 0, 0, capture_keys, 0 },
 	{ "triggers", config_p_list, 0, 0, 0, &trigger_list, 0 },
+	{ "retention", config_p_submap, 0, 0, 0, retention_keys, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

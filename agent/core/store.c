@@ -402,6 +402,14 @@ static int setup_connection(struct vigil_store *st, unsigned flags, struct vigil
 	 * its page cache is bounded (16 MiB) whatever the scan size. */
 	rc = store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA cell_size_check = ON; PRAGMA temp_store = FILE;"
 			" PRAGMA temp.cache_size = -16384", "setting up the connection", err);
+	/* a new (empty) file: pruning will give pages back (incremental_vacuum,
+	 * store_retain.c); it must be set before the header is first written */
+	if (!rc && !(flags & VIGIL_STORE_RDONLY)) {
+		struct stat sb;
+
+		if (!stat(st->path, &sb) && sb.st_size == 0)
+			rc = store_exec(st, "PRAGMA auto_vacuum = INCREMENTAL", "setting up the connection", err);
+	}
 	if (!rc && !(flags & VIGIL_STORE_RDONLY))
 		rc = store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 				" PRAGMA journal_size_limit = 67108864", "setting up the connection", err);

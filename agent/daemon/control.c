@@ -165,8 +165,8 @@ void watch_on_sched(void *ctx, int action, size_t index)
 	struct vigil_watch *w = ctx;
 
 	vigil_log_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
-	queue_slow(w, action == VIGIL_SCHED_BASELINE ? J_BASELINE : J_CHECK, 0,
-		   action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
+	queue_slow(w, action == VIGIL_SCHED_CHECK ? J_CHECK : J_BASELINE, 0,
+		   action == VIGIL_SCHED_COMPLIANCE ? "compliance" : action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
 }
 
 static void iso_time(int64_t ns, char *buf, size_t size)
@@ -239,6 +239,17 @@ static void reply_status(struct vigil_watch *w, uint64_t client)
 	free(s);
 }
 
+void vigil_watch_set_ctl(struct vigil_watch *w, vigil_watch_ctl_fn fn, void *ctx)
+{
+	w->ctl_fn = fn;
+	w->ctl_ctx = ctx;
+}
+
+int vigil_watch_ctl_reply(struct vigil_watch *w, uint64_t client, const char *line)
+{
+	return w->ctl ? vigil_ctl_reply(w->ctl, client, line) : -ENOENT;
+}
+
 void watch_on_ctl(void *ctx, uint64_t client, const char *cmd, json_t *req)
 {
 	struct vigil_watch *w = ctx;
@@ -252,6 +263,8 @@ void watch_on_ctl(void *ctx, uint64_t client, const char *cmd, json_t *req)
 		do_reload(w, client);
 	} else if (!strcmp(cmd, "check")) {
 		queue_slow(w, J_CHECK, client, "check");
+	} else if (w->ctl_fn && w->ctl_fn(w->ctl_ctx, client, cmd, req)) {
+		/* a module's command, answered by it */
 	} else {
 		char msg[160];
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vigil/cli.h"
+#include "vigil/capture_trigger.h"
 #include "vigil/ctl.h"
 
 struct client {
@@ -483,7 +484,8 @@ int vigil_ctl_request(const char *path, const char *cmd, int timeout_ms, char **
 		goto out;
 	}
 	{
-		json_t *o = json_pack("{s:s}", "cmd", cmd);
+		/* "{...}": a whole request object (ctl capture's arguments) */
+		json_t *o = cmd[0] == '{' ? json_loads(cmd, 0, NULL) : json_pack("{s:s}", "cmd", cmd);
 
 		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
@@ -561,8 +563,19 @@ int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv)
 	const char *path = cli->cfg && cli->cfg->control_socket ? cli->cfg->control_socket : "/run/vigil/control.sock";
 	struct vigil_err err = { "" };
 	int timeout_s = 0, o, rc;
-	char *reply = NULL;
+	char *reply = NULL, *capture = NULL;
 	json_t *j;
+
+	/* `capture` takes options of its own (capture_trigger.h): cut them off first */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "capture")) {
+			capture = vigil_capture_ctl_request(argc - i - 1, argv + i + 1);
+			if (!capture)
+				return VIGIL_EXIT_USAGE;
+			argc = i + 1;
+			break;
+		}
+	}
 
 	while ((o = getopt_long(argc, argv, "S:t:", opts, NULL)) != -1) {
 		switch (o) {
@@ -572,13 +585,15 @@ int vigil_cmd_ctl(struct vigil_cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || (strcmp(argv[optind], "status") && strcmp(argv[optind], "rescan") &&
-				   strcmp(argv[optind], "reload") && strcmp(argv[optind], "check"))) {
-		vigil_log_err("usage: vigil ctl [--socket PATH] [--timeout SECONDS] status|rescan|reload|check");
+				   strcmp(argv[optind], "reload") && strcmp(argv[optind], "check") && !capture)) {
+		vigil_log_err("usage: vigil ctl [--socket PATH] [--timeout SECONDS] status|rescan|reload|check|capture");
+		free(capture);
 		return VIGIL_EXIT_USAGE;
 	}
 	if (timeout_s <= 0) /* a check hashes every scope: give it time */
 		timeout_s = strcmp(argv[optind], "check") ? 10 : 3600;
-	rc = vigil_ctl_request(path, argv[optind], timeout_s * 1000, &reply, &err);
+	rc = vigil_ctl_request(path, capture ? capture : argv[optind], timeout_s * 1000, &reply, &err);
+	free(capture);
 	if (rc) {
 		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;

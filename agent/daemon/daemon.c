@@ -7,8 +7,12 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "vigil/audit_watch.h"
 #include "vigil/capture_trigger.h"
+#include "vigil/compliance.h"
 #include "vigil/daemon.h"
 #include "vigil/watch.h"
 
@@ -99,6 +103,19 @@ static void capture_observe(void *ctx, const struct vigil_event *ev, const char 
 	vigil_capture_triggers_observe(((struct capture_slot *)ctx)->t, ev, line);
 }
 
+static int capture_ctl(void *ctx, uint64_t client, const char *cmd, struct json_t *req)
+{
+	struct capture_slot *c = ctx;
+	char *reply;
+
+	if (strcmp(cmd, "capture"))
+		return 0;
+	reply = vigil_capture_triggers_request(c->t, req);
+	vigil_watch_ctl_reply(c->w, client, reply ? reply : "{\"ok\":false,\"error\":\"out of memory\"}");
+	free(reply);
+	return 1;
+}
+
 static int capture_start(void *ctx, struct vigil_watch *w, const struct vigil_config *cfg, struct vigil_err *err)
 {
 	struct capture_slot *c = ctx;
@@ -109,6 +126,7 @@ static int capture_start(void *ctx, struct vigil_watch *w, const struct vigil_co
 		return rc;
 	vigil_capture_triggers_config(c->t, cfg);
 	vigil_watch_set_observer(w, capture_observe, c);
+	vigil_watch_set_ctl(w, capture_ctl, c);
 	return 0;
 }
 
@@ -127,6 +145,7 @@ static void capture_stop(void *ctx, struct vigil_watch *w)
 	struct capture_slot *c = ctx;
 
 	vigil_watch_set_observer(w, NULL, NULL);
+	vigil_watch_set_ctl(w, NULL, NULL);
 	vigil_capture_triggers_free(c->t);
 	c->t = NULL;
 }
@@ -134,6 +153,21 @@ static void capture_stop(void *ctx, struct vigil_watch *w)
 static const struct vigil_watch_module capture_module = {
 	.name = "capture", .start = capture_start, .reload = capture_reload, .stop = capture_stop,
 };
+
+/* `action: compliance`: the CIS run's results in the scheduled generation. */
+static int cis_objects(void *ctx, struct vigil_store *st, struct vigil_err *err)
+{
+	struct vigil_cis_opts o = { 0 };
+	struct vigil_cis_report *r = NULL;
+	int rc;
+
+	(void)ctx;
+	rc = vigil_cis_run(&o, &r, err);
+	if (!rc)
+		rc = vigil_cis_store(r, st, err);
+	vigil_cis_report_free(r);
+	return rc;
+}
 
 int vigil_daemon_run(struct vigil_cli *cli, const char *pid_file)
 {
@@ -146,6 +180,8 @@ int vigil_daemon_run(struct vigil_cli *cli, const char *pid_file)
 		vigil_watch_add_module(w, &audit_module, &audit);
 	if (!ret)
 		vigil_watch_add_module(w, &capture_module, &capture);
+	if (!ret)
+		vigil_watch_set_compliance(w, cis_objects, NULL);
 	if (!ret)
 		ret = vigil_watch_run(w);
 	vigil_watch_free(w);

@@ -366,18 +366,54 @@ void watch_run_compare(struct vigil_watch *w, struct vigil_store *st, struct job
 	malloc_trim(0);
 }
 
+static int compliance_objects(void *arg, struct vigil_store *st, struct vigil_err *err)
+{
+	struct vigil_watch *w = arg;
+
+	return w->compliance_fn ? w->compliance_fn(w->compliance_ctx, st, err) : 0;
+}
+
+/* `retention:` after a scheduled generation: what was pruned, for the
+ * generation-pruned event (note stays empty when nothing was). */
+static void retain(struct vigil_watch *w, const struct vigil_config *cfg, char *note, size_t len)
+{
+	struct vigil_store *st = NULL;
+	struct vigil_err err = { "" };
+	int64_t *pruned = NULL;
+	size_t n = 0, o;
+	int rc = vigil_store_open(w->state_dir, 0, &st, &err);
+
+	if (!rc)
+		rc = vigil_store_retain_policy(st, w->state_dir, (unsigned)cfg->retention_keep,
+					       cfg->retention_max_age_s, &pruned, &n, &err);
+	vigil_store_close(st);
+	if (rc) {
+		snprintf(note, len, "retention failed: %s", err.msg);
+		return;
+	}
+	o = n ? (size_t)snprintf(note, len, "retention pruned generation%s", n > 1 ? "s" : "") : 0;
+	for (size_t i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(note + o, len - o, "%s %" PRId64, i ? "," : "", pruned[i]);
+	free(pruned);
+}
+
 void watch_run_baseline(struct vigil_watch *w, struct job *j)
 {
 	struct rescan r = { .w = w, .j = j };
+	int compliance = j->source && !strcmp(j->source, "compliance");
 	struct vigil_run_opts o = {
-		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir, .kind = "scheduled",
-		.say = watch_say_log,
+		.cfg = j->cr->cfg, .loc = j->cr->loc, .state_dir = w->state_dir,
+		.kind = compliance ? "compliance" : "scheduled", .say = watch_say_log,
 		.cancelled = walk_cancelled, .cancel_arg = &r,
+		.objects = compliance ? compliance_objects : NULL, .objects_arg = w,
 	};
 	struct vigil_run_result res;
 	struct vigil_err err = { "" };
+	char note[512] = "";
 	int rc = vigil_run_baseline(&o, &res, &err);
 
-	watch_done_push(w, j, rc, rc ? err.msg : NULL, NULL, rc ? 0 : res.gen.id);
+	if (!rc && (o.cfg->retention_keep || o.cfg->retention_max_age_s))
+		retain(w, o.cfg, note, sizeof(note));
+	watch_done_push(w, j, rc, rc ? err.msg : note[0] ? note : NULL, NULL, rc ? 0 : res.gen.id);
 	malloc_trim(0);
 }

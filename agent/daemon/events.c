@@ -28,6 +28,12 @@ void vigil_watch_emit(struct vigil_watch *w, const struct vigil_event *ev)
 	free(line);
 }
 
+void vigil_watch_set_compliance(struct vigil_watch *w, vigil_watch_objects_fn fn, void *ctx)
+{
+	w->compliance_fn = fn;
+	w->compliance_ctx = ctx;
+}
+
 void vigil_watch_set_observer(struct vigil_watch *w, vigil_watch_observe_fn fn, void *ctx)
 {
 	w->observe_fn = fn;
@@ -248,6 +254,8 @@ static void on_done(struct vigil_watch *w, struct change *c)
 			watch_emit_info(w, VIGIL_ACTION_BASELINE, 0, ok ? head : NULL, "baseline generation %" PRId64
 				  " stored (head counter %" PRIu64 ")", c->new_gen, ok ? h.counter : 0);
 		}
+		if (c->msg[0]) /* retention ran after it (evaluate.c) */
+			watch_emit_info(w, VIGIL_ACTION_GEN_PRUNED, 0, NULL, "%s", c->msg);
 		break;
 	}
 }

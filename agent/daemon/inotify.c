@@ -1,96 +1,11 @@
 /* inotify.c - recursive inotify: a tree of watched directories, cookie
- * pairing of moves, overflow and watch-limit handling.  See inotify.h. */
+ * pairing of moves, overflow and watch-limit handling.  See inotify.h.  The
+ * kernel's events are read and handled in inotify_events.c. */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
-#include <glob.h>
-#include <limits.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "inotify_priv.h"
 
-#include "vigil/inotify.h"
-
-#define WMASK (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | \
-	       IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
-/* Directories kept by path for rescans when the kernel refused to watch
- * them; beyond this the whole roots are rescanned instead. */
-#define UNWATCHED_MAX 4096
-#define MOVES_MAX 256
-
-enum {
-	N_TREE = 1u << 0,     /* part of a recursively watched tree */
-	N_ROOT = 1u << 1,     /* top of a tree: name is the full path */
-	N_SENTINEL = 1u << 2, /* parent of root patterns (sents) */
-	N_ONEFS = 1u << 3,    /* do not cross into other file systems below */
-	N_UNMOUNTED = 1u << 4,
-	N_MARK = 1u << 5,     /* seen during the current resync */
-};
-
-struct sent {
-	char *pattern; /* last component of a root, fnmatch glob */
-	int one_fs;
-	struct sent *next;
-};
-
-struct node {
-	int wd;
-	uint32_t flags;
-	uint64_t dev;
-	struct node *parent, *child, *next, *hnext;
-	struct sent *sents;
-	char *name; /* full path when parent is NULL */
-};
-
-struct rootpat {
-	char *dir;  /* may hold globs */
-	char *base; /* "" for "/" */
-	int one_fs;
-	struct rootpat *next;
-};
-
-struct pmove {
-	uint32_t cookie;
-	int parent_wd;
-	int is_dir;
-	int age;
-	char *name;
-	char *path;
-};
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-struct vigil_inotify {
-	int fd;
-	vigil_inotify_fn fn;
-	vigil_inotify_filter_fn watch_dir;
-	void *ctx;
-	struct node **hash;
-	size_t nbuckets, nnodes;
-	size_t mem;
-	struct rootpat *roots;
-	struct pmove moves[MOVES_MAX];
-	size_t nmoves;
-	char **unwatched;
-	size_t nunwatched;
-	int unwatched_overflow;
-	struct vigil_inotify_stats st;
-	struct buf pb, pb2;
-	struct node **stack;
-	size_t nstack, capstack;
-};
-
-/* ---- small helpers ---- */
-
-static int buf_set(struct buf *b, const char *a, size_t alen, const char *c, size_t clen)
+int ino_buf_set(struct buf *b, const char *a, size_t alen, const char *c, size_t clen)
 {
 	int sep = c && alen && a[alen - 1] != '/';
 	size_t need = alen + (size_t)sep + clen + 1;
@@ -117,7 +32,7 @@ static int buf_set(struct buf *b, const char *a, size_t alen, const char *c, siz
 }
 
 /* Full path of n (and of its entry child when child is not NULL) into b. */
-static int node_path(struct node *n, const char *child, struct buf *b)
+int ino_node_path(struct node *n, const char *child, struct buf *b)
 {
 	size_t len = 0, pos;
 	struct node *m;
@@ -152,14 +67,14 @@ static int node_path(struct node *n, const char *child, struct buf *b)
 
 		if (!tmp)
 			return -ENOMEM;
-		rc = buf_set(b, tmp, strlen(tmp), child, strlen(child));
+		rc = ino_buf_set(b, tmp, strlen(tmp), child, strlen(child));
 		free(tmp);
 		return rc;
 	}
 	return 0;
 }
 
-static void emit(struct vigil_inotify *w, int kind, const char *path, size_t len, const char *from,
+void ino_emit(struct vigil_inotify *w, int kind, const char *path, size_t len, const char *from,
 		 size_t from_len, int is_dir, int err, uint32_t mask)
 {
 	struct vigil_inotify_ev ev = { kind, path, len, from, from_len, is_dir, err, mask };
@@ -172,7 +87,7 @@ static size_t hslot(const struct vigil_inotify *w, int wd)
 	return ((unsigned)wd * 2654435761u) & (w->nbuckets - 1);
 }
 
-static struct node *lookup(const struct vigil_inotify *w, int wd)
+struct node *ino_lookup(const struct vigil_inotify *w, int wd)
 {
 	struct node *n;
 
@@ -207,7 +122,7 @@ static int hash_grow(struct vigil_inotify *w)
 	return 0;
 }
 
-static void unlink_child(struct node *n)
+void ino_unlink_child(struct node *n)
 {
 	struct node **pp;
 
@@ -222,14 +137,14 @@ static void unlink_child(struct node *n)
 	n->next = NULL;
 }
 
-static void link_child(struct node *parent, struct node *n)
+void ino_link_child(struct node *parent, struct node *n)
 {
 	n->parent = parent;
 	n->next = parent->child;
 	parent->child = n;
 }
 
-static struct node *find_child(struct node *parent, const char *name)
+struct node *ino_find_child(struct node *parent, const char *name)
 {
 	struct node *c;
 
@@ -252,13 +167,13 @@ static void free_sents(struct sent *s)
 
 /* Forgets n and everything below it; rm_watch tells whether n's own watch
  * still exists in the kernel (children's always may). */
-static void node_drop(struct vigil_inotify *w, struct node *n, int rm_watch)
+void ino_node_drop(struct vigil_inotify *w, struct node *n, int rm_watch)
 {
 	struct node **pp;
 
 	while (n->child)
-		node_drop(w, n->child, 1);
-	unlink_child(n);
+		ino_node_drop(w, n->child, 1);
+	ino_unlink_child(n);
 	for (pp = &w->hash[hslot(w, n->wd)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == n) {
 			*pp = n->hnext;
@@ -275,7 +190,7 @@ static void node_drop(struct vigil_inotify *w, struct node *n, int rm_watch)
 	free(n);
 }
 
-static void unwatched_add(struct vigil_inotify *w, const char *path)
+void ino_unwatched_add(struct vigil_inotify *w, const char *path)
 {
 	char *p;
 
@@ -305,14 +220,14 @@ static void unwatched_add(struct vigil_inotify *w, const char *path)
  * when parent is NULL).  Returns the node, or NULL when it is not a
  * directory, is on another file system under one_fs, or the kernel refused
  * (reported). */
-static struct node *watch_dir(struct vigil_inotify *w, struct node *parent, const char *name,
+struct node *ino_watch_dir(struct vigil_inotify *w, struct node *parent, const char *name,
 			      uint32_t flags)
 {
 	struct stat st;
 	struct node *n;
 	int wd;
 
-	if (parent ? node_path(parent, name, &w->pb) : buf_set(&w->pb, name, strlen(name), NULL, 0))
+	if (parent ? ino_node_path(parent, name, &w->pb) : ino_buf_set(&w->pb, name, strlen(name), NULL, 0))
 		return NULL;
 	if (lstat(w->pb.p, &st) < 0 || !S_ISDIR(st.st_mode))
 		return NULL;
@@ -326,12 +241,12 @@ static struct node *watch_dir(struct vigil_inotify *w, struct node *parent, cons
 			return NULL;
 		if (e == ENOSPC || e == ENOMEM) {
 			w->st.limit_hits++;
-			unwatched_add(w, w->pb.p);
+			ino_unwatched_add(w, w->pb.p);
 		}
-		emit(w, VIGIL_INOTIFY_LIMIT, w->pb.p, w->pb.len, NULL, 0, 1, -e, 0);
+		ino_emit(w, VIGIL_INOTIFY_LIMIT, w->pb.p, w->pb.len, NULL, 0, 1, -e, 0);
 		return NULL;
 	}
-	n = lookup(w, wd);
+	n = ino_lookup(w, wd);
 	if (n) {
 		/* Known inode: a nested root, a sentinel that is also in a tree, or a
 		 * directory that moved while events were lost. */
@@ -339,10 +254,10 @@ static struct node *watch_dir(struct vigil_inotify *w, struct node *parent, cons
 			char *nm = strdup(name);
 
 			if (nm) {
-				unlink_child(n);
+				ino_unlink_child(n);
 				free(n->name);
 				n->name = nm;
-				link_child(parent, n);
+				ino_link_child(parent, n);
 			}
 		}
 		if (!parent && !n->parent && strcmp(n->name, name)) {
@@ -370,7 +285,7 @@ static struct node *watch_dir(struct vigil_inotify *w, struct node *parent, cons
 	n->flags = flags | N_MARK;
 	if (parent) {
 		n->flags |= parent->flags & N_ONEFS;
-		link_child(parent, n);
+		ino_link_child(parent, n);
 	}
 	n->dev = (uint64_t)st.st_dev;
 	n->hnext = w->hash[hslot(w, wd)];
@@ -398,7 +313,7 @@ static int push(struct vigil_inotify *w, struct node *n)
 /* Watches every directory below top; with report, every entry found is
  * reported as PATH (a new directory: files may have been created in it
  * before its watch existed). */
-static void add_tree(struct vigil_inotify *w, struct node *top, int report)
+void ino_add_tree(struct vigil_inotify *w, struct node *top, int report)
 {
 	w->nstack = 0;
 	if (push(w, top))
@@ -411,7 +326,7 @@ static void add_tree(struct vigil_inotify *w, struct node *top, int report)
 		DIR *d;
 		int fd;
 
-		if (node_path(n, NULL, &w->pb))
+		if (ino_node_path(n, NULL, &w->pb))
 			continue;
 		base = strdup(w->pb.p);
 		if (!base)
@@ -437,12 +352,12 @@ static void add_tree(struct vigil_inotify *w, struct node *top, int report)
 				is_dir = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 					 S_ISDIR(st.st_mode);
 			}
-			if (buf_set(&w->pb2, base, blen, de->d_name, strlen(de->d_name)))
+			if (ino_buf_set(&w->pb2, base, blen, de->d_name, strlen(de->d_name)))
 				continue;
 			if (report)
-				emit(w, VIGIL_INOTIFY_PATH, w->pb2.p, w->pb2.len, NULL, 0, is_dir, 0, IN_CREATE);
+				ino_emit(w, VIGIL_INOTIFY_PATH, w->pb2.p, w->pb2.len, NULL, 0, is_dir, 0, IN_CREATE);
 			if (is_dir && w->watch_dir(w->ctx, w->pb2.p, w->pb2.len)) {
-				struct node *c = watch_dir(w, n, de->d_name, N_TREE);
+				struct node *c = ino_watch_dir(w, n, de->d_name, N_TREE);
 
 				if (c && push(w, c))
 					break;
@@ -475,20 +390,20 @@ static void add_sent(struct vigil_inotify *w, struct node *n, const struct rootp
 	n->sents = s;
 }
 
-static void root_tree(struct vigil_inotify *w, const char *path, int one_fs, int report)
+void ino_root_tree(struct vigil_inotify *w, const char *path, int one_fs, int report)
 {
 	struct node *n;
 
 	if (!w->watch_dir(w->ctx, path, strlen(path)))
 		return;
-	n = watch_dir(w, NULL, path, N_TREE | N_ROOT | (one_fs ? N_ONEFS : 0));
+	n = ino_watch_dir(w, NULL, path, N_TREE | N_ROOT | (one_fs ? N_ONEFS : 0));
 	if (n)
-		add_tree(w, n, report);
+		ino_add_tree(w, n, report);
 }
 
 /* Sets up one root pattern: a sentinel watch on each parent directory and a
  * tree for each directory that matches.  Returns how many parents were watched. */
-static int install(struct vigil_inotify *w, const struct rootpat *r, int report)
+int ino_install(struct vigil_inotify *w, const struct rootpat *r, int report)
 {
 	glob_t pg = { 0 }, mg = { 0 };
 	char **dirs, *single[1];
@@ -496,7 +411,7 @@ static int install(struct vigil_inotify *w, const struct rootpat *r, int report)
 	int watched = 0;
 
 	if (!r->base[0]) { /* "/" */
-		root_tree(w, "/", r->one_fs, report);
+		ino_root_tree(w, "/", r->one_fs, report);
 		return 1;
 	}
 	if (has_magic(r->dir)) {
@@ -510,7 +425,7 @@ static int install(struct vigil_inotify *w, const struct rootpat *r, int report)
 		ndirs = 1;
 	}
 	for (size_t i = 0; i < ndirs; i++) {
-		struct node *s = watch_dir(w, NULL, dirs[i], N_SENTINEL);
+		struct node *s = ino_watch_dir(w, NULL, dirs[i], N_SENTINEL);
 		char *pat;
 		size_t dl = strlen(dirs[i]);
 
@@ -528,10 +443,10 @@ static int install(struct vigil_inotify *w, const struct rootpat *r, int report)
 		if (has_magic(r->base)) {
 			if (glob(pat, GLOB_NOSORT, NULL, &mg) == 0)
 				for (size_t j = 0; j < mg.gl_pathc; j++)
-					root_tree(w, mg.gl_pathv[j], r->one_fs, report);
+					ino_root_tree(w, mg.gl_pathv[j], r->one_fs, report);
 			globfree(&mg);
 		} else {
-			root_tree(w, pat, r->one_fs, report);
+			ino_root_tree(w, pat, r->one_fs, report);
 		}
 		free(pat);
 	}
@@ -637,375 +552,7 @@ int vigil_inotify_add_root(struct vigil_inotify *w, const char *path, int one_fs
 	}
 	r->next = w->roots;
 	w->roots = r;
-	if (!install(w, r, 0))
+	if (!ino_install(w, r, 0))
 		w->st.missing_roots++;
 	return 0;
-}
-
-/* ---- events ---- */
-
-static void move_free(struct pmove *m)
-{
-	free(m->name);
-	free(m->path);
-	m->name = m->path = NULL;
-}
-
-static void move_remove(struct vigil_inotify *w, size_t i)
-{
-	move_free(&w->moves[i]);
-	w->moves[i] = w->moves[--w->nmoves];
-}
-
-/* A move whose destination never came: the entry left the watched trees. */
-static void move_settle(struct vigil_inotify *w, size_t i)
-{
-	struct pmove *m = &w->moves[i];
-
-	if (m->is_dir) {
-		struct node *p = lookup(w, m->parent_wd), *c = p ? find_child(p, m->name) : NULL;
-
-		if (c)
-			node_drop(w, c, 1);
-		emit(w, VIGIL_INOTIFY_SUBTREE, m->path, strlen(m->path), NULL, 0, 1, 0, IN_MOVED_FROM);
-	}
-	move_remove(w, i);
-}
-
-static void new_dir(struct vigil_inotify *w, struct node *parent, const char *name, const char *path,
-		    size_t len)
-{
-	struct node *c;
-
-	if (!w->watch_dir(w->ctx, path, len))
-		return;
-	c = watch_dir(w, parent, name, N_TREE);
-	if (c)
-		add_tree(w, c, 1);
-}
-
-static void on_moved_to(struct vigil_inotify *w, struct node *n, const struct inotify_event *ev,
-			char *path, size_t len)
-{
-	int is_dir = !!(ev->mask & IN_ISDIR);
-	size_t i;
-
-	for (i = 0; i < w->nmoves; i++)
-		if (w->moves[i].cookie == ev->cookie)
-			break;
-	if (i == w->nmoves) { /* moved in from outside */
-		if (is_dir) {
-			new_dir(w, n, ev->name, path, len);
-			emit(w, VIGIL_INOTIFY_SUBTREE, path, len, NULL, 0, 1, 0, ev->mask);
-		}
-		emit(w, VIGIL_INOTIFY_PATH, path, len, NULL, 0, is_dir, 0, ev->mask);
-		return;
-	}
-	{
-		struct pmove *m = &w->moves[i];
-
-		emit(w, VIGIL_INOTIFY_RENAME, path, len, m->path, strlen(m->path), is_dir, 0, ev->mask);
-		if (is_dir) {
-			struct node *p = lookup(w, m->parent_wd), *c = p ? find_child(p, m->name) : NULL;
-
-			if (c && w->watch_dir(w->ctx, path, len)) {
-				char *nm = strdup(ev->name);
-
-				if (nm) {
-					unlink_child(c);
-					free(c->name);
-					c->name = nm;
-					link_child(n, c);
-				}
-			} else if (c) {
-				node_drop(w, c, 1);
-			} else {
-				new_dir(w, n, ev->name, path, len);
-			}
-			emit(w, VIGIL_INOTIFY_SUBTREE, m->path, strlen(m->path), NULL, 0, 1, 0, IN_MOVED_FROM);
-			emit(w, VIGIL_INOTIFY_SUBTREE, path, len, NULL, 0, 1, 0, ev->mask);
-		}
-		emit(w, VIGIL_INOTIFY_PATH, path, len, NULL, 0, is_dir, 0, ev->mask);
-		move_remove(w, i);
-	}
-}
-
-static void on_ignored(struct vigil_inotify *w, struct node *n)
-{
-	int unmounted = n->flags & N_UNMOUNTED;
-	struct node *parent = n->parent;
-	uint32_t flags = n->flags;
-	char *name = NULL, *path = NULL;
-
-	if (unmounted) {
-		name = strdup(n->name);
-		if (!node_path(n, NULL, &w->pb))
-			path = strdup(w->pb.p);
-	}
-	node_drop(w, n, 0);
-	if (!unmounted || !name || !path)
-		goto out;
-	/* The directory the file system was mounted on is visible again. */
-	if (parent && !(parent->flags & N_UNMOUNTED))
-		new_dir(w, parent, name, path, strlen(path));
-	else if (!parent && (flags & N_ROOT))
-		root_tree(w, path, !!(flags & N_ONEFS), 1);
-	emit(w, VIGIL_INOTIFY_SUBTREE, path, strlen(path), NULL, 0, 1, 0, IN_UNMOUNT);
-out:
-	free(name);
-	free(path);
-}
-
-static void on_sentinel(struct vigil_inotify *w, struct node *n, const struct inotify_event *ev)
-{
-	int is_dir = !!(ev->mask & IN_ISDIR);
-	struct sent *s;
-
-	for (s = n->sents; s; s = s->next)
-		if (!fnmatch(s->pattern, ev->name, 0))
-			break;
-	if (!s || node_path(n, ev->name, &w->pb2))
-		return;
-	if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
-		char *path = strdup(w->pb2.p);
-
-		if (path) {
-			root_tree(w, path, s->one_fs, 1);
-			emit(w, VIGIL_INOTIFY_SUBTREE, path, strlen(path), NULL, 0, 1, 0, ev->mask);
-			emit(w, VIGIL_INOTIFY_PATH, path, strlen(path), NULL, 0, 1, 0, ev->mask);
-			free(path);
-		}
-		return;
-	}
-	if (is_dir && (ev->mask & IN_MOVED_FROM))
-		emit(w, VIGIL_INOTIFY_SUBTREE, w->pb2.p, w->pb2.len, NULL, 0, 1, 0, ev->mask);
-	emit(w, VIGIL_INOTIFY_PATH, w->pb2.p, w->pb2.len, NULL, 0, is_dir, 0, ev->mask);
-}
-
-static void handle(struct vigil_inotify *w, const struct inotify_event *ev)
-{
-	struct node *n;
-	int is_dir = !!(ev->mask & IN_ISDIR);
-	char *path;
-	size_t len;
-
-	w->st.events++;
-	if (ev->mask & IN_Q_OVERFLOW) {
-		w->st.overflows++;
-		emit(w, VIGIL_INOTIFY_OVERFLOW, "", 0, NULL, 0, 0, 0, ev->mask);
-		return;
-	}
-	n = lookup(w, ev->wd);
-	if (!n)
-		return;
-	if (ev->mask & IN_IGNORED) {
-		on_ignored(w, n);
-		return;
-	}
-	if (ev->mask & IN_UNMOUNT) {
-		n->flags |= N_UNMOUNTED;
-		if ((!n->parent || n->parent->dev != n->dev) && !node_path(n, NULL, &w->pb))
-			emit(w, VIGIL_INOTIFY_UNMOUNT, w->pb.p, w->pb.len, NULL, 0, 1, 0, ev->mask);
-		return;
-	}
-	if (!ev->len || !ev->name[0]) { /* the watched directory itself */
-		if (!(n->flags & N_TREE) || node_path(n, NULL, &w->pb))
-			return;
-		if ((n->flags & N_ROOT) && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))) {
-			char *p = strdup(w->pb.p);
-
-			node_drop(w, n, !!(ev->mask & IN_MOVE_SELF));
-			if (p) {
-				emit(w, VIGIL_INOTIFY_ROOT_GONE, p, strlen(p), NULL, 0, 1, 0, ev->mask);
-				emit(w, VIGIL_INOTIFY_SUBTREE, p, strlen(p), NULL, 0, 1, 0, ev->mask);
-				free(p);
-			}
-			return;
-		}
-		if (ev->mask & IN_ATTRIB)
-			emit(w, VIGIL_INOTIFY_PATH, w->pb.p, w->pb.len, NULL, 0, 1, 0, ev->mask);
-		return;
-	}
-	if (!(n->flags & N_TREE)) {
-		if (n->flags & N_SENTINEL)
-			on_sentinel(w, n, ev);
-		return;
-	}
-	/* An entry made, removed or renamed changes the directory's own mtime
-	 * (and `vigil check` reports that): the directory is looked at too. */
-	if ((ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) && !node_path(n, NULL, &w->pb))
-		emit(w, VIGIL_INOTIFY_PATH, w->pb.p, w->pb.len, NULL, 0, 1, 0, IN_ATTRIB);
-	if (node_path(n, ev->name, &w->pb2))
-		return;
-	/* pb2 is reused by what follows: keep our own copy. */
-	len = w->pb2.len;
-	path = strdup(w->pb2.p);
-	if (!path)
-		return;
-	if (ev->mask & IN_MOVED_FROM) {
-		if (w->nmoves == MOVES_MAX)
-			move_settle(w, 0);
-		w->moves[w->nmoves] = (struct pmove){ ev->cookie, n->wd, is_dir, 0, strdup(ev->name), strdup(path) };
-		if (!w->moves[w->nmoves].name || !w->moves[w->nmoves].path)
-			move_free(&w->moves[w->nmoves]);
-		else
-			w->nmoves++;
-		emit(w, VIGIL_INOTIFY_PATH, path, len, NULL, 0, is_dir, 0, ev->mask);
-	} else if (ev->mask & IN_MOVED_TO) {
-		on_moved_to(w, n, ev, path, len);
-	} else {
-		if (is_dir && (ev->mask & IN_CREATE))
-			new_dir(w, n, ev->name, path, len);
-		emit(w, VIGIL_INOTIFY_PATH, path, len, NULL, 0, is_dir, 0, ev->mask);
-	}
-	free(path);
-}
-
-int vigil_inotify_process(struct vigil_inotify *w)
-{
-	/* Aligned as the kernel's records are. */
-	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
-	int rc = 0;
-
-	for (;;) {
-		ssize_t n = read(w->fd, buf, sizeof(buf));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-
-			handle(w, ev);
-			p += sizeof(*ev) + ev->len;
-		}
-	}
-	/* A move's two halves are queued together; one seen in an earlier batch
-	 * and still alone now will stay alone. */
-	for (size_t i = 0; i < w->nmoves;) {
-		if (w->moves[i].age++ > 0)
-			move_settle(w, i);
-		else
-			i++;
-	}
-	return rc;
-}
-
-void vigil_inotify_flush(struct vigil_inotify *w)
-{
-	while (w->nmoves)
-		move_settle(w, w->nmoves - 1);
-}
-
-int vigil_inotify_resync(struct vigil_inotify *w)
-{
-	int *wds = NULL;
-	size_t n = 0;
-
-	for (size_t i = 0; i < w->nbuckets; i++)
-		for (struct node *m = w->hash[i]; m; m = m->hnext)
-			m->flags &= ~N_MARK;
-	for (size_t i = 0; i < w->nunwatched; i++)
-		free(w->unwatched[i]);
-	w->nunwatched = 0;
-	w->unwatched_overflow = 0;
-	w->st.missing_roots = 0;
-	for (struct rootpat *r = w->roots; r; r = r->next)
-		if (!install(w, r, 0))
-			w->st.missing_roots++;
-	if (w->nnodes) {
-		wds = malloc(w->nnodes * sizeof(*wds));
-		if (!wds)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < w->nbuckets; i++)
-		for (struct node *m = w->hash[i]; m; m = m->hnext)
-			if (!(m->flags & N_MARK))
-				wds[n++] = m->wd;
-	for (size_t i = 0; i < n; i++) {
-		struct node *m = lookup(w, wds[i]);
-
-		if (m && !(m->flags & N_MARK))
-			node_drop(w, m, 1);
-	}
-	free(wds);
-	return 0;
-}
-
-int vigil_inotify_retry(struct vigil_inotify *w, void (*still)(void *ctx, const char *path, size_t len),
-			void *ctx)
-{
-	char **old = w->unwatched;
-	size_t nold = w->nunwatched;
-	int overflow = w->unwatched_overflow;
-
-	if (overflow) {
-		/* Too many to keep by name: start over from the roots. */
-		int rc = vigil_inotify_resync(w);
-
-		if (still && w->nunwatched)
-			for (struct rootpat *r = w->roots; r; r = r->next) {
-				if (buf_set(&w->pb2, r->dir, strlen(r->dir), r->base, strlen(r->base)))
-					continue;
-				still(ctx, w->pb2.p, w->pb2.len);
-			}
-		return rc;
-	}
-	w->unwatched = NULL;
-	w->nunwatched = 0;
-	for (size_t i = 0; i < nold; i++) {
-		char *p = old[i], *slash = strrchr(p, '/');
-		struct node *parent = NULL, *c;
-		int pwd;
-
-		/* Re-adding the parent's watch returns its existing wd: that finds
-		 * the parent's node without keeping a path index. */
-		if (slash && slash != p) {
-			*slash = '\0';
-			pwd = inotify_add_watch(w->fd, p, WMASK);
-			*slash = '/';
-			parent = pwd >= 0 ? lookup(w, pwd) : NULL;
-		}
-		if (parent) {
-			c = watch_dir(w, parent, slash + 1, N_TREE);
-			if (c)
-				add_tree(w, c, 0);
-		} else {
-			struct stat st;
-
-			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-				unwatched_add(w, p);
-		}
-		free(p);
-	}
-	free(old);
-	/* Roots whose parent could not be watched. */
-	if (w->st.missing_roots) {
-		w->st.missing_roots = 0;
-		for (struct rootpat *r = w->roots; r; r = r->next)
-			if (!install(w, r, 1))
-				w->st.missing_roots++;
-	}
-	if (still)
-		for (size_t i = 0; i < w->nunwatched; i++)
-			still(ctx, w->unwatched[i], strlen(w->unwatched[i]));
-	return 0;
-}
-
-void vigil_inotify_stats(const struct vigil_inotify *w, struct vigil_inotify_stats *st)
-{
-	*st = w->st;
-	st->watches = w->nnodes;
-	st->unwatched = w->nunwatched + (size_t)w->unwatched_overflow;
-}
-
-size_t vigil_inotify_mem(const struct vigil_inotify *w)
-{
-	return w->mem;
 }

@@ -37,15 +37,11 @@ struct cfgref *watch_cfgref_new(struct vigil_config *cfg)
 		if (cfg->scopes[i].watch)
 			r->watched.scopes[n++] = cfg->scopes[i];
 	r->watched.n_scopes = n;
-	/* packages: the host's dpkg records explain differences (never auto-accepted
-	 * here: only `vigil check` takes upgrades into a generation) */
-	if (cfg->packages_explain) {
-		struct vigil_err err = { "" };
-		int rc = vigil_dpkg_explain_new(NULL, VIGIL_PKG_ACCEPT_NONE, &r->pkg, &err);
-
-		if (rc && rc != -ENOENT)
-			vigil_log_warn("packages: %s; differences are not explained", err.msg);
-	}
+	/* packages: the host's dpkg records explain differences, read by the
+	 * worker that first needs them (never auto-accepted here: only `vigil
+	 * check` takes upgrades into a generation) */
+	if (cfg->packages_explain)
+		r->pkg = vigil_dpkg_explain_lazy(NULL, VIGIL_PKG_ACCEPT_NONE);
 	r->cfg = cfg;
 	r->refs = 1;
 	return r;

@@ -1,93 +1,9 @@
 /* output.c - the event sinks: files, syslog (local datagram, remote TCP),
- * stdout, each with a bounded queue for when it cannot take an event. */
+ * stdout, each with a bounded queue for when it cannot take an event.  The
+ * RFC 5424 header and the TCP collector are output_syslog.c. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <jansson.h>
-
-#include "vigil/clock.h"
-#include "vigil/event.h"
-#include "vigil/output.h"
-
-#define RETRY_MS 5000
-#define BACKOFF_MAX_MS 60000
-#define SYSLOG_PATH "/dev/log"
-
-enum { S_FILE = 1, S_STDOUT, S_LOCAL, S_TCP };
-
-struct qent {
-	struct qent *next;
-	size_t len;
-	char data[];
-};
-
-struct sink {
-	struct vigil_output_set *set;
-	int kind;
-	char *name; /* for messages: the file, or the target */
-	int fd;
-	int facility;
-	/* tcp */
-	char *host, *port;
-	int connected;
-	int connecting;
-	unsigned backoff_ms;
-	uint32_t epoll_events;
-	/* queue */
-	struct qent *head, *tail;
-	size_t qn, qmax, off;
-	int notice_at_head;
-	uint64_t written, dropped, unreported;
-	struct vigil_loop_timer *timer;
-};
-
-struct vigil_output_set {
-	struct vigil_loop *loop;
-	struct sink *s;
-	size_t n;
-	uint64_t emitted;
-	char host[256];
-	int pid;
-};
-
-size_t vigil_output_syslog_header(char *buf, size_t size, int facility, int severity,
-				  const char *host, const char *msgid, int64_t time_ns, int pid)
-{
-	/* vigil severity -> syslog: critical=crit(2) high=err(3) medium=warning(4)
-	 * low=notice(5), none=info(6). */
-	static const int map[] = { 6, 5, 4, 3, 2 };
-	int sev = severity >= 0 && severity <= 4 ? map[severity] : 6;
-	time_t secs = (time_t)(time_ns / 1000000000);
-	struct tm tm;
-	char ts[40], mid[33];
-	size_t i;
-	int n;
-
-	if (!gmtime_r(&secs, &tm) || !strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	/* MSGID: 1 to 32 printable US-ASCII characters, no space. */
-	for (i = 0; msgid && msgid[i] && i < 32; i++)
-		mid[i] = msgid[i] > 32 && msgid[i] < 127 ? msgid[i] : '_';
-	mid[i] = '\0';
-	n = snprintf(buf, size, "<%d>1 %s.%06ldZ %s vigil %d %s - ", (facility & 23) * 8 + sev, ts,
-		     (long)(time_ns % 1000000000 / 1000), host && host[0] ? host : "-", pid,
-		     i ? mid : "-");
-	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
-}
-
-/* ---- queue ---- */
+#include "output_priv.h"
 
 static void q_push(struct sink *s, const char *data, size_t len)
 {
@@ -157,8 +73,6 @@ static void q_push_front(struct sink *s, const char *data, size_t len)
 	s->notice_at_head = 1; /* not an event: not counted in qn */
 }
 
-/* ---- framing ---- */
-
 /* The bytes one event takes on sink s; malloc'd. */
 static char *frame(struct sink *s, const char *line, size_t len, int severity, const char *msgid,
 		   size_t *out_len)
@@ -220,11 +134,6 @@ static char *dropped_notice(struct sink *s, size_t *len)
 	return buf;
 }
 
-/* ---- writing ---- */
-
-static void tcp_disconnect(struct sink *s);
-static void tcp_connect(struct sink *s);
-
 /* Connects a local sink to /dev/log: 0, or -errno. */
 static int local_connect(struct sink *s)
 {
@@ -243,7 +152,7 @@ static int local_connect(struct sink *s)
 	return 0;
 }
 
-static void set_epoll(struct sink *s, uint32_t ev)
+void output_set_epoll(struct sink *s, uint32_t ev)
 {
 	if (s->fd < 0 || ev == s->epoll_events)
 		return;
@@ -314,7 +223,7 @@ static void arm_retry(struct sink *s)
 
 /* Writes what is queued, in order, after the loss notice when events were
  * dropped.  Returns 1 when the queue is empty. */
-static int drain(struct sink *s)
+int output_drain(struct sink *s)
 {
 	if (s->unreported && !s->notice_at_head && !s->off && (s->kind != S_TCP || s->connected)) {
 		size_t len, off = 0;
@@ -323,7 +232,7 @@ static int drain(struct sink *s)
 
 		if (r < 0) {
 			free(note);
-			tcp_disconnect(s);
+			output_tcp_disconnect(s);
 			return 0;
 		}
 		if (r == 0 && off) { /* partly sent: the rest goes first */
@@ -342,12 +251,12 @@ static int drain(struct sink *s)
 		int r = put(s, s->head->data, s->head->len, &s->off);
 
 		if (r < 0) {
-			tcp_disconnect(s);
+			output_tcp_disconnect(s);
 			return 0;
 		}
 		if (r == 0) {
 			if (s->kind == S_TCP)
-				set_epoll(s, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+				output_set_epoll(s, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
 			arm_retry(s);
 			return 0;
 		}
@@ -361,7 +270,7 @@ static int drain(struct sink *s)
 		q_pop(s);
 	}
 	if (s->kind == S_TCP && s->connected)
-		set_epoll(s, EPOLLIN | EPOLLRDHUP);
+		output_set_epoll(s, EPOLLIN | EPOLLRDHUP);
 	if (s->timer && s->kind != S_TCP)
 		vigil_loop_timer_disarm(s->timer);
 	return 1;
@@ -372,134 +281,16 @@ static void retry_timer(struct vigil_loop_timer *t, uint64_t n, void *ctx)
 	struct sink *s = ctx;
 
 	if (s->kind == S_TCP) {
-		tcp_connect(s);
+		output_tcp_connect(s);
 		return;
 	}
-	drain(s);
+	output_drain(s);
 }
-
-/* ---- tcp ---- */
-
-static void tcp_schedule(struct sink *s)
-{
-	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 1000;
-	if (s->backoff_ms > BACKOFF_MAX_MS)
-		s->backoff_ms = BACKOFF_MAX_MS;
-	vigil_loop_timer_arm(s->timer, s->backoff_ms, 0);
-}
-
-static void tcp_disconnect(struct sink *s)
-{
-	if (s->fd >= 0) {
-		vigil_loop_del(s->set->loop, s->fd);
-		close(s->fd);
-	}
-	s->fd = -1;
-	s->connected = s->connecting = 0;
-	s->epoll_events = 0;
-	s->off = 0; /* a half-sent frame is sent whole on the next connection */
-	tcp_schedule(s);
-}
-
-static void tcp_ready(struct vigil_loop *loop, int fd, uint32_t events, void *ctx)
-{
-	struct sink *s = ctx;
-
-	if (s->connecting) {
-		int e = 0;
-		socklen_t l = sizeof(e);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) < 0 || e) {
-			tcp_disconnect(s);
-			return;
-		}
-		s->connecting = 0;
-		s->connected = 1;
-		s->backoff_ms = 0;
-		set_epoll(s, EPOLLIN | EPOLLRDHUP);
-		drain(s);
-		return;
-	}
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		char buf[512];
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		/* A collector says nothing; end of stream or an error means it went. */
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (events & (EPOLLHUP | EPOLLERR))) {
-			tcp_disconnect(s);
-			return;
-		}
-	}
-	if (events & EPOLLOUT)
-		drain(s);
-}
-
-static void tcp_connect(struct sink *s)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
-	struct addrinfo *ai = NULL;
-	int fd = -1;
-
-	if (s->fd >= 0)
-		return;
-	if (getaddrinfo(s->host, s->port, &hints, &ai) != 0 || !ai) {
-		tcp_schedule(s);
-		return;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-		goto fail;
-	if (vigil_loop_add(s->set->loop, fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP, tcp_ready, s))
-		goto fail;
-	s->fd = fd;
-	s->epoll_events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
-	s->connecting = 1;
-	freeaddrinfo(ai);
-	return;
-fail:
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	tcp_schedule(s);
-}
-
-/* "tcp://host:port", "tcp://[v6]:port". */
-static int parse_tcp(const char *t, char **host, char **port)
-{
-	const char *h, *e, *p;
-
-	if (strncmp(t, "tcp://", 6))
-		return -EINVAL;
-	h = t + 6;
-	if (*h == '[') {
-		e = strchr(h, ']');
-		if (!e || e[1] != ':')
-			return -EINVAL;
-		p = e + 2;
-		h++;
-	} else {
-		e = strrchr(h, ':');
-		if (!e)
-			return -EINVAL;
-		p = e + 1;
-	}
-	if (e == h || !*p || strspn(p, "0123456789") != strlen(p) || atoi(p) < 1 || atoi(p) > 65535)
-		return -EINVAL;
-	*host = strndup(h, (size_t)(e - h));
-	*port = strdup(p);
-	return *host && *port ? 0 : -ENOMEM;
-}
-
-/* ---- files ---- */
 
 static int open_file(const char *path)
 {
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
-
-/* ---- public ---- */
 
 static int sink_init(struct vigil_output_set *set, struct sink *s, const struct vigil_output *o,
 		     struct vigil_err *err)
@@ -534,7 +325,7 @@ static int sink_init(struct vigil_output_set *set, struct sink *s, const struct 
 		}
 		s->kind = S_TCP;
 		s->name = strdup(o->target);
-		rc = parse_tcp(o->target, &s->host, &s->port);
+		rc = output_parse_tcp(o->target, &s->host, &s->port);
 		if (rc)
 			return vigil_err_set(err, rc, "output syslog: target '%s': expected local, "
 					     "tcp://HOST:PORT or tcp://[V6ADDR]:PORT", o->target);
@@ -548,7 +339,7 @@ static int sink_init(struct vigil_output_set *set, struct sink *s, const struct 
 	if (rc)
 		return vigil_err_set(err, rc, "output '%s': timer: %s", s->name, strerror(-rc));
 	if (s->kind == S_TCP)
-		tcp_connect(s);
+		output_tcp_connect(s);
 	return 0;
 }
 
@@ -607,18 +398,18 @@ void vigil_output_emit(struct vigil_output_set *set, const char *line, size_t le
 				continue;
 			}
 			if (r < 0) {
-				tcp_disconnect(s);
+				output_tcp_disconnect(s);
 				off = 0;
 			}
 			/* A partly sent TCP frame stays first in the queue, with its offset. */
 			q_push(s, buf, flen);
 			s->off = off;
 			if (s->kind == S_TCP && s->connected)
-				set_epoll(s, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+				output_set_epoll(s, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
 			arm_retry(s);
 		} else {
 			q_push(s, buf, flen);
-			drain(s);
+			output_drain(s);
 		}
 		free(buf);
 	}
@@ -644,7 +435,7 @@ int vigil_output_reopen(struct vigil_output_set *set, struct vigil_err *err)
 			close(s->fd);
 		s->fd = fd;
 		if (s->head || s->unreported)
-			drain(s);
+			output_drain(s);
 	}
 	return rc;
 }
@@ -659,7 +450,7 @@ size_t vigil_output_flush(struct vigil_output_set *set, int timeout_ms)
 
 		if (s->kind != S_TCP) {
 			if (s->head || s->unreported)
-				drain(s);
+				output_drain(s);
 			left += s->qn;
 			continue;
 		}
@@ -668,15 +459,15 @@ size_t vigil_output_flush(struct vigil_output_set *set, int timeout_ms)
 			int ms = (int)((end - vigil_loop_now_ns()) / 1000000);
 
 			if (s->fd < 0) {
-				tcp_connect(s);
+				output_tcp_connect(s);
 				if (s->fd < 0)
 					break;
 			}
 			if (poll(&p, 1, ms > 0 ? ms : 0) <= 0)
 				break;
 			if (s->connecting)
-				tcp_ready(set->loop, s->fd, EPOLLOUT, s);
-			else if (drain(s) == 0 && !s->connected)
+				output_tcp_ready(set->loop, s->fd, EPOLLOUT, s);
+			else if (output_drain(s) == 0 && !s->connected)
 				break;
 		}
 		left += s->qn;

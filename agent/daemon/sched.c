@@ -29,6 +29,7 @@ const char *vigil_sched_action_name(int action)
 	switch (action) {
 	case VIGIL_SCHED_CHECK: return "check";
 	case VIGIL_SCHED_BASELINE: return "baseline";
+	case VIGIL_SCHED_COMPLIANCE: return "compliance";
 	default: return "unknown";
 	}
 }

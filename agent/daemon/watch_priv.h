@@ -170,9 +170,13 @@ struct vigil_watch {
 
 	vigil_watch_who_fn who_fn;
 	void *who_ctx;
+	vigil_watch_objects_fn compliance_fn; /* the CIS run of `action: compliance` */
+	void *compliance_ctx;
 	vigil_watch_observe_fn observe_fn; /* capture triggers */
 	void *observe_ctx;
 	int observing;                     /* an observer's own events are not observed */
+	vigil_watch_ctl_fn ctl_fn;         /* a module's control commands */
+	void *ctl_ctx;
 	int hold_ms;
 
 	/* status */

@@ -24,7 +24,7 @@ int vigil_docker_container_dirs(const struct vigil_docker *d, const struct vigil
 	int fd;
 
 	memset(out, 0, sizeof(*out));
-	out->dirfd = out->upperfd = -1;
+	out->dirfd = out->upperfd = out->mergedfd = -1;
 	snprintf(rel, sizeof(rel), "containers/%s", c->id);
 	fd = docker_open_beneath(d->datafd, rel, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
@@ -43,6 +43,12 @@ int vigil_docker_container_dirs(const struct vigil_docker *d, const struct vigil
 			out->upperfd = fd;
 		if (asprintf(&out->upper, "%s/%s", d->data_root, rel) < 0)
 			out->upper = NULL;
+		snprintf(rel, sizeof(rel), "overlay2/%s/merged", c->mount_id);
+		fd = docker_open_beneath(d->datafd, rel, O_RDONLY | O_DIRECTORY);
+		if (fd >= 0 && asprintf(&out->merged, "%s/%s", d->data_root, rel) >= 0)
+			out->mergedfd = fd;
+		else if (fd >= 0)
+			close(fd);
 	}
 	if (!out->dir || (c->mount_id && !out->upper)) {
 		vigil_docker_container_dirs_clear(out);
@@ -57,9 +63,12 @@ void vigil_docker_container_dirs_clear(struct vigil_docker_container_dirs *dirs)
 		close(dirs->dirfd);
 	if (dirs->upperfd >= 0)
 		close(dirs->upperfd);
+	if (dirs->mergedfd >= 0)
+		close(dirs->mergedfd);
 	free(dirs->dir);
 	free(dirs->upper);
+	free(dirs->merged);
 	free(dirs->upper_error);
 	memset(dirs, 0, sizeof(*dirs));
-	dirs->dirfd = dirs->upperfd = -1;
+	dirs->dirfd = dirs->upperfd = dirs->mergedfd = -1;
 }

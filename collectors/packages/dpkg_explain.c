@@ -367,22 +367,32 @@ static int explain(void *arg, int64_t since, const char *path, size_t len, const
 	return rc;
 }
 
-int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_explain **out,
-			   struct vigil_err *err)
+/* The object, nothing read yet. */
+static struct vigil_dpkg_explain *explain_alloc(const char *root, int auto_accept)
 {
 	struct vigil_dpkg_explain *x = calloc(1, sizeof(*x));
-	int rc;
 
-	*out = NULL;
 	if (!x || (root && !(x->root = strdup(root)))) {
 		free(x);
-		return vigil_err_set(err, -ENOMEM, "packages: out of memory");
+		return NULL;
 	}
 	pthread_mutex_init(&x->mu, NULL);
 	x->auto_accept = auto_accept;
 	x->hook.algos = VIGIL_ALGO_BIT(VIGIL_ALGO_MD5);
 	x->hook.explain = explain;
 	x->hook.arg = x;
+	return x;
+}
+
+int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_explain **out,
+			   struct vigil_err *err)
+{
+	struct vigil_dpkg_explain *x = explain_alloc(root, auto_accept);
+	int rc;
+
+	*out = NULL;
+	if (!x)
+		return vigil_err_set(err, -ENOMEM, "packages: out of memory");
 	rc = load(x, err);
 	if (rc) {
 		vigil_dpkg_explain_free(x);
@@ -390,6 +400,11 @@ int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_
 	}
 	*out = x;
 	return 0;
+}
+
+struct vigil_dpkg_explain *vigil_dpkg_explain_lazy(const char *root, int auto_accept)
+{
+	return explain_alloc(root, auto_accept);
 }
 
 const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x)

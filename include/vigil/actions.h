@@ -20,6 +20,7 @@
 #define VIGIL_ACTION_LAYER_UNVERIFIABLE "layer-unverifiable"
 #define VIGIL_ACTION_LAYER_RETIRED "layer-retired"
 #define VIGIL_ACTION_IMAGE_CHANGED "image-changed"   /* an image's config rewritten */
+#define VIGIL_ACTION_GEN_PRUNED "generation-pruned"   /* `vigil prune`: retention deleted a generation */
 #define VIGIL_ACTION_CIS_CHANGED "cis-result-changed" /* `vigil diff`: a CIS verdict changed, appeared or went */
 
 /* Packages: files against dpkg's records (`packages verify`, check, daemon). */

@@ -17,7 +17,8 @@
  *
  * The seal is the SHA-256 of MANIFEST.json (which lists every other member's
  * SHA-256); the ledger's `sealed` record carries it, and custody.jsonl holds
- * this capture's ledger lines (acquired, sealed) verbatim.
+ * the ledger's lines verbatim from this capture's `acquired` record to its
+ * `sealed` one (other writers' records in between included: they chain).
  *
  * Add functions return 0 when the source was handled (read, or recorded as
  * vanished / unreadable / skipped in the manifest) and -errno only when the
@@ -107,6 +108,7 @@ struct vigil_capture_req {
 	size_t n_containers;
 	int all_containers, engine, host;
 	int freeze;                       /* freeze each running container while it is read */
+	int merged;                       /* also the merged view of each running container */
 	int engine_binaries;              /* copy the engine's binaries, not only their hashes */
 	int threads;                      /* layer verification (0: one per core) */
 };
@@ -135,6 +137,12 @@ void vigil_bodyfile_mode(mode_t mode, char out[13]);
  * fields; seq, time, prev, uid, loginuid, host are added.  *line (when not
  * NULL) gets the exact line written (malloc'd, without "\n"). */
 int vigil_custody_append(const char *state_dir, const char *fields_json, char **line, struct vigil_err *err);
+/* The ledger's records from seq `from` to `to` (line numbers: seq is the
+ * line), each with its "\n", malloc'd: what an archive's custody.jsonl holds
+ * (its acquired record to its sealed one, with whatever other writers put
+ * in between, so the copy chains as the ledger does). */
+int vigil_custody_segment(const char *state_dir, uint64_t from, uint64_t to, char **text, size_t *len,
+			  struct vigil_err *err);
 /* Walks the chain: 0 intact (*n_records set), 1 broken (err names the first
  * record at fault by line number), -errno when unreadable. */
 int vigil_custody_verify(const char *state_dir, uint64_t *n_records, struct vigil_err *err);
@@ -149,6 +157,7 @@ struct vigil_evverify {
 	uint64_t members;       /* members hashed */
 	char fault[2048];       /* the first fault, naming the member ("" when none) */
 	char key_id[17];        /* the signing key's id, when the signature verified */
+	char sha256[65];        /* of the archive file, as read */
 	int signature_ok;
 };
 /* The members, the manifest and custody.jsonl of the archive open on fd

@@ -34,6 +34,15 @@ void vigil_capture_triggers_config(struct vigil_capture_triggers *t, const struc
 /* line: ev rendered (it becomes the archive's trigger.json). */
 void vigil_capture_triggers_observe(struct vigil_capture_triggers *t, const struct vigil_event *ev,
 				    const char *line);
+/* `vigil ctl capture` in the daemon: starts one (not subject to the cooldown)
+ * and returns the reply line (malloc'd: {"ok":true,"case":...} or an error). */
+struct json_t;
+char *vigil_capture_triggers_request(struct vigil_capture_triggers *t, struct json_t *req);
+/* The client side (here too, so the ctl client needs no command code): the request object of `vigil ctl
+ * capture [--container ID|NAME] [--engine] [--host] [--freeze] [--case ID]`
+ * as JSON text (malloc'd), NULL after a usage message. */
+char *vigil_capture_ctl_request(int argc, char **argv);
+
 /* Captures running now. */
 int vigil_capture_triggers_running(struct vigil_capture_triggers *t);
 void vigil_capture_triggers_free(struct vigil_capture_triggers *t);

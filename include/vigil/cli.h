@@ -44,6 +44,7 @@ int vigil_cmd_check_config(struct vigil_cli *cli, int argc, char **argv);
 struct vigil_run_diff;
 void vigil_cli_print_diff(const struct vigil_run_diff *d);
 int vigil_cmd_diff(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_prune(struct vigil_cli *cli, int argc, char **argv);
 
 /* docker collector (agent/cmd/cmd_docker.c) */
 int vigil_cmd_images(struct vigil_cli *cli, int argc, char **argv);

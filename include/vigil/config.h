@@ -67,6 +67,7 @@ struct vigil_output {
 enum vigil_sched_action {
 	VIGIL_SCHED_CHECK = 1,
 	VIGIL_SCHED_BASELINE,
+	VIGIL_SCHED_COMPLIANCE,  /* a baseline and a CIS run in one generation */
 };
 
 struct vigil_schedule {
@@ -130,6 +131,10 @@ struct vigil_config {
 	int capture_cooldown_s;    /* per trigger and target */
 	struct vigil_trigger *triggers;
 	size_t n_triggers;
+	/* retention: (`vigil prune`): keep the newest N generations (0: all) and
+	 * none older than max_age (0: any age); never the newest */
+	int retention_keep;
+	uint64_t retention_max_age_s;
 };
 
 enum vigil_pkg_accept {

@@ -3,7 +3,8 @@
  * Protocol: JSON lines over a unix stream socket.  A request is one object
  * with a "cmd" string ({"cmd":"status"}); the daemon answers each with one
  * object holding "ok" (true/false) and, on failure, "error".  Commands:
- * status, rescan, reload, check (answered when the check has run).
+ * status, rescan, reload, check (answered when the check has run), and those
+ * of modules (capture: agent/capture/trigger.c).
  *
  * Server lifecycle: vigil_ctl_listen(loop, path, fn, ctx, &ctl, err) -> fn(ctx,
  * client, cmd, req) for each valid request, on the loop thread; the handler
@@ -53,7 +54,7 @@ int vigil_ctl_reply_bad(struct vigil_ctl *ctl, uint64_t client, const char *msg)
 unsigned vigil_ctl_clients(const struct vigil_ctl *ctl);
 void vigil_ctl_free(struct vigil_ctl *ctl);
 
-/* Client: sends {"cmd":cmd}, waits at most timeout_ms for the answer line
+/* Client: sends {"cmd":cmd} (cmd "{...}": that request object), waits at most timeout_ms for the answer line
  * (malloc'd into *reply).  0 or -errno with err naming the socket. */
 int vigil_ctl_request(const char *path, const char *cmd, int timeout_ms, char **reply,
 		      struct vigil_err *err);

@@ -15,7 +15,9 @@ struct vigil_docker_container_dirs {
 	int dirfd;     /* DATA/containers/<id>: config.v2.json, hostconfig.json, hostname,
 			  hosts, resolv.conf, <id>-json.log*, container-logs/ (local driver) */
 	int upperfd;   /* DATA/overlay2/<mount id>/diff, -1 when missing (err in upper_error) */
-	char *dir, *upper; /* the same as user-visible paths */
+	int mergedfd;  /* DATA/overlay2/<mount id>/merged while the container's overlay is
+			  mounted (it runs), else -1 */
+	char *dir, *upper, *merged; /* the same as user-visible paths */
 	char *upper_error;
 };
 

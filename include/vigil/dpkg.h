@@ -200,6 +200,10 @@ struct vigil_explainer;
  * file (no explainer then).  auto_accept: enum vigil_pkg_accept. */
 int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_explain **out,
 			   struct vigil_err *err);
+/* The same, read at its first use (in the caller's worker thread, not now:
+ * the daemon's loop must not block); a root without dpkg then explains
+ * nothing.  NULL on ENOMEM. */
+struct vigil_dpkg_explain *vigil_dpkg_explain_lazy(const char *root, int auto_accept);
 const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x);
 void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x);
 

@@ -127,6 +127,19 @@ void vigil_store_rollback(struct vigil_store *st);
 /* Deletes every generation but the newest `keep` (>= 1) committed ones. */
 int vigil_store_prune(struct vigil_store *st, unsigned keep, struct vigil_err *err);
 
+/* Retention (agent/core/store_retain.c): deletes the complete generations
+ * beyond the newest `keep` (0: no count limit) or created before now -
+ * max_age_s (0: no age limit), never the newest and never one in protect;
+ * then gives the freed pages back (incremental vacuum).  *pruned (malloc'd)
+ * lists the ids deleted, newest first. */
+int vigil_store_retain(struct vigil_store *st, unsigned keep, uint64_t max_age_s, int64_t now,
+		       const int64_t *protect, size_t n_protect, int64_t **pruned, size_t *n_pruned,
+		       struct vigil_err *err);
+/* The same, now, protecting every generation STATE_DIR/custody.jsonl names
+ * ("generation": N): what `vigil prune` and the daemon apply. */
+int vigil_store_retain_policy(struct vigil_store *st, const char *state_dir, unsigned keep, uint64_t max_age_s,
+			      int64_t **pruned, size_t *n_pruned, struct vigil_err *err);
+
 /* One record; -ENOENT when the path is not in gen.  rec is overwritten (not
  * freed first) and owned by the caller: vigil_record_clear() it after use. */
 int vigil_store_get(struct vigil_store *st, int64_t gen, const char *path, size_t len,

@@ -72,7 +72,22 @@ typedef int (*vigil_watch_who_fn)(void *ctx, const struct vigil_change *ch, stru
  * the rendered JSON, both borrowed for the call).  Capture triggers use it. */
 typedef void (*vigil_watch_observe_fn)(void *ctx, const struct vigil_event *ev, const char *line);
 
+/* A module's control socket commands: returns 1 when cmd is its own (and
+ * answers with vigil_watch_ctl_reply()), 0 to leave it to the daemon. */
+struct json_t;
+typedef int (*vigil_watch_ctl_fn)(void *ctx, uint64_t client, const char *cmd, struct json_t *req);
+
+/* What a scheduled `compliance` generation holds besides its records (the
+ * CIS results; daemon.c sets agent/compliance's): puts objects into the
+ * generation st is writing.  Runs on a worker thread. */
+struct vigil_store;
+typedef int (*vigil_watch_objects_fn)(void *ctx, struct vigil_store *st, struct vigil_err *err);
+void vigil_watch_set_compliance(struct vigil_watch *w, vigil_watch_objects_fn fn, void *ctx);
+
 struct vigil_loop *vigil_watch_loop(struct vigil_watch *w);
+/* One such hook; fn NULL removes it. */
+void vigil_watch_set_ctl(struct vigil_watch *w, vigil_watch_ctl_fn fn, void *ctx);
+int vigil_watch_ctl_reply(struct vigil_watch *w, uint64_t client, const char *line);
 /* One observer; fn NULL removes it. */
 void vigil_watch_set_observer(struct vigil_watch *w, vigil_watch_observe_fn fn, void *ctx);
 const struct vigil_config *vigil_watch_config(const struct vigil_watch *w);

@@ -65,6 +65,8 @@ for m in "containers/$ID/config.v2.json" "containers/$ID/hostconfig.json" "conta
 	grep -q " $m\$" "$T/list" || fail "member $m missing from the listing"
 done
 grep -q "containers/$ID/proc/[0-9]*/exe.sha256" "$T/list" || fail "no process captured"
+bsdtar -xOf "$A" docker/engine/images.json | grep -q '"vigil-multi:1"' || fail "the engine's image list lacks vigil-multi:1"
+bsdtar -xOf "$A" docker/engine/containers.json | grep -q '"name": "web"' || fail "the engine's container list lacks web"
 [ "$(tail -n 1 "$T/list" | awk '{print $NF}')" = custody.jsonl ] || fail "custody.jsonl is not last"
 grep -q 'tmp/hostlink -> /etc/shadow' "$T/list" || fail "the host symlink is not stored as a link"
 grep -Eq 'upper/tmp/(fifo|null|sock)$' "$T/list" && fail "a special file was stored as a member"
@@ -153,6 +155,14 @@ set +e; V verify --ledger >"$T/vl"; rc=$?; set -e
 [ $rc -eq 1 ] && grep -q 'record 3' "$T/vl" || fail "an edited ledger record is not named: rc $rc $(cat "$T/vl")"
 cp "$T/ledger.bak" "$S/custody.jsonl"
 
+# --merged: the running container's whole file system as it sees it
+V capture --data-root "$DATA" --container plain --merged --case MERGED -o "$T/om" >"$T/capm.out"
+AM=$(head -n 1 "$T/capm.out")
+bsdtar -tf "$AM" >"$T/mlist"
+grep -qx "containers/$ID/merged/etc/x" "$T/mlist" || fail "--merged: the container's own file is not in the merged view"
+grep -qx "containers/$ID/merged/bin/busybox" "$T/mlist" || fail "--merged: the image's files are not in the merged view"
+V verify "$AM" >/dev/null || fail "the --merged capture does not verify"
+
 # ---- faults -----------------------------------------------------------------------------
 # output on a small tmpfs that fills up mid-capture
 hdocker exec web sh -c 'head -c 6000000 /dev/urandom >/tmp/big'
@@ -189,6 +199,29 @@ grep -q 'THAWED\|^0' "$FREEZER" || fail "container left frozen: $(cat "$FREEZER"
 tail -n 1 "$S/custody.jsonl" | grep -q '"action":"failed".*"case":"TERM"' || fail "no failed record after SIGTERM"
 hdocker exec web true || fail "container not running after the capture"
 echo "ok: SIGTERM: $(cat "$T/term.err")"
+
+# a container removed mid-capture: the capture completes, says what vanished, verifies
+hdocker run -d --network none --name doomed vigil-base:1 sh -c 'head -c 300000000 /dev/zero >/tmp/huge; sleep 600' >/dev/null
+i=0; until hdocker exec doomed sh -c '[ "$(wc -c </tmp/huge)" -eq 300000000 ]' 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 600 ] || fail "doomed container did not write its file"; sleep 0.1; done
+mkdir "$T/o5"
+"$VIGIL" -q --state-dir "$S" capture --data-root "$DATA" --container doomed --case GONE -o "$T/o5" >"$T/gone.out" 2>&1 &
+CPID=$!
+i=0
+until ls -a "$T/o5" 2>/dev/null | grep -q '\.tmp\.'; do
+	i=$((i + 1)); [ $i -lt 3000 ] || fail "no temporary file appeared"
+	kill -0 $CPID 2>/dev/null || fail "capture ended before it could be paused: $(cat "$T/gone.out")"
+	sleep 0.01
+done
+kill -STOP $CPID
+hdocker rm -f doomed >/dev/null
+kill -CONT $CPID
+wait $CPID || fail "capture of a container removed meanwhile failed: $(cat "$T/gone.out")"
+A5=$(head -n 1 "$T/gone.out")
+V verify "$A5" >/dev/null || fail "the capture of the removed container does not verify"
+bsdtar -xOf "$A5" MANIFEST.json | grep -Eq 'vanished|changed while read' ||
+	fail "the manifest does not say what changed or vanished"
+echo "ok: container removed mid-capture"
 
 # ---- --root: a mounted image (here: the data root bound under a dir), files alone --------
 mkdir -p "$T/img/var/lib/docker"; mount --bind "$DATA" "$T/img/var/lib/docker"; on_exit "umount '$T/img/var/lib/docker'"

@@ -132,7 +132,7 @@ outputs:
   - type: jsonl
     path: $EV
 ${OUTPUTS_EXTRA:-}
-schedule: []
+${SCHEDULE:-schedule: []}
 audit:
   enabled: false
 EOC

@@ -293,12 +293,49 @@ static void test_cancel(void **state_)
 	assert_int_equal(vigil_custody_verify(state, NULL, &err), 0);
 }
 
+/* Two captures at once that get the same final name (same case, same
+ * second): the second is refused, the first stays whole with its companions,
+ * and its custody.jsonl (the ledger from its acquired to its sealed record,
+ * the other's acquired record in between) chains. */
+static void test_never_overwrites(void **state_)
+{
+	struct vigil_evw_opts o = opts(NULL);
+	struct vigil_evw_result ra, rb;
+	struct vigil_evverify v;
+	struct vigil_err err = { "" };
+	char dir3[PATH_MAX * 2], pub[PATH_MAX * 2];
+	int tries = 0, rc;
+
+	(void)state_;
+	snprintf(dir3, sizeof(dir3), "%s/out-same", base);
+	o.out_dir = dir3;
+	o.case_id = "SAME";
+	do {
+		struct vigil_evw *a = NULL, *b = NULL;
+
+		assert_int_equal(vigil_evw_open(&o, &a, &err), 0);
+		assert_int_equal(vigil_evw_open(&o, &b, &err), 0);
+		assert_int_equal(vigil_evw_add_buf(a, "a.txt", NULL, "first", 5, NULL), 0);
+		assert_int_equal(vigil_evw_add_buf(b, "b.txt", NULL, "second", 6, NULL), 0);
+		assert_int_equal(vigil_evw_finish(a, &ra, &err), 0);
+		rc = vigil_evw_finish(b, &rb, &err);
+		vigil_evw_free(a);
+		vigil_evw_free(b);
+	} while (rc == 0 && ++tries < 3); /* a second boundary in between: names differ */
+	assert_int_equal(rc, -EEXIST);
+	snprintf(pub, sizeof(pub), "%s/%s", state, VIGIL_PUBKEY_FILE);
+	rc = vigil_evidence_verify(ra.path, pub, &v, &err);
+	if (rc) /* its custody.jsonl holds b's acquired record too: it must still chain */
+		fail_msg("%s: %s %s", ra.path, v.fault, err.msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_changes_while_read),
 		cmocka_unit_test(test_max_size),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_never_overwrites),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -103,6 +103,7 @@ static void check_row(const struct row *r)
 	}
 	vigil_cis_report_free(rep);
 	fx_rm(root);
+	free(root);
 }
 
 #define UNIT "lib/systemd/system/docker.service"
@@ -300,6 +301,7 @@ static void test_owners(void **state)
 	assert_int_equal(vigil_cis_check_verdict(rep, "3.17"), VIGIL_CIS_FAIL);
 	vigil_cis_report_free(rep);
 	fx_rm(root);
+	free(root);
 }
 
 /* Every writer on one report: the counts appear, nothing external in HTML. */
@@ -341,6 +343,7 @@ static void test_writers(void **state)
 	free(buf);
 	vigil_cis_report_free(rep);
 	fx_rm(root);
+	free(root);
 }
 
 int main(void)

@@ -263,6 +263,8 @@ static void test_log_table(void **state)
 	}
 }
 
+#define PUTS(dir, rel, text) put((dir), (rel), (text), strlen(text))
+
 static void put(const char *dir, const char *rel, const void *data, size_t len)
 {
 	char p[512];
@@ -300,15 +302,15 @@ static void test_open_root(void **state)
 	snprintf(link, sizeof(link), "%s/bin", dir);
 	assert_int_equal(symlink("usr/bin", link), 0);
 	put(dir, "var/lib/dpkg/status", status, strlen(status));
-	put(dir, "var/lib/dpkg/info/a.list", "/bin\n/bin/a\n", 12);
-	put(dir, "var/lib/dpkg/info/a.md5sums", MD5A "  bin/a\n", 42);
-	put(dir, "var/lib/dpkg/info/m:amd64.list", "/usr/lib/m\n", 11);
-	put(dir, "var/lib/dpkg/info/m:amd64.md5sums", MD5B "  usr/lib/m\n", 45);
-	put(dir, "var/lib/dpkg/info/bad.list", "/usr/lib/bad\n", 13);
-	put(dir, "var/lib/dpkg/info/bad.md5sums", "xyz\n", 4);
-	put(dir, "var/lib/dpkg/diversions", "/usr/lib/m\n/usr/lib/m.real\n:\n", 28);
-	put(dir, "var/log/dpkg.log", "2025-03-01 00:00:00 upgrade a:amd64 0.9 1\n", 42);
-	put(dir, "var/log/dpkg.log.1", "", 0);
+	PUTS(dir, "var/lib/dpkg/info/a.list", "/bin\n/bin/a\n");
+	PUTS(dir, "var/lib/dpkg/info/a.md5sums", MD5A "  bin/a\n");
+	PUTS(dir, "var/lib/dpkg/info/m:amd64.list", "/usr/lib/m\n");
+	PUTS(dir, "var/lib/dpkg/info/m:amd64.md5sums", MD5B "  usr/lib/m\n");
+	PUTS(dir, "var/lib/dpkg/info/bad.list", "/usr/lib/bad\n");
+	PUTS(dir, "var/lib/dpkg/info/bad.md5sums", "xyz\n");
+	PUTS(dir, "var/lib/dpkg/diversions", "/usr/lib/m\n/usr/lib/m.real\n:\n");
+	PUTS(dir, "var/log/dpkg.log", "2025-03-01 00:00:00 upgrade a:amd64 0.9 1\n");
+	PUTS(dir, "var/log/dpkg.log.1", "");
 	/* gzip header via deflateInit2 with windowBits 31 */
 	{
 		z_stream z;
