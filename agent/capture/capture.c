@@ -313,7 +313,7 @@ int vigil_capture_run(const struct vigil_capture_req *r, struct vigil_evw_result
 	if (!x.live)
 		vigil_evw_note(x.w, "not the live host (--root %s): no processes, network tables, freezer or "
 			       "kernel state captured", r->ev.root);
-	rc = 0;
+	rc = r->memory ? capture_memory(&x) : 0;
 	for (size_t i = 0; i < x.n_list && !rc; i++)
 		rc = container(&x, x.list[i]);
 	if (!rc && r->engine)

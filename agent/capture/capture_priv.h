@@ -27,4 +27,7 @@ int capture_globs(struct cctx *x, const char *const *pats, const char *prefix, i
 int capture_host(struct cctx *x);
 int capture_engine(struct cctx *x);
 
+/* capture_mem.c: memory/mem.lime and its record (x->r->memory set) */
+int capture_memory(struct cctx *x);
+
 #endif

@@ -27,6 +27,7 @@
 
 #include "vigil/capture.h"
 #include "vigil/crypto.h"
+#include "vigil/lime.h"
 #include "vigil/record.h"
 #include "vigil/sign.h"
 
@@ -37,6 +38,7 @@ struct member {
 	uint64_t size;
 	unsigned char sha[32];
 	size_t order;
+	struct vigil_lime_check *lime; /* memory/ *.lime members: their format, as read */
 };
 
 struct vstate {
@@ -118,6 +120,63 @@ static int slurp(struct archive *a, const char *name, char **out, size_t *len, s
 	return 0;
 }
 
+/* memory/NAME.lime: a memory dump, whose LiME format is checked too. */
+static int is_memory(const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(name, "memory/", 7) && n > 12 && !strcmp(name + n - 5, ".lime");
+}
+
+/* "0x1000" -> 0x1000; -1 when not a hex address. */
+static int hex_addr(json_t *j, uint64_t *out)
+{
+	const char *s = json_string_value(j);
+	char *end;
+
+	if (!s || strncmp(s, "0x", 2) || !s[2])
+		return -1;
+	errno = 0;
+	*out = strtoull(s + 2, &end, 16);
+	return errno || *end ? -1 : 0;
+}
+
+/* A memory member's format: valid LiME, and its ranges the ones the
+ * manifest's memdump record lists (what the acquisition wrote). */
+static int check_memory(struct vigil_evverify *v, const struct member *m, json_t *ent)
+{
+	json_t *rec = json_object_get(ent, "memdump"), *list = json_object_get(rec, "ranges"), *r;
+	const struct vigil_lime_range *got;
+	size_t i, n;
+
+	if (!m->lime && !rec)
+		return 0;
+	if (!m->lime)
+		return fault(v, "member %s: a memdump record for a member that is not memory/*.lime", m->name);
+	if (!json_is_array(list))
+		return fault(v, "member %s: a memory dump without a memdump record of its ranges in the manifest",
+			     m->name);
+	if (vigil_lime_check_status(m->lime) != VIGIL_LIME_OK)
+		return fault(v, "member %s: not a valid LiME dump (%s): %s", m->name,
+			     vigil_lime_status_name(vigil_lime_check_status(m->lime)),
+			     vigil_lime_check_message(m->lime));
+	got = vigil_lime_check_ranges(m->lime);
+	n = vigil_lime_check_n_ranges(m->lime);
+	if (n != json_array_size(list))
+		return fault(v, "member %s: %zu LiME ranges, the manifest's memdump record lists %zu", m->name, n,
+			     json_array_size(list));
+	json_array_foreach(list, i, r) {
+		uint64_t a, b;
+
+		if (hex_addr(json_object_get(r, "start"), &a) || hex_addr(json_object_get(r, "end"), &b))
+			return fault(v, "member %s: the manifest's memdump range %zu is not an address pair", m->name, i);
+		if (a != got[i].start || b != got[i].end)
+			return fault(v, "member %s: LiME range %zu is 0x%" PRIx64 "-0x%" PRIx64 ", the manifest's memdump "
+				     "record says 0x%" PRIx64 "-0x%" PRIx64, m->name, i, got[i].start, got[i].end, a, b);
+	}
+	return 0;
+}
+
 static int hash_member(struct archive *a, struct vstate *s, struct archive_entry *e)
 {
 	struct member *m;
@@ -161,6 +220,10 @@ static int hash_member(struct archive *a, struct vstate *s, struct archive_entry
 	d = vigil_digest_new(VIGIL_ALGOS_DEFAULT);
 	if (!d)
 		return -ENOMEM;
+	if (is_memory(m->name) && !(m->lime = vigil_lime_check_new())) {
+		vigil_digest_free(d);
+		return -ENOMEM;
+	}
 	/* sparse holes come back as gaps in off: they read as zeros */
 	while ((r = archive_read_data_block(a, &blk, &len, &off)) == ARCHIVE_OK) {
 		static const unsigned char zero[4096];
@@ -169,10 +232,19 @@ static int hash_member(struct archive *a, struct vstate *s, struct archive_entry
 			size_t k = (uint64_t)off - m->size > sizeof(zero) ? sizeof(zero) : (size_t)((uint64_t)off - m->size);
 
 			vigil_digest_write(d, zero, k);
+			if (m->lime)
+				vigil_lime_check_feed(m->lime, zero, k);
 			m->size += k;
 		}
 		vigil_digest_write(d, blk, len);
+		if (m->lime)
+			vigil_lime_check_feed(m->lime, blk, len);
 		m->size += len;
+	}
+	if (m->lime) {
+		struct vigil_err le;
+
+		vigil_lime_check_finish(m->lime, &le); /* the verdict stays in the check */
 	}
 	vigil_digest_read(d, VIGIL_ALGO_SHA256, m->sha);
 	vigil_digest_free(d);
@@ -263,7 +335,7 @@ static int check_member(struct vigil_evverify *v, const struct member *m, json_t
 				     (int64_t)json_integer_value(size));
 		if (memcmp(sha, m->sha, 32))
 			return fault(v, "member %s: SHA-256 differs from the manifest (content changed)", m->name);
-		return 0;
+		return check_memory(v, m, ent);
 	}
 	if (!strcmp(type, "dir"))
 		return m->type == AE_IFDIR ? 0 : fault(v, "member %s: not a directory as the manifest says", m->name);
@@ -414,6 +486,7 @@ out:
 	for (size_t i = 0; i < s.n; i++) {
 		free(s.m[i].name);
 		free(s.m[i].target);
+		vigil_lime_check_free(s.m[i].lime);
 	}
 	free(s.m);
 	free(s.manifest);

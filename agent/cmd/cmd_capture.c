@@ -15,6 +15,7 @@
 
 #include "vigil/capture.h"
 #include "vigil/cli.h"
+#include "vigil/memdump.h"
 #include "vigil/sign.h"
 
 static volatile sig_atomic_t stop;
@@ -60,7 +61,42 @@ static const char capture_usage[] =
 	"usage: vigil [--root DIR] capture [--container ID|NAME]... [--all-containers] [--engine] [--host]\n"
 	"       [--case ID] [--examiner NAME] [--note TEXT] [-o DIR] [--max-file-size SIZE] [--min-free SIZE]\n"
 	"       [--compress zstd|gzip|none] [--freeze] [--merged] [--engine-binaries] [--data-root DIR]\n"
-	"       [--threads N]\n";
+	"       [--threads N] [--memory [--method auto|lime|kcore] [--max-bytes SIZE] [--module LIME.ko]\n"
+	"       [--mem-timeout SECONDS]]\n"
+	"--memory streams a memory dump into memory/mem.lime (--max-bytes: kcore only, tests);\n"
+	"for tests: --kcore FILE --iomem FILE --lockdown FILE --modules-root DIR\n";
+
+static struct vigil_memdump_opts mem_opts = { .timeout_ms = 600 * 1000 };
+
+/* --memory and its options; 1 when c was one of them, -1 on a bad value. */
+static int parse_memory(int c, struct vigil_capture_req *r)
+{
+	long long v;
+
+	switch (c) {
+	case 'Y': r->memory = &mem_opts; return 1;
+	case 'K': mem_opts.kcore_path = optarg; return 1;
+	case 'I': mem_opts.iomem_path = optarg; return 1;
+	case 'L': mem_opts.lockdown_path = optarg; return 1;
+	case 'R': mem_opts.modules_root = optarg; return 1;
+	case 'D': mem_opts.module = optarg; return 1;
+	case 'T': mem_opts.timeout_ms = atoi(optarg) > 0 ? atoi(optarg) * 1000 : 1000; return 1;
+	case 'W':
+		if ((mem_opts.method = vigil_memdump_method_parse(optarg)) < 0) {
+			fprintf(stderr, "vigil capture: --method auto, lime or kcore\n");
+			return -1;
+		}
+		return 1;
+	case 'X':
+		if ((v = parse_size(optarg)) <= 0) {
+			fprintf(stderr, "vigil capture: bad size '%s'\n", optarg);
+			return -1;
+		}
+		mem_opts.max_bytes = (uint64_t)v;
+		return 1;
+	}
+	return 0;
+}
 
 static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, const char **containers, size_t *n)
 {
@@ -74,12 +110,21 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		{ "engine-binaries", no_argument, NULL, 'B' }, { "data-root", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 't' },   { "help", no_argument, NULL, 'h' },
 		{ "merged", no_argument, NULL, 'M' },
+		{ "memory", no_argument, NULL, 'Y' },         { "method", required_argument, NULL, 'W' },
+		{ "max-bytes", required_argument, NULL, 'X' }, { "module", required_argument, NULL, 'D' },
+		{ "mem-timeout", required_argument, NULL, 'T' }, { "kcore", required_argument, NULL, 'K' },
+		{ "iomem", required_argument, NULL, 'I' },    { "lockdown", required_argument, NULL, 'L' },
+		{ "modules-root", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+		if ((v = parse_memory(c, r)) < 0)
+			return -1;
+		if (v)
+			continue;
 		switch (c) {
 		case 'c': containers[(*n)++] = optarg; break;
 		case 'A': r->all_containers = 1; break;
@@ -115,8 +160,12 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		default: fputs(capture_usage, stderr); return -1;
 		}
 	}
-	if (optind < argc || (!*n && !r->all_containers && !r->engine && !r->host)) {
+	if (optind < argc || (!*n && !r->all_containers && !r->engine && !r->host && !r->memory)) {
 		fputs(capture_usage, stderr);
+		return -1;
+	}
+	if (mem_opts.max_bytes && mem_opts.method != VIGIL_MEMDUMP_KCORE) {
+		fprintf(stderr, "vigil capture: --max-bytes bounds a kcore dump only: add --method kcore\n");
 		return -1;
 	}
 	return 0;

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vigil/memdump.h"
 
@@ -43,6 +44,28 @@ static json_t *kcore_json(const struct vigil_memdump_result *res)
 			 "hole_ranges", ranges_json(k->holes, k->holes_listed));
 }
 
+/* What vigil changed on the host: the module's load and unload, the taint. */
+static json_t *changes_json(const struct vigil_memdump_result *res)
+{
+	json_t *a = json_array();
+	char line[512];
+
+	if (!a || !res->lime.loaded)
+		return a;
+	snprintf(line, sizeof(line), "module %s loaded (finit_module)", res->modinfo.name);
+	json_array_append_new(a, json_string(line));
+	if (res->lime.unloaded)
+		snprintf(line, sizeof(line), "module %s unloaded (delete_module)", res->modinfo.name);
+	else
+		snprintf(line, sizeof(line), "module %s NOT unloaded: %s", res->modinfo.name, res->lime.unload_error);
+	json_array_append_new(a, json_string(line));
+	if (strcmp(res->taint_before, res->taint_after)) {
+		snprintf(line, sizeof(line), "kernel taint %s -> %s", res->taint_before, res->taint_after);
+		json_array_append_new(a, json_string(line));
+	}
+	return a;
+}
+
 json_t *vigil_memdump_result_json(const struct vigil_memdump_result *res)
 {
 	json_t *j = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:I, s:b, s:s, s:o, s:o,"
@@ -63,6 +86,7 @@ json_t *vigil_memdump_result_json(const struct vigil_memdump_result *res)
 
 	if (!j)
 		return NULL;
+	json_object_set_new(j, "host_changes", changes_json(res));
 	if (res->iomem_error[0])
 		json_object_set_new(j, "iomem_error", json_string(res->iomem_error));
 	if (res->method == VIGIL_MEMDUMP_LIME || res->module_path[0])

@@ -94,6 +94,22 @@ int vigil_evw_note(struct vigil_evw *w, const char *fmt, ...) __attribute__((for
 int vigil_evw_target(struct vigil_evw *w, const char *json);
 int vigil_evw_cancelled(const struct vigil_evw *w);
 
+/* A streaming member (agent/capture/evw_stream.c): size bytes declared up
+ * front, written and hashed as they arrive: _begin() -> _write()... ->
+ * _end() (zero-pads a short stream and notes it; extra's keys and note go
+ * into the manifest entry).  Nothing else may be added between begin and end.
+ * write refuses bytes past size (-EFBIG) and stops on cancel (-ECANCELED). */
+struct vigil_evw_stream;
+struct json_t;
+int vigil_evw_stream_begin(struct vigil_evw *w, const char *member, const char *source, uint64_t size,
+			   struct vigil_evw_stream **out);
+int vigil_evw_stream_write(struct vigil_evw_stream *s, const void *buf, size_t len, struct vigil_err *err);
+uint64_t vigil_evw_stream_bytes(const struct vigil_evw_stream *s);
+int vigil_evw_stream_end(struct vigil_evw_stream *s, struct json_t *extra, const char *note);
+/* Appends fields (a JSON object: "action" and the record's own fields; the
+ * case and examiner are added) to the custody ledger. */
+int vigil_evw_custody(struct vigil_evw *w, struct json_t *fields, struct vigil_err *err);
+
 int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct vigil_err *err);
 void vigil_evw_free(struct vigil_evw *w);
 
@@ -101,6 +117,7 @@ void vigil_evw_free(struct vigil_evw *w);
  * Lifecycle: fill a request -> vigil_capture_run() (opens a writer, reads each
  * target, finishes or aborts it; a frozen container is thawed whatever
  * happens, cancel included) -> the result. */
+struct vigil_memdump_opts;
 struct vigil_capture_req {
 	struct vigil_evw_opts ev;
 	const char *data_root;            /* NULL: discovered */
@@ -111,6 +128,8 @@ struct vigil_capture_req {
 	int merged;                       /* also the merged view of each running container */
 	int engine_binaries;              /* copy the engine's binaries, not only their hashes */
 	int threads;                      /* layer verification (0: one per core) */
+	/* non-NULL: memory first (most volatile), into memory/mem.lime (capture_mem.c) */
+	const struct vigil_memdump_opts *memory;
 };
 /* 0 done (res filled), -errno when no archive was made (err says why). */
 int vigil_capture_run(const struct vigil_capture_req *r, struct vigil_evw_result *res, struct vigil_err *err);
