@@ -102,10 +102,12 @@ int vigil_evw_stream_end(struct vigil_evw_stream *s, json_t *extra, const char *
 		rc = evw_fail(w, -EIO, "member %s: %s", s->member, archive_error_string(w->a));
 	vigil_digest_read(s->d, VIGIL_ALGO_SHA256, sha);
 	vigil_hex(sha, 32, hex);
+	/* evw_entry takes both references; extra stays the caller's */
 	if (!rc)
 		rc = evw_entry(w, "file", s->member, s->source, strlen(s->source), NULL, NULL, hex, s->size, notes,
-			       extra, 0);
-	json_decref(notes);
+			       json_incref(extra), 0);
+	else
+		json_decref(notes);
 	vigil_digest_free(s->d);
 	free(s->member);
 	free(s->source);

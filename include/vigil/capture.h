@@ -96,7 +96,7 @@ int vigil_evw_cancelled(const struct vigil_evw *w);
 
 /* A streaming member (agent/capture/evw_stream.c): size bytes declared up
  * front, written and hashed as they arrive: _begin() -> _write()... ->
- * _end() (zero-pads a short stream and notes it; extra's keys and note go
+ * _end() (zero-pads a short stream and notes it; extra's keys (borrowed) and note go
  * into the manifest entry).  Nothing else may be added between begin and end.
  * write refuses bytes past size (-EFBIG) and stops on cancel (-ECANCELED). */
 struct vigil_evw_stream;

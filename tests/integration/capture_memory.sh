@@ -7,7 +7,8 @@
 # naming the method, and `vigil verify` passes; then a LiME header byte
 # flipped inside the member, with the manifest's size and SHA-256 and the
 # seal rewritten to match, is caught by verify's format check, naming the
-# member and the fault; --max-bytes without --method kcore is refused.
+# member and the fault; with no method able to run the archive still verifies
+# and says why; --max-bytes without --method kcore is refused.
 set -eu
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 missing"
@@ -81,7 +82,20 @@ expect_rc 1 V verify "$T/bad.tar" >"$T/bad.out"
 grep -q 'member memory/mem.lime: not a valid LiME dump (bad-version)' "$T/bad.out" ||
 	fail "the flipped header byte not named: $(cat "$T/bad.out")"
 
-# 3. --max-bytes bounds a kcore dump only
+# 3. no method can run (lockdown=confidentiality): the archive is still sealed
+#    and verifies, memory/memdump.json says what was tried, the manifest and
+#    the ledger say why nothing was acquired
+printf 'none integrity [confidentiality]\n' >"$T/lock-conf"
+V capture --memory --kcore "$T/kcore" --iomem "$T/iomem" --lockdown "$T/lock-conf" --case MEM-3 -o "$T/out4" \
+	>/dev/null 2>"$T/err4" || fail "capture with memory refused exited $?"
+A4=$(ls "$T"/out4/MEM-3-*.tar.zst)
+bsdtar -xOf "$A4" MANIFEST.json | grep -q 'memory acquisition failed: no method can run' || fail "the manifest does not say why"
+V verify "$A4" >/dev/null || fail "the archive without memory does not verify"
+bsdtar -xOf "$A4" memory/memdump.json | grep -q 'closes /proc/kcore' || fail "memdump.json lacks the reason"
+bsdtar -tf "$A4" | grep -q '^memory/mem.lime$' && fail "a memory member without memory"
+bsdtar -xOf "$A4" custody.jsonl | grep '"action":"memory"' | grep -q '"method":"none"' || fail "no memory custody record"
+
+# 4. --max-bytes bounds a kcore dump only
 expect_rc 2 V capture --memory --max-bytes 1M -o "$T/out3" 2>/dev/null
 [ ! -e "$T/out3" ] || fail "a refused capture left an output dir"
 echo ok
