@@ -1,5 +1,8 @@
 /* audit_engine.c - audit events turned into vigil's: who-data for inotify
  * changes, container attribution and the detections.
+ * Long because (~610 lines) the three share one per-event pass over the same
+ * attributed record and the engine's state (who-data ring, pid cache,
+ * counters); split, each part would need the whole struct anyway.
  *
  * One engine per daemon (or per `vigil audit-plugin` / `audit-tail`).  Each
  * audit event is attributed once (process, user, container), kept for the
@@ -84,14 +87,6 @@ struct vigil_audit_engine {
 	char *found_root;
 	int64_t found_ns;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void entry_clear(struct who_entry *e)
 {
@@ -360,7 +355,7 @@ static void on_exec(struct vigil_audit_engine *e, const struct vigil_audit_event
 	/* the /proc read below is the cost a flood would multiply; the shell
 	 * test costs nothing and picks the bucket */
 	if (!rate_ok(e, vigil_audit_is_shell(ev->exe, ev->comm, ev->argv, ev->argc),
-		     ev->time_ns ? ev->time_ns : now_ns()))
+		     ev->time_ns ? ev->time_ns : vigil_clock_real_ns()))
 		return;
 	cid = container_of(e, ev, idbuf);
 	if (!cid || !*cid) {
@@ -554,7 +549,7 @@ int vigil_audit_engine_who(struct vigil_audit_engine *e, const char *path, uint6
 	memset(who, 0, sizeof(*who));
 	who->uid = who->euid = who->auid = who->gid = -1;
 	if (!at_ns)
-		at_ns = now_ns();
+		at_ns = vigil_clock_real_ns();
 	/* newest first: the last writer before the change was seen is the one
 	 * to name.  A record stamped after at_ns cannot have caused it, but
 	 * audit stamps are in milliseconds: allow 2 ms. */

@@ -8,7 +8,7 @@
  * expected state for most containers: read the list, or use --json), 3 on
  * failure.  2 is a usage error everywhere.
  *
- * Length (~630 lines): the four commands share their option parsing, model
+ * Long because (~630 lines) the four commands share their option parsing, model
  * loading and JSON helpers, and each is a thin printer split into its own
  * JSON and text functions; one file keeps the Docker CLI surface together.
  */
