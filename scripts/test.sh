@@ -37,10 +37,13 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 	stage build-asan check --enable-sanitizers
 echo "== the daemon's tests under valgrind (memcheck: 0 errors, no definite leak)" >&2
 stage build-valgrind check-valgrind
+echo "== LiME and kcore on Debian's kernel under qemu (make check-memdump)" >&2
+(cd build && make check-memdump) >build/memdump.log 2>&1 || { tail -n 60 build/memdump.log; exit 1; }
+grep -E '^qemu-lime: ' build/memdump.log | tail -n 8 || true
 echo "== fuzz targets (libFuzzer, short runs)" >&2
 scripts/fuzz.sh --smoke
-# One closing line over both make-check runs (automake's summaries are above).
-sum() { grep -h "^# $1:" build/stage.log build-asan/stage.log | awk '{s += $3} END {print s + 0}'; }
+# One closing line over the three make-check runs (automake's summaries are above).
+sum() { grep -h "^# $1:" build/stage.log build-asan/stage.log build-valgrind/stage.log | awk '{s += $3} END {print s + 0}'; }
 skipped=$(sum SKIP)
 echo "tests: $(sum PASS) passed, $(($(sum FAIL) + $(sum ERROR) + $(sum XPASS))) failed, $skipped skipped"
 # Under CI=true a skip means a test that never ran (the tests fail instead of
