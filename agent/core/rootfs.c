@@ -210,7 +210,8 @@ ssize_t vigil_rootfs_readlink(int rootfd, const char *path, char *buf, size_t le
 	return n;
 }
 
-int vigil_rootfs_read(int rootfd, const char *path, size_t max, char **buf, size_t *len)
+/* Reads the regular file pathfd (O_PATH, closed here) into *buf. */
+static int read_whole(int pathfd, size_t max, char **buf, size_t *len)
 {
 	struct stat st;
 	char *b = NULL;
@@ -220,7 +221,7 @@ int vigil_rootfs_read(int rootfd, const char *path, size_t max, char **buf, size
 	*buf = NULL;
 	if (len)
 		*len = 0;
-	fd = vigil_rootfs_reopen_regular(vigil_rootfs_open(rootfd, path, O_PATH), &st);
+	fd = vigil_rootfs_reopen_regular(pathfd, &st);
 	if (fd < 0)
 		return fd;
 	if ((uint64_t)st.st_size > max) {
@@ -232,7 +233,8 @@ int vigil_rootfs_read(int rootfd, const char *path, size_t max, char **buf, size
 		rc = -ENOMEM;
 		goto out;
 	}
-	/* A file rewritten while read: stop at the size fstat saw, bounded. */
+	/* A file rewritten while read (a live daemon's JSON): stop at the size
+	 * fstat saw, so the buffer stays bounded. */
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
 
@@ -256,6 +258,16 @@ out:
 	free(b);
 	close(fd);
 	return rc;
+}
+
+int vigil_rootfs_read(int rootfd, const char *path, size_t max, char **buf, size_t *len)
+{
+	return read_whole(vigil_rootfs_open(rootfd, path, O_PATH), max, buf, len);
+}
+
+int vigil_rootfs_read_beneath(int dirfd, const char *rel, size_t max, char **buf, size_t *len)
+{
+	return read_whole(vigil_rootfs_open_beneath(dirfd, rel, O_PATH), max, buf, len);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -14,51 +14,7 @@
 
 int docker_read_file(int dirfd, const char *rel, size_t max, char **buf, size_t *len)
 {
-	struct stat st;
-	char *b = NULL;
-	size_t got = 0;
-	int fd, rc;
-
-	*buf = NULL;
-	if (len)
-		*len = 0;
-	fd = docker_open_regular(dirfd, rel, &st);
-	if (fd < 0)
-		return fd;
-	if ((uint64_t)st.st_size > max) {
-		rc = -EFBIG;
-		goto out;
-	}
-	b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* The file may grow while read (a live daemon rewrites it): stop at the
-	 * size seen by fstat so the buffer stays bounded. */
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	b[got] = '\0';
-	*buf = b;
-	b = NULL;
-	if (len)
-		*len = got;
-	rc = 0;
-out:
-	free(b);
-	close(fd);
-	return rc;
+	return vigil_rootfs_read_beneath(dirfd, rel, max, buf, len);
 }
 
 int docker_read_id(int dirfd, const char *rel, char **out)

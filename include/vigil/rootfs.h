@@ -50,6 +50,8 @@ ssize_t vigil_rootfs_readlink(int rootfd, const char *path, char *buf, size_t le
 /* A whole regular file inside the root (at most max bytes, else -EFBIG),
  * NUL-terminated and malloc'd in *buf. */
 int vigil_rootfs_read(int rootfd, const char *path, size_t max, char **buf, size_t *len);
+/* The same, for rel below dirfd resolved as vigil_rootfs_open_beneath does. */
+int vigil_rootfs_read_beneath(int dirfd, const char *rel, size_t max, char **buf, size_t *len);
 
 /* The paths inside the root matching pattern (shell glob, '*', '?', '[...]'
  * within one component, no '.' entries unless asked), each resolved within
