@@ -17,13 +17,15 @@
 # The host then validates each dump (vigil memdump --validate against the
 # guest's own /proc/iomem: addresses move between boots) and checks
 # FILE.sha256 and the JSON record.
-#   QEMU_LIME_CASES="lime kcore"  only some cases;  QEMU_MEM (default 160M)
+#   QEMU_LIME_CASES="lime kcore"  only some cases;  QEMU_MEM (default 256M: the
+#   initramfs carries vigil's shared libraries, ~46 MB with libarchive's libxml2
+#   and ICU, and 160M no longer holds it unpacked: "Initramfs unpacking failed")
 # Needs root (apt-get), about 80 s of package installs the first time.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 VIGIL=${1:-${VIGIL:-$top/build/vigil}}
 cases=${QEMU_LIME_CASES:-lime kcore integrity confidentiality integrity-lime}
-mem=${QEMU_MEM:-160M}
+mem=${QEMU_MEM:-256M}
 fail() { echo "qemu-lime: FAIL: $*" >&2; exit 1; }
 [ -x "$VIGIL" ] || fail "no vigil binary at $VIGIL"
 
