@@ -54,9 +54,9 @@ printf '/usr/lib\n/usr/lib/libx.so\n/usr/lib/libx-helper\n' >"$R/var/lib/dpkg/in
 	>"$R/var/lib/dpkg/info/libx:amd64.md5sums"
 echo "2025-01-01 10:00:00 install tool:amd64 <none> 1.0" >"$R/var/log/dpkg.log"
 
-conf() { # conf [PACKAGES-YAML]
-	printf 'state_dir: %s\nscopes:\n  - name: sys\n    paths: [/usr/bin, /usr/lib, /etc]\n    severity: low\n%s\n' \
-		"$S" "${1:-}" >"$T/vigil.yaml"
+conf() { # conf [PACKAGES-BLOCK-LINES] (default: explain on; it is off by default)
+	printf 'state_dir: %s\nscopes:\n  - name: sys\n    paths: [/usr/bin, /usr/lib, /etc]\n    severity: low\npackages:\n%s\n' \
+		"$S" "${1:-  explain: true}" >"$T/vigil.yaml"
 }
 conf
 V() { "$VIGIL" -q --config "$T/vigil.yaml" --root "$R" "$@"; }
@@ -111,7 +111,7 @@ V check >"$T/text" || true
 grep -q "package-upgrade: tool upgraded 1.0 -> 1.1" "$T/text" || fail "text output: $(cat "$T/text")"
 
 # auto_accept: upgrades -> reported once, then in a new generation
-conf 'packages:
+conf '  explain: true
   auto_accept: upgrades'
 expect_rc 1 V check --json >"$T/j2"
 python3 - "$T/j2" <<'PY' || fail "auto_accept: upgrades not reported: $(cat "$T/j2")"
@@ -129,8 +129,7 @@ assert paths == ["/etc/local.conf", "/etc/tool.conf", "/usr/bin/evil", "/usr/lib
 PY
 echo "ok: auto_accept took the upgrades into a new generation"
 
-conf 'packages:
-  explain: false'
+conf '  explain: false'
 expect_rc 1 V check --json >"$T/j4"
 grep -q '"package-\|unpackaged\|conffile-mod' "$T/j4" && fail "explain: false still classifies"
 echo "ok"

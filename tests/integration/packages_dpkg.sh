@@ -37,7 +37,7 @@ mk vhello 2.0 "hello"
 DPKG() { TZ=UTC dpkg --root="$R" --log="$R/var/log/dpkg.log" "$@" >/dev/null; }
 DPKG -i "$T/vtool_1.0_all.deb"
 sleep 1 # the baseline in a later second than the install
-printf 'state_dir: %s\nscopes:\n  - name: sys\n    paths: [/usr/bin, /etc]\n' "$S" >"$T/vigil.yaml"
+printf 'state_dir: %s\nscopes:\n  - name: sys\n    paths: [/usr/bin, /etc]\npackages:\n  explain: true\n' "$S" >"$T/vigil.yaml"
 V() { "$VIGIL" -q --config "$T/vigil.yaml" --root "$R" "$@"; }
 V baseline >/dev/null
 sleep 1 # dpkg.log has whole seconds

@@ -23,6 +23,7 @@ SCOPE_EXTRA="  - name: pkg
     watch: true
     severity: low"
 write_config
+printf 'packages:\n  explain: true\n' >>"$CONF" # off by default
 baseline
 # the daemon sees the copy at $D (same pid through unshare and sh)
 cat >"$T/ns.sh" <<'NS'
