@@ -1,5 +1,7 @@
 /* cmd_docker.c - `vigil images`, `vigil containers`, `vigil layers`, `vigil drift`:
- * the Docker host as its files say it is, dockerd not needed.
+ * the Docker host as its files say it is, dockerd not needed.  Long because
+ * (~630 lines) the four commands share their option parsing, model loading and
+ * JSON helpers, each a thin printer split into JSON and text functions.
  *
  * Exit codes (DESIGN.md): images/containers 0, or 3 when the data root cannot
  * be read.  layers verify: 0 every layer verifies, 1 a layer differs from its
@@ -7,10 +9,6 @@
  * drift: 0 no change, 1 the container changed files against its image (an
  * expected state for most containers: read the list, or use --json), 3 on
  * failure.  2 is a usage error everywhere.
- *
- * Long because (~630 lines) the four commands share their option parsing, model
- * loading and JSON helpers, and each is a thin printer split into its own
- * JSON and text functions; one file keeps the Docker CLI surface together.
  */
 #include "config.h"
 
