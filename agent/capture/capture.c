@@ -206,8 +206,13 @@ static int container(struct cctx *x, const struct vigil_docker_container *c)
 		vigil_evw_target(x->w, t);
 		free(t);
 	}
-	if (vigil_docker_container_dirs(x->d, c, &dirs, &err))
-		return vigil_evw_add_missing(x->w, prefix, err.msg);
+	if ((rc = vigil_docker_container_dirs(x->d, c, &dirs, &err))) {
+		/* removed between the listing and now (docker rm while capturing) */
+		char why[sizeof(err.msg) + 16];
+
+		snprintf(why, sizeof(why), "%s%s", rc == -ENOENT ? "vanished: " : "", err.msg);
+		return vigil_evw_add_missing(x->w, prefix, why);
+	}
 	if (x->r->freeze && running && x->live && (rc = container_freeze(x, c)))
 		goto out;
 	rc = vigil_evw_add_tree(x->w, dirs.dirfd, dirs.dir, prefix, 0, skip);
