@@ -18,7 +18,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigil procs [--container ID|NAME] [--json] [--verify] [--no-baseline]\n"
+	fprintf(f, "usage: vigil procs [--container ID|NAME] [--data-root DIR] [--json] [--verify] [--no-baseline]\n"
 		   "lists processes (pid, ppid, uid, comm, exe, container); --verify compares the code\n"
 		   "each one runs with its files and reports modified code pages, code of deleted files,\n"
 		   "memfds or anonymous memory, deleted executables, and executables whose hash is not the\n"
@@ -72,6 +72,7 @@ int vigil_cmd_procs(struct vigil_cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ "no-baseline", no_argument, NULL, 'B' },
+		{ "data-root", required_argument, NULL, 'd' },
 		{ "proc", required_argument, NULL, 'P' }, /* tests */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -88,6 +89,7 @@ int vigil_cmd_procs(struct vigil_cli *cli, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'v': o.verify = 1; break;
 		case 'B': no_base = 1; break;
+		case 'd': o.data_root = optarg; break;
 		case 'P': o.proc = optarg; break;
 		case 'h': usage(stdout); return VIGIL_EXIT_OK;
 		default: usage(stderr); return VIGIL_EXIT_USAGE;

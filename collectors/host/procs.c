@@ -139,7 +139,7 @@ static const char *container_name(struct pctx *x, const char *id)
 	if (!n)
 		return NULL;
 	x->names = n;
-	if (vigil_docker_container_lookup(NULL, NULL, id, &name, &image, &e))
+	if (vigil_docker_container_lookup(NULL, x->o->data_root, id, &name, &image, &e))
 		name = NULL;
 	free(image);
 	snprintf(n[x->nnames].id, sizeof(n[x->nnames].id), "%s", id);
@@ -313,7 +313,7 @@ static int resolve_container(struct pctx *x, const char *ref, struct vigil_err *
 	struct vigil_docker *d = NULL;
 	int rc;
 
-	if ((rc = vigil_docker_load(NULL, NULL, &d, err)))
+	if ((rc = vigil_docker_load(NULL, x->o->data_root, &d, err)))
 		return rc;
 	c = vigil_docker_find_container(d, ref, err);
 	if (c)

@@ -55,6 +55,7 @@ int vigil_elf_textrel(int fd);
 
 struct vigil_procs_opts {
 	const char *container;  /* NULL: every process; else an id, id prefix or name */
+	const char *data_root;  /* Docker's; NULL: discovered */
 	int verify;
 	const char *state_dir;  /* the baseline to compare exe hashes with; NULL: none */
 	const char *proc;       /* NULL: "/proc" */
