@@ -76,6 +76,7 @@ static const struct enum_val sched_actions[] = {
 	{ "check", VIGIL_SCHED_CHECK },
 	{ "baseline", VIGIL_SCHED_BASELINE },
 	{ "compliance", VIGIL_SCHED_COMPLIANCE },
+	{ "procs", VIGIL_SCHED_PROCS },
 	{ NULL, 0 },
 };
 

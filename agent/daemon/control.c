@@ -165,6 +165,10 @@ void watch_on_sched(void *ctx, int action, size_t index)
 	struct vigil_watch *w = ctx;
 
 	vigil_log_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
+	if (action == VIGIL_SCHED_PROCS) {
+		queue_slow(w, J_PROCS, 0, "procs");
+		return;
+	}
 	queue_slow(w, action == VIGIL_SCHED_CHECK ? J_CHECK : J_BASELINE, 0,
 		   action == VIGIL_SCHED_COMPLIANCE ? "compliance" : action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
 }
