@@ -17,7 +17,7 @@ baseline
 PATCH=$!
 "$HELPER" memfd "$(command -v sleep)" sleep 600 &
 MEMFD=$!
-CLEANUP_EXTRA="kill $PATCH $MEMFD"
+CLEANUP_EXTRA="kill $PATCH $MEMFD 2>/dev/null || :"
 for _ in $(seq 100); do grep -q '^PATCHED ' "$T/patch.out" 2>/dev/null && break; sleep 0.05; done
 PAGE=$(awk '{print $2}' "$T/patch.out")
 [ -n "$PAGE" ] || fail "the helper did not patch itself"
