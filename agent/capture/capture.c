@@ -188,6 +188,29 @@ static int container_freeze(struct cctx *x, const struct vigil_docker_container 
 	return vigil_evw_note(x->w, "container %.12s: frozen (%s) while captured", c->id, x->freezer);
 }
 
+/* The mounted overlay when there is one (live host), else the union of the
+ * container's layers computed from disk (stopped, --root). */
+static int container_merged(struct cctx *x, const struct vigil_docker_container *c,
+			    const struct vigil_docker_container_dirs *dirs, const char *prefix)
+{
+	struct vigil_docker_layer_dirs l;
+	struct vigil_err err = { "" };
+	char member[160];
+	int rc;
+
+	snprintf(member, sizeof(member), "%s/merged", prefix);
+	if (dirs->mergedfd >= 0 && x->live)
+		return vigil_evw_add_tree(x->w, dirs->mergedfd, dirs->merged, member, 0, NULL);
+	if (vigil_docker_container_layers(x->d, c, &l, &err))
+		return vigil_evw_note(x->w, "container %.12s: merged view not captured: %s", c->id, err.msg);
+	rc = vigil_evw_note(x->w, "container %.12s: merged view computed from its %zu layers (%s)", c->id, l.n,
+			    x->live ? "its overlay is not mounted" : "not the live host");
+	if (!rc)
+		rc = vigil_evw_add_union(x->w, l.fds, (const char *const *)l.paths, l.n, member);
+	vigil_docker_layer_dirs_clear(&l);
+	return rc;
+}
+
 static int container(struct cctx *x, const struct vigil_docker_container *c)
 {
 	static const char *const skip[] = { "mounts", NULL }; /* shm and secrets mounts: not the container's files */
@@ -220,12 +243,8 @@ static int container(struct cctx *x, const struct vigil_docker_container *c)
 	if (!rc)
 		rc = dirs.upperfd >= 0 ? vigil_evw_add_tree(x->w, dirs.upperfd, dirs.upper, member, 1, NULL)
 				       : vigil_evw_add_missing(x->w, member, dirs.upper_error);
-	snprintf(member, sizeof(member), "%s/merged", prefix);
-	if (!rc && x->r->merged && dirs.mergedfd >= 0 && x->live)
-		rc = vigil_evw_add_tree(x->w, dirs.mergedfd, dirs.merged, member, 0, NULL);
-	else if (!rc && x->r->merged)
-		rc = vigil_evw_note(x->w, "container %.12s: merged view not captured: %s", c->id,
-				    x->live ? "its overlay is not mounted (not running)" : "not the live host");
+	if (!rc && x->r->merged)
+		rc = container_merged(x, c, &dirs, prefix);
 	snprintf(member, sizeof(member), "%s/drift.json", prefix);
 	if (!rc)
 		rc = capture_add_json(x, member, NULL, drift_json(x, c));
