@@ -30,6 +30,8 @@ static void thaw(struct cctx *x)
 		vigil_proc_freeze(x->freezer, x->freezer_v2, 0);
 		x->frozen = 0;
 	}
+	capture_crash_disarm(x->crash_slot);
+	x->crash_slot = -1;
 }
 
 int capture_add_json(struct cctx *x, const char *member, const char *source, char *text)
@@ -176,15 +178,21 @@ static int container_freeze(struct cctx *x, const struct vigil_docker_container 
 {
 	int rc = vigil_proc_freezer(c->pid, x->freezer, sizeof(x->freezer), &x->freezer_v2);
 
+	/* armed before freezing: a crash from here on thaws */
+	if (!rc && (x->crash_slot = capture_crash_arm(x->freezer, x->freezer_v2)) < 0)
+		rc = x->crash_slot;
 	if (!rc)
 		rc = vigil_proc_freeze(x->freezer, x->freezer_v2, 1);
 	if (rc) {
 		/* frozen or half-frozen: thaw in any case */
 		if (x->freezer[0])
 			vigil_proc_freeze(x->freezer, x->freezer_v2, 0);
+		capture_crash_disarm(x->crash_slot);
+		x->crash_slot = -1;
 		return vigil_evw_note(x->w, "container %.12s: not frozen: %s", c->id, strerror(-rc));
 	}
 	x->frozen = 1;
+	capture_crash_test_hook();
 	return vigil_evw_note(x->w, "container %.12s: frozen (%s) while captured", c->id, x->freezer);
 }
 
@@ -322,7 +330,7 @@ int capture_globs(struct cctx *x, const char *const *pats, const char *prefix, i
 
 int vigil_capture_run(const struct vigil_capture_req *r, struct vigil_evw_result *res, struct vigil_err *err)
 {
-	struct cctx x = { .r = r, .rootfd = -1 };
+	struct cctx x = { .r = r, .rootfd = -1, .crash_slot = -1 };
 	int rc, confined;
 
 	x.live = vigil_rootfs_is_host(r->ev.root);

@@ -7,6 +7,9 @@
 #     layers is computed from disk), then under --root: the three merged listings (path,
 #     type, size, SHA-256, mode, owner, link target, from MANIFEST.json) are equal, and
 #     what was deleted or hidden is absent from each
+#   - a crash of the capture while a container is frozen (SIGSEGV raised right after the
+#     freeze through the debug knob VIGIL_TEST_CRASH_AFTER_FREEZE=1): the process dies of
+#     SIGSEGV, the container is thawed, no archive exists under a final name
 . "$(dirname "$0")/lib.sh"
 trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
 set -e
@@ -77,11 +80,33 @@ check_view "$T/stopped"
 diff -u "$T/live" "$T/stopped" >"$T/d1" || fail "the computed merged view differs from the live one: $(head -n 40 "$T/d1")"
 echo "ok: stopped: the computed merged view equals the live one"
 
+# (unmounted right after: overlays mounted later under the data root would propagate into the bind)
 mkdir -p "$T/img/var/lib/docker"; mount --bind "$DATA" "$T/img/var/lib/docker"; on_exit "umount '$T/img/var/lib/docker'"
 "$VIGIL" -q --state-dir "$S" --root "$T/img" capture --container mrg --merged --case ROOT -o "$T/o3" >"$T/c3.out"
+umount "$T/img/var/lib/docker"
 A3=$(head -n 1 "$T/c3.out")
 listing "$T/root" "$A3" 2>"$T/root.notes"
 grep -q 'not the live host' "$T/root.notes" || fail "--root: no note that the view was computed: $(cat "$T/root.notes")"
 diff -u "$T/live" "$T/root" >"$T/d2" || fail "the --root merged view differs from the live one: $(head -n 40 "$T/d2")"
 echo "ok: --root: the computed merged view equals the live one"
+
+# ---- a crash while frozen thaws the container ------------------------------------------
+hdocker run -d --network none --name frz vigil-base:1 sh -c 'touch /ready; sleep 600' >/dev/null
+i=0; until hdocker exec frz test -e /ready 2>/dev/null; do i=$((i + 1)); [ $i -lt 100 ] || fail "frz did not start"; sleep 0.1; done
+PID=$(hdocker inspect -f '{{.State.Pid}}' frz)
+FREEZER=/sys/fs/cgroup/freezer$(awk -F: '$2 == "freezer" {print $3}' /proc/$PID/cgroup)/freezer.state
+[ -f "$FREEZER" ] || FREEZER=$(dirname "/sys/fs/cgroup/unified$(awk -F: '$1 == "0" {print $3}' /proc/$PID/cgroup)/x")/cgroup.freeze
+[ -f "$FREEZER" ] || FREEZER=$(dirname "/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' /proc/$PID/cgroup)/x")/cgroup.freeze
+[ -f "$FREEZER" ] || fail "no freezer file found for pid $PID"
+mkdir "$T/o4"
+set +e
+(ulimit -c 0; VIGIL_TEST_CRASH_AFTER_FREEZE=1 exec "$VIGIL" -q --state-dir "$S" capture --data-root "$DATA" \
+	--container frz --freeze --case CRASH -o "$T/o4" >"$T/c4.out" 2>&1)
+rc=$?
+set -e
+[ $rc -eq 139 ] || fail "the capture did not die of SIGSEGV (exit $rc): $(cat "$T/c4.out")"
+grep -q 'THAWED\|^0' "$FREEZER" || fail "container left frozen after the crash: $(cat "$FREEZER")"
+ls "$T/o4" | grep -v '^\.' | grep -q . && fail "an archive under a final name after the crash: $(ls "$T/o4")"
+timeout 20 docker -H "unix://$HARNESS_SOCK" exec frz true || fail "frz does not run after the crash"
+echo "ok: a crash while frozen thaws the container ($FREEZER: $(cat "$FREEZER"))"
 echo "ok: capture_merged"
