@@ -21,6 +21,7 @@
 #include "vigil/docker.h"
 #include "vigil/docker_capture.h"
 #include "vigil/hostproc.h"
+#include "vigil/record.h"
 #include "vigil/rootfs.h"
 #include "capture_priv.h"
 
@@ -62,7 +63,9 @@ static char *drift_json(struct cctx *x, const struct vigil_docker_container *c)
 	size_t n = 0;
 	char *s;
 
-	if (vigil_docker_drift(x->d, c, &ch, &n, &err)) {
+	/* the upper layer's files are members already, hashed as they were written:
+	 * each drift entry names its member rather than hashing the file twice */
+	if (vigil_docker_drift_flags(x->d, c, VIGIL_DOCKER_DRIFT_NO_HASH, &ch, &n, &err)) {
 		json_decref(list);
 		return err_json(err.msg);
 	}
@@ -72,8 +75,12 @@ static char *drift_json(struct cctx *x, const struct vigil_docker_container *c)
 				      (json_int_t)ch[i].size, "executable", !!(ch[i].flags & VIGIL_DOCKER_CH_EXEC),
 				      "sensitive", !!(ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE));
 
-		if (ch[i].has_hash)
-			json_object_set_new(o, "sha256", json_string(ch[i].sha256));
+		if (ch[i].kind != 'D' && ch[i].ftype == VIGIL_FT_REG) {
+			char m[4300];
+
+			snprintf(m, sizeof(m), "containers/%s/upper%s", c->id, ch[i].path);
+			json_object_set_new(o, "member", json_string(m));
+		}
 		json_array_append_new(list, o);
 	}
 	vigil_docker_drift_free(ch, n);

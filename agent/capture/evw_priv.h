@@ -11,6 +11,7 @@
 
 #include "vigil/capture.h"
 #include "vigil/crypto.h"
+#include "vigil/hasher.h"
 
 #define EVW_BUF (256u << 10)
 /* free space is looked at after every this many bytes written */
@@ -28,7 +29,8 @@ struct vigil_evw {
 	uint64_t members, entries, problems, bytes;
 	json_t *notes, *targets;
 	char *acquired;         /* this capture's `acquired` ledger line */
-	unsigned char *buf;
+	unsigned char *buf;     /* 2 * EVW_BUF: members are read into one half while the other is hashed */
+	struct vigil_hasher *hasher; /* members' SHA-256 on a second core (NULL: in this thread) */
 	int64_t start_ns;
 	int failed, finished;
 	int installed;          /* 1: NAME.sha256, 2: NAME.minisig put in place by us */

@@ -86,14 +86,15 @@ static int read_regular(struct vigil_evw *w, int fd, const struct stat *before, 
 	}
 	if (!hash_only && (rc = evw_header(w, member, before, want, NULL)))
 		goto out;
-	while (done < want) {
+	/* read into one half of buf while the hasher hashes the other */
+	for (unsigned char *b = w->buf; done < want;) {
 		size_t ask = want - done < EVW_BUF ? (size_t)(want - done) : EVW_BUF;
 
 		if (vigil_evw_cancelled(w)) {
 			rc = evw_fail(w, -ECANCELED, "capture cancelled");
 			goto out;
 		}
-		n = read(fd, w->buf, ask);
+		n = read(fd, b, ask);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -102,11 +103,13 @@ static int read_regular(struct vigil_evw *w, int fd, const struct stat *before, 
 					     " bytes), zero-filled", done, want);
 			break;
 		}
-		vigil_digest_write(d, w->buf, (size_t)n);
-		if (!hash_only && (rc = evw_data(w, w->buf, (size_t)n)))
+		vigil_hasher_write(w->hasher, d, b, (size_t)n);
+		if (!hash_only && (rc = evw_data(w, b, (size_t)n)))
 			goto out;
 		done += (uint64_t)n;
+		b = b == w->buf ? w->buf + EVW_BUF : w->buf;
 	}
+	vigil_hasher_sync(w->hasher);
 	if (done < want) {
 		memset(w->buf, 0, EVW_BUF);
 		while (done < want) {
@@ -133,6 +136,7 @@ static int read_regular(struct vigil_evw *w, int fd, const struct stat *before, 
 	rc = evw_entry(w, "file", hash_only ? NULL : member, src, slen, before, &after, hex, want, notes, NULL, 0);
 	notes = NULL;
 out:
+	vigil_hasher_sync(w->hasher);
 	json_decref(notes);
 	vigil_digest_free(d);
 	close(fd);
