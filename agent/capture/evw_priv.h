@@ -51,6 +51,14 @@ int evw_write_manifest(struct vigil_evw *w, char seal[65]);
 /* "2026-12-01T12:00:00.123456789Z" */
 void evw_time(int64_t ns, char *buf, size_t len);
 
+/* evw_read.c: one entry, pathfd its O_PATH|O_NOFOLLOW fd (closed here), st its
+ * fstat; overlay: a char 0/0 device is a whiteout (a deletion). */
+int evw_put_entry(struct vigil_evw *w, int pathfd, const struct stat *st, const char *member, const char *src,
+		  size_t slen, int hash_only, int overlay);
+
+/* 1 when the directory fd is an overlay opaque dir (trusted. or user.overlay.opaque=y) */
+int evw_opaque(int fd);
+
 /* evw.c */
 /* Writes one member from memory. */
 int evw_put(struct vigil_evw *w, const char *member, const void *buf, size_t len, unsigned char sha[32]);

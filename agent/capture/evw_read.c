@@ -168,8 +168,8 @@ static int put_link(struct vigil_evw *w, int pathfd, const struct stat *st, cons
 }
 
 /* One entry: pathfd is its O_PATH|O_NOFOLLOW fd (closed here), st its fstat. */
-static int put_entry(struct vigil_evw *w, int pathfd, const struct stat *st, const char *member, const char *src,
-		     size_t slen, int hash_only, int overlay)
+int evw_put_entry(struct vigil_evw *w, int pathfd, const struct stat *st, const char *member, const char *src,
+		  size_t slen, int hash_only, int overlay)
 {
 	json_t *notes = NULL;
 	int fd;
@@ -231,7 +231,7 @@ int vigil_evw_add_path(struct vigil_evw *w, int rootfd, const char *path, const 
 		return evw_entry(w, "file", NULL, path, strlen(path), &st, NULL, NULL, 0,
 				 note(NULL, "metadata only: content never read"), NULL, 0);
 	}
-	return put_entry(w, fd, &st, member, path, strlen(path), hash_only, 0);
+	return evw_put_entry(w, fd, &st, member, path, strlen(path), hash_only, 0);
 }
 
 /* A growable byte string for names longer than PATH_MAX. */
@@ -258,7 +258,7 @@ static int str_push(struct str *p, const char *name)
 	return 0;
 }
 
-static int opaque(int pathfd)
+int evw_opaque(int pathfd)
 {
 	char v[4];
 	ssize_t n = vigil_rootfs_xattr_get(pathfd, "trusted.overlay.opaque", v, sizeof(v));
@@ -290,7 +290,7 @@ static int walk_dir(struct tree *t, int dfd, const char *name, int pathfd, const
 	json_t *notes = NULL;
 	int sub, rc;
 
-	if (t->overlay && opaque(pathfd))
+	if (t->overlay && evw_opaque(pathfd))
 		notes = note(notes, "opaque directory: the image's contents below it are deleted");
 	close(pathfd);
 	if ((rc = evw_header(t->w, t->mem.s, st, 0, NULL)))
@@ -325,7 +325,7 @@ static int walk_one(struct tree *t, int dfd, const char *name, int depth)
 	}
 	if (S_ISDIR(st.st_mode))
 		return walk_dir(t, dfd, name, fd, &st, depth);
-	return put_entry(t->w, fd, &st, t->mem.s, t->src.s, t->src.len, 0, t->overlay);
+	return evw_put_entry(t->w, fd, &st, t->mem.s, t->src.s, t->src.len, 0, t->overlay);
 }
 
 /* dfd is not closed here.  Readdir order: no name list held per directory. */
