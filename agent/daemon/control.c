@@ -43,7 +43,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 			goto fail;
 		}
 	}
-	rc = vigil_config_load(w->cli->config_file, &cfg, err);
+	rc = vigil_cli_config_load(w->cli, &cfg, err);
 	if (rc)
 		goto fail;
 	cr = watch_cfgref_new(cfg);
