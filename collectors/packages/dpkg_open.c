@@ -1,4 +1,5 @@
-/* dpkg_open.c - the whole database read from a root through rootfs.h. */
+/* dpkg_open.c - the database read from a root through rootfs.h: whole, or
+ * lazily (dpkg_lazy.c reads a package's .list and .md5sums at need). */
 #include "config.h"
 
 #include <errno.h>
@@ -31,7 +32,7 @@ static unsigned usrmerge_of(int rootfd)
 /* info/STEM.EXT of package p into *buf, its name into path.  Without a
  * stem, the id is tried first, then the other form (name, or name:arch):
  * debsums does the same. */
-static int read_info(int rootfd, const struct vigil_dpkg_pkg *p, const char *stem, const char *ext,
+int dpkg_read_info(int rootfd, const struct vigil_dpkg_pkg *p, const char *stem, const char *ext,
 		     char **buf, size_t *len, char *path, size_t size)
 {
 	const char *alt[2] = { stem ? stem : p->id, NULL };
@@ -54,7 +55,7 @@ static int read_info(int rootfd, const struct vigil_dpkg_pkg *p, const char *ste
 	return rc;
 }
 
-static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
+int dpkg_load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 {
 	struct vigil_dpkg_pkg *p = &db->pkgs[i];
 	char path[600], stem[512];
@@ -63,7 +64,7 @@ static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 	size_t len;
 	int rc;
 
-	rc = read_info(rootfd, p, NULL, "list", &buf, &len, path, sizeof(path));
+	rc = dpkg_read_info(rootfd, p, NULL, "list", &buf, &len, path, sizeof(path));
 	if (rc == -ENOENT) /* e.g. config-files only: nothing on disk is its */
 		return p->installed ? dpkg_warn(db, "package '%s': no %s.list", p->id, p->id) : 0;
 	if (rc < 0)
@@ -83,7 +84,7 @@ static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 	}
 	if (!p->installed)
 		return 0;
-	rc = read_info(rootfd, p, stem, "md5sums", &buf, &len, path, sizeof(path));
+	rc = dpkg_read_info(rootfd, p, stem, "md5sums", &buf, &len, path, sizeof(path));
 	if (rc == -ENOENT)
 		return 0; /* debsums: "no md5sums for PKG"; nothing of it is checked */
 	if (rc < 0)
@@ -100,7 +101,9 @@ static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 	return 0;
 }
 
-int vigil_dpkg_open(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
+/* Everything (lazy: status and diversions, and the owner index instead of
+ * every package's .list and .md5sums). */
+static int open_db(int rootfd, int lazy, struct vigil_dpkg **out, struct vigil_err *err)
 {
 	struct vigil_dpkg *db = vigil_dpkg_new();
 	char *buf = NULL;
@@ -121,9 +124,12 @@ int vigil_dpkg_open(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
 	buf = NULL;
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < db->n_pkgs; i++)
-		if ((rc = load_pkg(db, rootfd, (uint32_t)i)))
-			goto out;
+	if (lazy)
+		rc = dpkg_index_owners(db, rootfd);
+	for (size_t i = 0; !lazy && !rc && i < db->n_pkgs; i++)
+		rc = dpkg_load_pkg(db, rootfd, (uint32_t)i);
+	if (rc)
+		goto out;
 	rc = vigil_rootfs_read(rootfd, VIGIL_DPKG_DIVERSIONS, VIGIL_DPKG_MAX_FILE, &buf, &len);
 	if (rc == -ENOENT) {
 		rc = 0;
@@ -142,4 +148,14 @@ out:
 	}
 	*out = db;
 	return 0;
+}
+
+int vigil_dpkg_open(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
+{
+	return open_db(rootfd, 0, out, err);
+}
+
+int vigil_dpkg_open_lazy(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
+{
+	return open_db(rootfd, 1, out, err);
 }
