@@ -123,8 +123,7 @@ static int changed_since(const struct vigil_dpkg_explain *x, const struct vigil_
 	return *last != NULL;
 }
 
-/* Below a directory only packages should write (canonical path). */
-static int system_dir(const char *path)
+int dpkg_system_dir(const char *path)
 {
 	static const char *const dirs[] = { "/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/",
 					    "/usr/libx32/", "/usr/libexec/", "/bin/", "/sbin/", "/lib/",
@@ -306,6 +305,21 @@ out:
 	return 0;
 }
 
+/* Nobody's file: a new one where only packages write is suspect. */
+static void unowned(const struct vigil_dpkg_explain *x, const char *p, int listed, const struct vigil_record *cur,
+		    struct vigil_decision *d)
+{
+	char *canon = vigil_dpkg_canonical(x->db, p);
+
+	if (canon && !strcmp(d->action, VIGIL_ACTION_ADDED) && cur && cur->ftype != VIGIL_FT_DIR && !listed &&
+	    dpkg_system_dir(canon)) {
+		d->action = VIGIL_ACTION_UNPACKAGED;
+		d->severity = VIGIL_SEV_HIGH;
+		d->message = "a new file no package owns, where only packages write";
+	}
+	free(canon);
+}
+
 static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const char *path, size_t len,
 			  const struct vigil_record *old, const struct vigil_record *cur, struct vigil_decision *d)
 {
@@ -313,7 +327,7 @@ static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const cha
 	const struct logged *first, *last;
 	struct vigil_dpkg_owner o;
 	unsigned char md5[16];
-	char *p, *canon;
+	char *p;
 	int known, have_md5 = 0;
 
 	if (!x->db)
@@ -352,15 +366,7 @@ static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const cha
 			match = s;
 	}
 	if (!mine) {
-		/* nobody's file: new ones where only packages write are suspect */
-		canon = vigil_dpkg_canonical(x->db, p);
-		if (canon && !strcmp(d->action, VIGIL_ACTION_ADDED) && cur && cur->ftype != VIGIL_FT_DIR &&
-		    (!known || !o.n_owners) && system_dir(canon)) {
-			d->action = VIGIL_ACTION_UNPACKAGED;
-			d->severity = VIGIL_SEV_HIGH;
-			d->message = "a new file no package owns, where only packages write";
-		}
-		free(canon);
+		unowned(x, p, known && o.n_owners, cur, d);
 		free(p);
 		return 0;
 	}

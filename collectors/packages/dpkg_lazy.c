@@ -53,7 +53,7 @@ static int index_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 	const char *line;
 	char *buf = NULL;
 	size_t len, n;
-	int rc = dpkg_read_info(rootfd, p, NULL, "list", &buf, &len, path, sizeof(path));
+	int rc = dpkg_read_info(db, rootfd, p, NULL, "list", &buf, &len, path, sizeof(path));
 
 	if (rc == -ENOENT)
 		return 0; /* config-files only, or none: dpkg_load_pkg warns if it matters */

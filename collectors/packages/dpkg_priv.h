@@ -50,6 +50,9 @@ struct vigil_dpkg {
 	struct dpkg_own *own;
 	size_t n_own, cap_own;
 	unsigned char *loaded;
+	/* vigil_dpkg_open_reader: where the files come from (NULL: rootfd) */
+	vigil_dpkg_read_fn rd;
+	void *rd_arg;
 };
 
 struct dpkg_own {
@@ -83,11 +86,17 @@ uint64_t dpkg_path_hash(const struct vigil_dpkg *db, const char *path, size_t n)
 
 /* dpkg_open.c: info/STEM.EXT of package p (without a stem: its id, then
  * the other form of its name, as debsums does) into *buf, its name in path. */
-int dpkg_read_info(int rootfd, const struct vigil_dpkg_pkg *p, const char *stem, const char *ext, char **buf,
-		   size_t *len, char *path, size_t size);
+int dpkg_read_info(const struct vigil_dpkg *db, int rootfd, const struct vigil_dpkg_pkg *p, const char *stem,
+		   const char *ext, char **buf, size_t *len, char *path, size_t size);
+/* One of dpkg's files (at most VIGIL_DPKG_MAX_FILE): through db->rd when
+ * the database has a reader, else inside the root rootfd. */
+int dpkg_read(const struct vigil_dpkg *db, int rootfd, const char *path, char **buf, size_t *len);
 /* dpkg_open.c: package i's .list and (installed) .md5sums into db; a
  * missing or broken one is a warning.  0 or -ENOMEM. */
 int dpkg_load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i);
+/* dpkg_explain.c: below a directory only packages should write (/usr/bin/,
+ * /usr/lib/..., /bin/...: a canonical or dpkg path). */
+int dpkg_system_dir(const char *path);
 /* dpkg_lazy.c: the owner index from every package's .list (after status). */
 int dpkg_index_owners(struct vigil_dpkg *db, int rootfd);
 

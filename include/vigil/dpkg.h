@@ -84,6 +84,13 @@ void vigil_dpkg_free(struct vigil_dpkg *db);
 /* rootfd from vigil_rootfs_open_root(); 0 or -errno with err naming file and line. */
 int vigil_dpkg_open(int rootfd, struct vigil_dpkg **db, struct vigil_err *err);
 
+/* From files a reader gives (an image's layers: the Docker collector's
+ * vigil_docker_view_read), whole: rd returns 0 with a malloc'd, NUL-terminated
+ * *buf, or -errno (-ENOENT: no such file).  No merged /usr is assumed: paths
+ * are looked up as dpkg lists them. */
+typedef int (*vigil_dpkg_read_fn)(void *arg, const char *path, size_t max, char **buf, size_t *len);
+int vigil_dpkg_open_reader(vigil_dpkg_read_fn rd, void *arg, struct vigil_dpkg **db, struct vigil_err *err);
+
 /* The lazy form: the status file and the diversions, and instead of every
  * package's .list and .md5sums a compact owner index (16 bytes a listed
  * path: 2.7 MB for 170,847 paths against about 40 MB whole).  Before a
@@ -224,6 +231,50 @@ int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_
 struct vigil_dpkg_explain *vigil_dpkg_explain_lazy(const char *root, int auto_accept);
 const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x);
 void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x);
+
+/* --- containers: an image's own database explains a container's drift ------
+ * (dpkg_container.c; `vigil drift`).  rd reads a file of a view (the Docker
+ * collector's vigil_docker_view_read): image_view the image's layers,
+ * container_view its upper layer above them.  -ENOENT (err set) when the
+ * container has no dpkg status file; an image without one while the
+ * container has one: everything of it was installed in the container. */
+struct vigil_dpkg_container;
+
+/* A package installed or upgraded in the container: its stanza in the
+ * container's status file is not the image's (absent, not installed, or
+ * another version). */
+struct vigil_dpkg_installed {
+	const struct vigil_dpkg_pkg *pkg; /* the container's */
+	const char *old_version;          /* the image's installed version, NULL: none */
+	uint32_t index;                   /* pkg's index in the container's database */
+};
+
+/* What the container's database says of one drift change. */
+struct vigil_dpkg_judgement {
+	const char *action; /* VIGIL_ACTION_PKG_TAMPERED, _CONFFILE_MODIFIED, _PKG_UPGRADE
+			       (its content is that of a package installed or upgraded in
+			       the container), _UNPACKAGED; NULL: a plain change (message
+			       may still name the package whose content it is) */
+	int severity;
+	const struct vigil_dpkg_pkg *pkg;  /* the owner, when packaged */
+	const struct vigil_dpkg_sum *sum;
+	const struct vigil_dpkg_installed *installed; /* for _PKG_UPGRADE */
+	char message[256];
+};
+
+int vigil_dpkg_container_open(vigil_dpkg_read_fn rd, void *image_view, void *container_view,
+			      struct vigil_dpkg_container **out, struct vigil_err *err);
+void vigil_dpkg_container_free(struct vigil_dpkg_container *x);
+size_t vigil_dpkg_container_n_installed(const struct vigil_dpkg_container *x);
+const struct vigil_dpkg_installed *vigil_dpkg_container_installed(const struct vigil_dpkg_container *x, size_t i);
+/* kind: 'A', 'C' or 'D' (as drift); ftype: the entry now; md5: its content's,
+ * NULL when not read.  1 with j filled when the packages say something. */
+int vigil_dpkg_container_judge(const struct vigil_dpkg_container *x, const char *path, char kind, int ftype,
+			       const unsigned char *md5, struct vigil_dpkg_judgement *j);
+/* 1 for a log that dpkg or apt writes when they install (/var/log/dpkg.log,
+ * /var/log/apt/history.log, term.log): in a container's drift, a package
+ * installed in it. */
+int vigil_dpkg_container_log(const char *path);
 
 /* --- /var/log/dpkg.log ------------------------------------------------------ */
 enum vigil_dpkg_log_action {
