@@ -62,6 +62,7 @@ static const struct command commands[] = {
 	{ "audit-plugin", vigil_cmd_audit_plugin, 1, "auditd plugin: audit records on stdin, events on stdout" },
 	{ "audit-tail", vigil_cmd_audit_tail, 1, "print audit events and detections as they happen" },
 	{ "memdump", vigil_cmd_memdump, 0, "dump physical memory (LiME format) -o FILE [--method auto|lime|kcore]" },
+	{ "procs", vigil_cmd_procs, 1, "processes and their containers; --verify: code in memory against its files" },
 
 	/* evidence capture */
 	{ "capture", vigil_cmd_capture, 1, "snapshot containers, the engine, the host into a signed archive" },

@@ -21,6 +21,7 @@
 #include "vigil/docker.h"
 #include "vigil/docker_capture.h"
 #include "vigil/hostproc.h"
+#include "vigil/record.h"
 #include "vigil/rootfs.h"
 #include "capture_priv.h"
 
@@ -30,6 +31,8 @@ static void thaw(struct cctx *x)
 		vigil_proc_freeze(x->freezer, x->freezer_v2, 0);
 		x->frozen = 0;
 	}
+	capture_crash_disarm(x->crash_slot);
+	x->crash_slot = -1;
 }
 
 int capture_add_json(struct cctx *x, const char *member, const char *source, char *text)
@@ -60,7 +63,9 @@ static char *drift_json(struct cctx *x, const struct vigil_docker_container *c)
 	size_t n = 0;
 	char *s;
 
-	if (vigil_docker_drift(x->d, c, &ch, &n, &err)) {
+	/* the upper layer's files are members already, hashed as they were written:
+	 * each drift entry names its member rather than hashing the file twice */
+	if (vigil_docker_drift_flags(x->d, c, VIGIL_DOCKER_DRIFT_NO_HASH, &ch, &n, &err)) {
 		json_decref(list);
 		return err_json(err.msg);
 	}
@@ -70,8 +75,12 @@ static char *drift_json(struct cctx *x, const struct vigil_docker_container *c)
 				      (json_int_t)ch[i].size, "executable", !!(ch[i].flags & VIGIL_DOCKER_CH_EXEC),
 				      "sensitive", !!(ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE));
 
-		if (ch[i].has_hash)
-			json_object_set_new(o, "sha256", json_string(ch[i].sha256));
+		if (ch[i].kind != 'D' && ch[i].ftype == VIGIL_FT_REG) {
+			char m[4300];
+
+			snprintf(m, sizeof(m), "containers/%s/upper%s", c->id, ch[i].path);
+			json_object_set_new(o, "member", json_string(m));
+		}
 		json_array_append_new(list, o);
 	}
 	vigil_docker_drift_free(ch, n);
@@ -176,16 +185,45 @@ static int container_freeze(struct cctx *x, const struct vigil_docker_container 
 {
 	int rc = vigil_proc_freezer(c->pid, x->freezer, sizeof(x->freezer), &x->freezer_v2);
 
+	/* armed before freezing: a crash from here on thaws */
+	if (!rc && (x->crash_slot = capture_crash_arm(x->freezer, x->freezer_v2)) < 0)
+		rc = x->crash_slot;
 	if (!rc)
 		rc = vigil_proc_freeze(x->freezer, x->freezer_v2, 1);
 	if (rc) {
 		/* frozen or half-frozen: thaw in any case */
 		if (x->freezer[0])
 			vigil_proc_freeze(x->freezer, x->freezer_v2, 0);
+		capture_crash_disarm(x->crash_slot);
+		x->crash_slot = -1;
 		return vigil_evw_note(x->w, "container %.12s: not frozen: %s", c->id, strerror(-rc));
 	}
 	x->frozen = 1;
+	capture_crash_test_hook();
 	return vigil_evw_note(x->w, "container %.12s: frozen (%s) while captured", c->id, x->freezer);
+}
+
+/* The mounted overlay when there is one (live host), else the union of the
+ * container's layers computed from disk (stopped, --root). */
+static int container_merged(struct cctx *x, const struct vigil_docker_container *c,
+			    const struct vigil_docker_container_dirs *dirs, const char *prefix)
+{
+	struct vigil_docker_layer_dirs l;
+	struct vigil_err err = { "" };
+	char member[160];
+	int rc;
+
+	snprintf(member, sizeof(member), "%s/merged", prefix);
+	if (dirs->mergedfd >= 0 && x->live)
+		return vigil_evw_add_tree(x->w, dirs->mergedfd, dirs->merged, member, 0, NULL);
+	if (vigil_docker_container_layers(x->d, c, &l, &err))
+		return vigil_evw_note(x->w, "container %.12s: merged view not captured: %s", c->id, err.msg);
+	rc = vigil_evw_note(x->w, "container %.12s: merged view computed from its %zu layers (%s)", c->id, l.n,
+			    x->live ? "its overlay is not mounted" : "not the live host");
+	if (!rc)
+		rc = vigil_evw_add_union(x->w, l.fds, (const char *const *)l.paths, l.n, member);
+	vigil_docker_layer_dirs_clear(&l);
+	return rc;
 }
 
 static int container(struct cctx *x, const struct vigil_docker_container *c)
@@ -220,12 +258,8 @@ static int container(struct cctx *x, const struct vigil_docker_container *c)
 	if (!rc)
 		rc = dirs.upperfd >= 0 ? vigil_evw_add_tree(x->w, dirs.upperfd, dirs.upper, member, 1, NULL)
 				       : vigil_evw_add_missing(x->w, member, dirs.upper_error);
-	snprintf(member, sizeof(member), "%s/merged", prefix);
-	if (!rc && x->r->merged && dirs.mergedfd >= 0 && x->live)
-		rc = vigil_evw_add_tree(x->w, dirs.mergedfd, dirs.merged, member, 0, NULL);
-	else if (!rc && x->r->merged)
-		rc = vigil_evw_note(x->w, "container %.12s: merged view not captured: %s", c->id,
-				    x->live ? "its overlay is not mounted (not running)" : "not the live host");
+	if (!rc && x->r->merged)
+		rc = container_merged(x, c, &dirs, prefix);
 	snprintf(member, sizeof(member), "%s/drift.json", prefix);
 	if (!rc)
 		rc = capture_add_json(x, member, NULL, drift_json(x, c));
@@ -303,7 +337,7 @@ int capture_globs(struct cctx *x, const char *const *pats, const char *prefix, i
 
 int vigil_capture_run(const struct vigil_capture_req *r, struct vigil_evw_result *res, struct vigil_err *err)
 {
-	struct cctx x = { .r = r, .rootfd = -1 };
+	struct cctx x = { .r = r, .rootfd = -1, .crash_slot = -1 };
 	int rc, confined;
 
 	x.live = vigil_rootfs_is_host(r->ev.root);

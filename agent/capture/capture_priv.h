@@ -16,6 +16,7 @@ struct cctx {
 	int rootfd, live;
 	char freezer[4300];   /* the one frozen cgroup, thawed before the next */
 	int frozen, freezer_v2;
+	int crash_slot;       /* capture_crash.c's slot while frozen, else -1 */
 };
 
 /* text (malloc'd JSON, freed here; NULL: recorded as not collected) as member. */
@@ -29,5 +30,13 @@ int capture_engine(struct cctx *x);
 
 /* capture_mem.c: memory/mem.lime and its record (x->r->memory set) */
 int capture_memory(struct cctx *x);
+
+/* capture_crash.c: while frozen, a crash (SIGSEGV, SIGBUS, SIGABRT, SIGFPE,
+ * SIGILL) thaws: arm holds the freezer file open (slot >= 0, or -errno),
+ * disarm releases it. */
+int capture_crash_arm(const char *freezer, int v2);
+void capture_crash_disarm(int slot);
+/* Raises SIGSEGV when VIGIL_TEST_CRASH_AFTER_FREEZE=1 (tests). */
+void capture_crash_test_hook(void);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "vigil/capture.h"
 #include "vigil/crypto.h"
+#include "vigil/hasher.h"
 
 #define EVW_BUF (256u << 10)
 /* free space is looked at after every this many bytes written */
@@ -28,7 +29,8 @@ struct vigil_evw {
 	uint64_t members, entries, problems, bytes;
 	json_t *notes, *targets;
 	char *acquired;         /* this capture's `acquired` ledger line */
-	unsigned char *buf;
+	unsigned char *buf;     /* 2 * EVW_BUF: members are read into one half while the other is hashed */
+	struct vigil_hasher *hasher; /* members' SHA-256 on a second core (NULL: in this thread) */
 	int64_t start_ns;
 	int failed, finished;
 	int installed;          /* 1: NAME.sha256, 2: NAME.minisig put in place by us */
@@ -48,6 +50,14 @@ int evw_entry(struct vigil_evw *w, const char *type, const char *member, const c
 int evw_write_manifest(struct vigil_evw *w, char seal[65]);
 /* "2026-12-01T12:00:00.123456789Z" */
 void evw_time(int64_t ns, char *buf, size_t len);
+
+/* evw_read.c: one entry, pathfd its O_PATH|O_NOFOLLOW fd (closed here), st its
+ * fstat; overlay: a char 0/0 device is a whiteout (a deletion). */
+int evw_put_entry(struct vigil_evw *w, int pathfd, const struct stat *st, const char *member, const char *src,
+		  size_t slen, int hash_only, int overlay);
+
+/* 1 when the directory fd is an overlay opaque dir (trusted. or user.overlay.opaque=y) */
+int evw_opaque(int fd);
 
 /* evw.c */
 /* Writes one member from memory. */

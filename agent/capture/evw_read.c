@@ -86,14 +86,15 @@ static int read_regular(struct vigil_evw *w, int fd, const struct stat *before, 
 	}
 	if (!hash_only && (rc = evw_header(w, member, before, want, NULL)))
 		goto out;
-	while (done < want) {
+	/* read into one half of buf while the hasher hashes the other */
+	for (unsigned char *b = w->buf; done < want;) {
 		size_t ask = want - done < EVW_BUF ? (size_t)(want - done) : EVW_BUF;
 
 		if (vigil_evw_cancelled(w)) {
 			rc = evw_fail(w, -ECANCELED, "capture cancelled");
 			goto out;
 		}
-		n = read(fd, w->buf, ask);
+		n = read(fd, b, ask);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -102,11 +103,13 @@ static int read_regular(struct vigil_evw *w, int fd, const struct stat *before, 
 					     " bytes), zero-filled", done, want);
 			break;
 		}
-		vigil_digest_write(d, w->buf, (size_t)n);
-		if (!hash_only && (rc = evw_data(w, w->buf, (size_t)n)))
+		vigil_hasher_write(w->hasher, d, b, (size_t)n);
+		if (!hash_only && (rc = evw_data(w, b, (size_t)n)))
 			goto out;
 		done += (uint64_t)n;
+		b = b == w->buf ? w->buf + EVW_BUF : w->buf;
 	}
+	vigil_hasher_sync(w->hasher);
 	if (done < want) {
 		memset(w->buf, 0, EVW_BUF);
 		while (done < want) {
@@ -133,6 +136,7 @@ static int read_regular(struct vigil_evw *w, int fd, const struct stat *before, 
 	rc = evw_entry(w, "file", hash_only ? NULL : member, src, slen, before, &after, hex, want, notes, NULL, 0);
 	notes = NULL;
 out:
+	vigil_hasher_sync(w->hasher);
 	json_decref(notes);
 	vigil_digest_free(d);
 	close(fd);
@@ -164,8 +168,8 @@ static int put_link(struct vigil_evw *w, int pathfd, const struct stat *st, cons
 }
 
 /* One entry: pathfd is its O_PATH|O_NOFOLLOW fd (closed here), st its fstat. */
-static int put_entry(struct vigil_evw *w, int pathfd, const struct stat *st, const char *member, const char *src,
-		     size_t slen, int hash_only, int overlay)
+int evw_put_entry(struct vigil_evw *w, int pathfd, const struct stat *st, const char *member, const char *src,
+		  size_t slen, int hash_only, int overlay)
 {
 	json_t *notes = NULL;
 	int fd;
@@ -227,7 +231,7 @@ int vigil_evw_add_path(struct vigil_evw *w, int rootfd, const char *path, const 
 		return evw_entry(w, "file", NULL, path, strlen(path), &st, NULL, NULL, 0,
 				 note(NULL, "metadata only: content never read"), NULL, 0);
 	}
-	return put_entry(w, fd, &st, member, path, strlen(path), hash_only, 0);
+	return evw_put_entry(w, fd, &st, member, path, strlen(path), hash_only, 0);
 }
 
 /* A growable byte string for names longer than PATH_MAX. */
@@ -254,7 +258,7 @@ static int str_push(struct str *p, const char *name)
 	return 0;
 }
 
-static int opaque(int pathfd)
+int evw_opaque(int pathfd)
 {
 	char v[4];
 	ssize_t n = vigil_rootfs_xattr_get(pathfd, "trusted.overlay.opaque", v, sizeof(v));
@@ -286,7 +290,7 @@ static int walk_dir(struct tree *t, int dfd, const char *name, int pathfd, const
 	json_t *notes = NULL;
 	int sub, rc;
 
-	if (t->overlay && opaque(pathfd))
+	if (t->overlay && evw_opaque(pathfd))
 		notes = note(notes, "opaque directory: the image's contents below it are deleted");
 	close(pathfd);
 	if ((rc = evw_header(t->w, t->mem.s, st, 0, NULL)))
@@ -321,7 +325,7 @@ static int walk_one(struct tree *t, int dfd, const char *name, int depth)
 	}
 	if (S_ISDIR(st.st_mode))
 		return walk_dir(t, dfd, name, fd, &st, depth);
-	return put_entry(t->w, fd, &st, t->mem.s, t->src.s, t->src.len, 0, t->overlay);
+	return evw_put_entry(t->w, fd, &st, t->mem.s, t->src.s, t->src.len, 0, t->overlay);
 }
 
 /* dfd is not closed here.  Readdir order: no name list held per directory. */

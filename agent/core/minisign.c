@@ -117,7 +117,16 @@ static int comment_ok(const char *c)
 int vigil_minisign_file(const struct vigil_seckey *k, const char *file, const char *trusted_comment,
 			struct vigil_err *err)
 {
-	unsigned char hash[64], sigblk[2 + ID_LEN + SIG_LEN], global[SIG_LEN];
+	unsigned char hash[64];
+	int rc = hash_file(file, hash, NULL, NULL, err);
+
+	return rc ? rc : vigil_minisign_file_hashed(k, file, hash, trusted_comment, err);
+}
+
+int vigil_minisign_file_hashed(const struct vigil_seckey *k, const char *file, const unsigned char hash[64],
+			       const char *trusted_comment, struct vigil_err *err)
+{
+	unsigned char sigblk[2 + ID_LEN + SIG_LEN], global[SIG_LEN];
 	unsigned char *msg = NULL;
 	char sigfile[PATH_MAX], tmp[PATH_MAX] = "", def[COMMENT_MAX + 1], id[17];
 	char b64sig[4 * ((sizeof(sigblk) + 2) / 3) + 1], b64global[4 * ((SIG_LEN + 2) / 3) + 1];
@@ -139,12 +148,9 @@ int vigil_minisign_file(const struct vigil_seckey *k, const char *file, const ch
 	if (!comment_ok(trusted_comment))
 		return vigil_err_set(err, -EINVAL, "trusted comment for '%s' has a line break or is longer than %d bytes",
 				     file, COMMENT_MAX);
-	rc = hash_file(file, hash, NULL, NULL, err);
-	if (rc)
-		return rc;
 	memcpy(sigblk, "ED", 2);
 	vigil_seckey_id(k, sigblk + 2);
-	rc = vigil_sign(k, hash, sizeof(hash), sigblk + 2 + ID_LEN, err);
+	rc = vigil_sign(k, hash, 64, sigblk + 2 + ID_LEN, err);
 	if (rc)
 		goto out;
 	clen = strlen(trusted_comment);

@@ -481,7 +481,7 @@ int vigil_walk_run(const struct vigil_walk_opts *opts, struct vigil_walk_stats *
 		   struct vigil_err *err)
 {
 	struct walk w;
-	int rc, locks = 0;
+	int rc;
 
 	memset(&w, 0, sizeof(w));
 	w.rootfd = -1;
@@ -508,18 +508,9 @@ int vigil_walk_run(const struct vigil_walk_opts *opts, struct vigil_walk_stats *
 			vigil_err_set(err, rc, "walk: out of memory planning the scopes");
 		goto out;
 	}
-	if (pthread_mutex_init(&w.qlock, NULL) || pthread_mutex_init(&w.cblock, NULL) ||
-	    pthread_cond_init(&w.q_notfull, NULL) || pthread_cond_init(&w.q_notempty, NULL)) {
-		rc = vigil_err_set(err, -ENOMEM, "walk: cannot create locks");
+	rc = walk_threads_start(&w);
+	if (rc && !w.locks)
 		goto out;
-	}
-	locks = 1;
-	rc = walk_pool_start(&w);
-	if (rc) {
-		vigil_err_set(err, rc, "walk: cannot start %d hashing threads: %s", w.n_threads,
-			      strerror(-rc));
-		walk_set_stop(&w, rc);
-	}
 	for (size_t k = 0; k < w.n_starts && !rc && !walk_stopped(&w); k++) {
 		rc = walk_start(&w, k);
 		if (rc) {
@@ -529,27 +520,54 @@ int vigil_walk_run(const struct vigil_walk_opts *opts, struct vigil_walk_stats *
 					      w.starts[k].root);
 		}
 	}
-	walk_pool_stop(&w);
-	walk_progress(&w, 1);
-	if (!rc)
-		rc = walk_stopped(&w);
-	if (rc == -ENOMEM)
-		vigil_err_set(err, rc, "walk: out of memory");
-	if (stats)
-		*stats = w.st;
+	rc = walk_threads_finish(&w, rc, stats);
 out:
-	if (locks) {
-		pthread_mutex_destroy(&w.qlock);
-		pthread_mutex_destroy(&w.cblock);
-		pthread_cond_destroy(&w.q_notfull);
-		pthread_cond_destroy(&w.q_notempty);
-	}
 	walk_free_starts(&w);
-	free(w.path);
-	free(w.rootdir);
-	if (w.rootfd >= 0)
-		close(w.rootfd);
+	walk_release(&w);
 	return rc;
+}
+
+int walk_threads_start(struct walk *w)
+{
+	int rc;
+
+	if (pthread_mutex_init(&w->qlock, NULL) || pthread_mutex_init(&w->cblock, NULL) ||
+	    pthread_cond_init(&w->q_notfull, NULL) || pthread_cond_init(&w->q_notempty, NULL))
+		return vigil_err_set(w->err, -ENOMEM, "walk: cannot create locks");
+	w->locks = 1;
+	rc = walk_pool_start(w);
+	if (rc) {
+		vigil_err_set(w->err, rc, "walk: cannot start %d hashing threads: %s", w->n_threads, strerror(-rc));
+		walk_set_stop(w, rc);
+	}
+	return rc;
+}
+
+int walk_threads_finish(struct walk *w, int rc, struct vigil_walk_stats *stats)
+{
+	walk_pool_stop(w);
+	walk_progress(w, 1);
+	if (!rc)
+		rc = walk_stopped(w);
+	if (rc == -ENOMEM)
+		vigil_err_set(w->err, rc, "walk: out of memory");
+	if (stats)
+		*stats = w->st;
+	return rc;
+}
+
+void walk_release(struct walk *w)
+{
+	if (w->locks) {
+		pthread_mutex_destroy(&w->qlock);
+		pthread_mutex_destroy(&w->cblock);
+		pthread_cond_destroy(&w->q_notfull);
+		pthread_cond_destroy(&w->q_notempty);
+	}
+	free(w->path);
+	free(w->rootdir);
+	if (w->rootfd >= 0)
+		close(w->rootfd);
 }
 
 const struct vigil_scope *vigil_walk_scope_for(const struct vigil_config *cfg, const char *path,

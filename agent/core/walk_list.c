@@ -118,7 +118,7 @@ int vigil_walk_files(const struct vigil_walk_files_opts *o, struct vigil_walk_st
 	char *dir_path = NULL;
 	size_t dir_len = 0;
 	struct walk w;
-	int rc, locks = 0;
+	int rc;
 
 	memset(&w, 0, sizeof(w));
 	if (stats)
@@ -134,17 +134,9 @@ int vigil_walk_files(const struct vigil_walk_files_opts *o, struct vigil_walk_st
 	if (rc < 0)
 		return rc;
 	w.rootfd = rc;
-	if (pthread_mutex_init(&w.qlock, NULL) || pthread_mutex_init(&w.cblock, NULL) ||
-	    pthread_cond_init(&w.q_notfull, NULL) || pthread_cond_init(&w.q_notempty, NULL)) {
-		rc = vigil_err_set(err, -ENOMEM, "walk: cannot create locks");
+	rc = walk_threads_start(&w);
+	if (rc && !w.locks)
 		goto out;
-	}
-	locks = 1;
-	rc = walk_pool_start(&w);
-	if (rc) {
-		vigil_err_set(err, rc, "walk: cannot start %d hashing threads: %s", w.n_threads, strerror(-rc));
-		walk_set_stop(&w, rc);
-	}
 	for (;;) {
 		size_t len;
 		const char *p;
@@ -157,24 +149,9 @@ int vigil_walk_files(const struct vigil_walk_files_opts *o, struct vigil_walk_st
 		walk_progress(&w, 0);
 	}
 	walk_dref_put(dir);
-	walk_pool_stop(&w);
-	walk_progress(&w, 1);
-	if (!rc)
-		rc = walk_stopped(&w);
-	if (rc == -ENOMEM)
-		vigil_err_set(err, rc, "walk: out of memory");
-	if (stats)
-		*stats = w.st;
+	rc = walk_threads_finish(&w, rc, stats);
 out:
-	if (locks) {
-		pthread_mutex_destroy(&w.qlock);
-		pthread_mutex_destroy(&w.cblock);
-		pthread_cond_destroy(&w.q_notfull);
-		pthread_cond_destroy(&w.q_notempty);
-	}
 	free(dir_path);
-	free(w.path);
-	free(w.rootdir);
-	close(w.rootfd);
+	walk_release(&w);
 	return rc;
 }

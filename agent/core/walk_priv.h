@@ -83,6 +83,7 @@ struct walk {
 
 	pthread_t *threads;
 	int n_threads, n_started;
+	int locks;              /* queue locks made (walk_threads_start) */
 	struct hasher *hashers;
 	pthread_mutex_t qlock;
 	pthread_cond_t q_notfull, q_notempty;
@@ -145,6 +146,14 @@ int walk_submit(struct walk *w, struct dref *dir, size_t len, size_t name_len, c
 		const struct vigil_scope *s);
 int walk_pool_start(struct walk *w);
 void walk_pool_stop(struct walk *w);
+/* The locks and the hashing pool: 0; or -errno with w->err set (the pool did
+ * not start: stop is set, go on to walk_threads_finish; or w->locks is 0: no
+ * locks, skip to walk_release). */
+int walk_threads_start(struct walk *w);
+/* Stops the pool, final progress, stats; returns rc or why the walk stopped. */
+int walk_threads_finish(struct walk *w, int rc, struct vigil_walk_stats *stats);
+/* Locks, path buffers and the root fd. */
+void walk_release(struct walk *w);
 
 /* walk_plan.c */
 int walk_plan(struct walk *w);

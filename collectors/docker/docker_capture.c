@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "docker_model.h"
@@ -15,6 +16,15 @@
 int vigil_docker_rootfd(const struct vigil_docker *d)
 {
 	return d->rootfd;
+}
+
+#define OVERLAYFS_MAGIC 0x794c7630
+
+static int is_overlay_mount(int fd)
+{
+	struct statfs sf;
+
+	return !fstatfs(fd, &sf) && (unsigned long)sf.f_type == OVERLAYFS_MAGIC;
 }
 
 int vigil_docker_container_dirs(const struct vigil_docker *d, const struct vigil_docker_container *c,
@@ -45,6 +55,10 @@ int vigil_docker_container_dirs(const struct vigil_docker *d, const struct vigil
 			out->upper = NULL;
 		snprintf(rel, sizeof(rel), "overlay2/%s/merged", c->mount_id);
 		fd = docker_open_beneath(d->datafd, rel, O_RDONLY | O_DIRECTORY);
+		if (fd >= 0 && !is_overlay_mount(fd)) {
+			close(fd); /* an empty dir left behind: walking it would show nothing */
+			fd = -1;
+		}
 		if (fd >= 0 && asprintf(&out->merged, "%s/%s", d->data_root, rel) >= 0)
 			out->mergedfd = fd;
 		else if (fd >= 0)
@@ -71,4 +85,66 @@ void vigil_docker_container_dirs_clear(struct vigil_docker_container_dirs *dirs)
 	free(dirs->upper_error);
 	memset(dirs, 0, sizeof(*dirs));
 	dirs->dirfd = dirs->upperfd = dirs->mergedfd = -1;
+}
+
+static int push_layer(const struct vigil_docker *d, struct vigil_docker_layer_dirs *out, const char *dir,
+		      struct vigil_err *err)
+{
+	char rel[600];
+	int fd;
+
+	if (out->n >= VIGIL_DOCKER_MAX_LAYER_DIRS)
+		return vigil_err_set(err, -E2BIG, "more than %d layers", VIGIL_DOCKER_MAX_LAYER_DIRS);
+	if (!docker_safe_component(dir))
+		return vigil_err_set(err, -EINVAL, "bad overlay2 dir name '%s'", dir);
+	snprintf(rel, sizeof(rel), "%s/diff", dir);
+	fd = docker_open_beneath(d->o2fd, rel, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return vigil_err_set(err, fd, "%s/overlay2/%s: %s", d->data_root, rel, strerror(-fd));
+	out->fds[out->n] = fd;
+	if (asprintf(&out->paths[out->n], "%s/overlay2/%s", d->data_root, rel) < 0) {
+		close(fd);
+		return vigil_err_set(err, -ENOMEM, "out of memory");
+	}
+	out->n++;
+	return 0;
+}
+
+int vigil_docker_container_layers(const struct vigil_docker *d, const struct vigil_docker_container *c,
+				  struct vigil_docker_layer_dirs *out, struct vigil_err *err)
+{
+	const char *chain = c->parent;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!c->mount_id)
+		return vigil_err_set(err, -ENOENT, "container %.12s: no layer mount (%s)", c->id,
+				     c->error ? c->error : "layerdb/mounts entry missing");
+	if (d->o2fd < 0)
+		return vigil_err_set(err, -ENOENT, "%s/overlay2: missing", d->data_root);
+	rc = push_layer(d, out, c->mount_id, err);
+	if (!rc && c->init_id)
+		rc = push_layer(d, out, c->init_id, err);
+	while (!rc && chain && chain[0]) {
+		const struct vigil_docker_layer *l = docker_layer_by_chain(d, chain);
+
+		if (!l || !l->cache_id)
+			rc = vigil_err_set(err, -ENOENT, "image layer %s: %s", chain,
+					   !l ? "not in the layer store" : "no cache-id");
+		else
+			rc = push_layer(d, out, l->cache_id, err);
+		chain = l ? l->parent : NULL;
+	}
+	if (rc)
+		vigil_docker_layer_dirs_clear(out);
+	return rc;
+}
+
+void vigil_docker_layer_dirs_clear(struct vigil_docker_layer_dirs *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		close(l->fds[i]);
+		free(l->paths[i]);
+	}
+	l->n = 0;
 }

@@ -43,6 +43,7 @@ struct dctx {
 	struct vigil_docker_change *ch;
 	size_t n, cap;
 	unsigned char *buf;
+	unsigned flags; /* VIGIL_DOCKER_DRIFT_* */
 	int rc;
 };
 
@@ -109,6 +110,12 @@ static void hash_file(struct dctx *c, int dirfd, const char *name, struct vigil_
 
 	if (fd < 0)
 		return;
+	if (c->flags & VIGIL_DOCKER_DRIFT_NO_HASH) {
+		/* the caller hashes the file itself (capture): only the first bytes */
+		r = pread(fd, head, sizeof(head), 0);
+		got = r > 0 ? (size_t)r : 0;
+		goto kind;
+	}
 	md = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
 	if (!md) {
 		close(fd);
@@ -128,9 +135,10 @@ static void hash_file(struct dctx *c, int dirfd, const char *name, struct vigil_
 		vigil_hex(sum, 32, x->sha256);
 		x->has_hash = 1;
 	}
+	vigil_digest_free(md);
+kind:
 	if ((got >= 4 && !memcmp(head, "\x7f" "ELF", 4)) || (got >= 2 && head[0] == '#' && head[1] == '!'))
 		x->flags |= VIGIL_DOCKER_CH_EXEC;
-	vigil_digest_free(md);
 	close(fd);
 }
 
@@ -446,7 +454,13 @@ static int cmp_change(const void *a, const void *b)
 int vigil_docker_drift(struct vigil_docker *d, const struct vigil_docker_container *ct,
 		       struct vigil_docker_change **out, size_t *n_out, struct vigil_err *err)
 {
-	struct dctx c = { 0 };
+	return vigil_docker_drift_flags(d, ct, 0, out, n_out, err);
+}
+
+int vigil_docker_drift_flags(struct vigil_docker *d, const struct vigil_docker_container *ct, unsigned flags,
+			     struct vigil_docker_change **out, size_t *n_out, struct vigil_err *err)
+{
+	struct dctx c = { .flags = flags };
 	char rel[600], path[4096] = "";
 	const char *chain = ct->parent;
 	int upper = -1, rc = 0;

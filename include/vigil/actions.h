@@ -71,4 +71,15 @@
 #define VIGIL_ACTION_CAPTURE_FAILED "capture-failed"
 #define VIGIL_ACTION_CAPTURE_SKIPPED "capture-skipped"     /* cooldown, quota, too many at once */
 
+/* Processes: code in memory against its files (`vigil procs --verify`, the
+ * daemon's `action: procs`). */
+#define VIGIL_ACTION_PROC_CODE_MODIFIED "process-code-modified" /* a code page differs from its file: critical */
+#define VIGIL_ACTION_PROC_TEXTREL "process-code-relocated"     /* differs, but the object has DT_TEXTREL: low */
+#define VIGIL_ACTION_PROC_DELETED_MAP "process-deleted-mapping" /* code mapped from a deleted file: high */
+#define VIGIL_ACTION_PROC_MEMFD_EXEC "process-memfd-exec"       /* code mapped from a memfd: high */
+#define VIGIL_ACTION_PROC_ANON_EXEC "process-anon-exec"         /* anonymous code (JITs): low */
+#define VIGIL_ACTION_PROC_EXE_DELETED "process-exe-deleted"     /* runs a deleted executable: high */
+#define VIGIL_ACTION_PROC_EXE_CHANGED "process-exe-changed"     /* exe hash != baseline's: critical */
+#define VIGIL_ACTION_PROCS_FAILED "procs-failed"                /* the daemon's scheduled run failed */
+
 #endif

@@ -81,6 +81,11 @@ int vigil_evw_add_path(struct vigil_evw *w, int rootfd, const char *path, const 
  * directories noted).  skip: names directly under dirfd to leave out (NULL-ended). */
 int vigil_evw_add_tree(struct vigil_evw *w, int dirfd, const char *source, const char *member, int overlay,
 		       const char *const *skip);
+/* The union of overlay layers (directory fds, top first; sources name them
+ * for the manifest) as overlayfs would mount it, under member/: whiteouts and
+ * opaque directories hide what is below them (agent/capture/evw_union.c). */
+int vigil_evw_add_union(struct vigil_evw *w, const int *layers, const char *const *sources, size_t n,
+			const char *member);
 /* Bytes made by vigil (a JSON listing, /proc text read whole) as member. */
 int vigil_evw_add_buf(struct vigil_evw *w, const char *member, const char *source, const void *buf,
 		      size_t len, const char *note);
@@ -125,7 +130,8 @@ struct vigil_capture_req {
 	size_t n_containers;
 	int all_containers, engine, host;
 	int freeze;                       /* freeze each running container while it is read */
-	int merged;                       /* also the merged view of each running container */
+	int merged;                       /* also each container's merged view (its mounted overlay,
+					     else computed from its layers) */
 	int engine_binaries;              /* copy the engine's binaries, not only their hashes */
 	int threads;                      /* layer verification (0: one per core) */
 	/* non-NULL: memory first (most volatile), into memory/mem.lime (capture_mem.c) */

@@ -68,6 +68,7 @@ int vigil_cmd_rules(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_plugin(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_audit_tail(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv); /* agent/cmd/cmd_memdump.c */
+int vigil_cmd_procs(struct vigil_cli *cli, int argc, char **argv);   /* agent/cmd/cmd_procs.c */
 
 /* evidence capture (agent/cmd/cmd_capture.c) */
 int vigil_cmd_capture(struct vigil_cli *cli, int argc, char **argv);

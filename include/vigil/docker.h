@@ -227,6 +227,11 @@ struct vigil_docker_change {
  * order.  Returns 0 or -errno (err says which container and why). */
 int vigil_docker_drift(struct vigil_docker *d, const struct vigil_docker_container *c,
 		       struct vigil_docker_change **out, size_t *n_out, struct vigil_err *err);
+/* The same with flags: VIGIL_DOCKER_DRIFT_NO_HASH leaves sha256 unset (for a
+ * caller that reads and hashes every upper file itself: capture). */
+#define VIGIL_DOCKER_DRIFT_NO_HASH 1u
+int vigil_docker_drift_flags(struct vigil_docker *d, const struct vigil_docker_container *c, unsigned flags,
+			     struct vigil_docker_change **out, size_t *n_out, struct vigil_err *err);
 void vigil_docker_drift_free(struct vigil_docker_change *ch, size_t n);
 
 /* ---- baseline integration (collectors/docker/docker_layers.c) ---- */

@@ -15,8 +15,8 @@ struct vigil_docker_container_dirs {
 	int dirfd;     /* DATA/containers/<id>: config.v2.json, hostconfig.json, hostname,
 			  hosts, resolv.conf, <id>-json.log*, container-logs/ (local driver) */
 	int upperfd;   /* DATA/overlay2/<mount id>/diff, -1 when missing (err in upper_error) */
-	int mergedfd;  /* DATA/overlay2/<mount id>/merged while the container's overlay is
-			  mounted (it runs), else -1 */
+	int mergedfd;  /* DATA/overlay2/<mount id>/merged while an overlay is mounted
+			  there (statfs says so: the container runs), else -1 */
 	char *dir, *upper, *merged; /* the same as user-visible paths */
 	char *upper_error;
 };
@@ -24,6 +24,20 @@ struct vigil_docker_container_dirs {
 int vigil_docker_container_dirs(const struct vigil_docker *d, const struct vigil_docker_container *c,
 				struct vigil_docker_container_dirs *out, struct vigil_err *err);
 void vigil_docker_container_dirs_clear(struct vigil_docker_container_dirs *dirs);
+/* A container's layers top first, as overlayfs stacks them: its upper dir
+ * (overlay2/<mount id>/diff), its init layer, then its image's layers down to
+ * the base (the layer store's parent chain, never overlay2/l/): directory fds
+ * opened beneath the data root and their user-visible paths.  For the merged
+ * view of a container whose overlay is not mounted (stopped, or --root). */
+#define VIGIL_DOCKER_MAX_LAYER_DIRS 256
+struct vigil_docker_layer_dirs {
+	int fds[VIGIL_DOCKER_MAX_LAYER_DIRS];
+	char *paths[VIGIL_DOCKER_MAX_LAYER_DIRS];
+	size_t n;
+};
+int vigil_docker_container_layers(const struct vigil_docker *d, const struct vigil_docker_container *c,
+				  struct vigil_docker_layer_dirs *out, struct vigil_err *err);
+void vigil_docker_layer_dirs_clear(struct vigil_docker_layer_dirs *l);
 /* The root dir fd the model reads through (for engine files). */
 int vigil_docker_rootfd(const struct vigil_docker *d);
 

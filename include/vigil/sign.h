@@ -50,6 +50,10 @@ int vigil_verify(const struct vigil_pubkey *k, const void *msg, size_t len, cons
  * global signature over sig || trusted_comment), as stock `minisign -V` expects. */
 int vigil_minisign_file(const struct vigil_seckey *k, const char *file, const char *trusted_comment,
 			struct vigil_err *err);
+/* The same for a writer that computed the file's BLAKE2b-512 while writing it
+ * (no second read of the file); hash must be exactly that of FILE's bytes. */
+int vigil_minisign_file_hashed(const struct vigil_seckey *k, const char *file, const unsigned char hash[64],
+			       const char *trusted_comment, struct vigil_err *err);
 /* Verifies FILE against FILE.minisig (or sigfile). */
 int vigil_minisign_verify(const struct vigil_pubkey *k, const char *file, const char *sigfile,
 			  struct vigil_err *err);

@@ -65,6 +65,13 @@ for m in "containers/$ID/config.v2.json" "containers/$ID/hostconfig.json" "conta
 	grep -q " $m\$" "$T/list" || fail "member $m missing from the listing"
 done
 grep -q "containers/$ID/proc/[0-9]*/exe.sha256" "$T/list" || fail "no process captured"
+# drift names the member that holds each added or changed file (hashed once, as it was written)
+bsdtar -xOf "$A" "containers/$ID/drift.json" | python3 -c '
+import json, sys
+d = {e["path"]: e for e in json.load(sys.stdin)}
+e = d["/etc/newfile"]
+assert e.get("member") == "containers/" + sys.argv[1] + "/upper/etc/newfile", e' "$ID" ||
+	fail "drift.json does not name the member of /etc/newfile"
 bsdtar -xOf "$A" docker/engine/images.json | grep -q '"vigil-multi:1"' || fail "the engine's image list lacks vigil-multi:1"
 bsdtar -xOf "$A" docker/engine/containers.json | grep -q '"name": "web"' || fail "the engine's container list lacks web"
 [ "$(tail -n 1 "$T/list" | awk '{print $NF}')" = custody.jsonl ] || fail "custody.jsonl is not last"

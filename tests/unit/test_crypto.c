@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "vigil/crypto.h"
+#include "vigil/hasher.h"
 
 /* input: 0 = "", 1 = "abc", 2 = one million 'a'.
  * SHA-256, SHA-512: FIPS 180-2 appendix B / NIST CSRC examples; SHA3-256: NIST
@@ -180,6 +181,48 @@ static void test_hex(void **state)
 	}
 }
 
+/* The background hasher gives the digest of the bytes in the order handed
+ * over, with the caller refilling the buffer it is not hashing (as the
+ * evidence writer does); the same with no thread (NULL hasher). */
+static void test_hasher_two_buffers(void **state)
+{
+	enum { CHUNK = 4096 + 17, ROUNDS = 3000 };
+	unsigned char *buf = malloc(2 * CHUNK), want[32], got[32];
+	struct vigil_digest *ref = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
+	uint32_t x = 12345;
+
+	(void)state;
+	assert_non_null(buf);
+	for (int mode = 0; mode < 2; mode++) {
+		struct vigil_hasher *h = mode ? vigil_hasher_new() : NULL;
+		struct vigil_digest *d = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
+
+		if (mode)
+			assert_non_null(h); /* the test machines have more than one CPU */
+		vigil_digest_reset(ref);
+		x = 12345;
+		for (int r = 0; r < ROUNDS; r++) {
+			unsigned char *b = buf + (r % 2) * CHUNK;
+			size_t len = 1 + (size_t)(r * 7919) % CHUNK;
+
+			for (size_t i = 0; i < len; i++) {
+				x = x * 1103515245u + 12345u;
+				b[i] = (unsigned char)(x >> 16);
+			}
+			vigil_digest_write(ref, b, len);
+			vigil_hasher_write(h, d, b, len);
+		}
+		vigil_hasher_sync(h);
+		vigil_digest_read(ref, VIGIL_ALGO_SHA256, want);
+		vigil_digest_read(d, VIGIL_ALGO_SHA256, got);
+		assert_memory_equal(want, got, 32);
+		vigil_digest_free(d);
+		vigil_hasher_free(h);
+	}
+	vigil_digest_free(ref);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_sha256_oneshot),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_hasher_two_buffers),
 	};
 
 	if (vigil_crypto_init(NULL))
