@@ -267,6 +267,7 @@ static const struct key trigger_keys[] = {
 	{ "min_severity", config_p_enum, TRIG(min_severity), 0, 0, severities, 0 },
 	{ "paths", config_p_globs, TRIG(paths), 0, 0, NULL, 0 },
 	{ "scope", config_p_name, TRIG(scope), 0, 0, NULL, 0 },
+	{ "containers", config_p_globs, TRIG(containers), 1, 0, NULL, 0 }, /* 1: name globs */
 	{ "container", config_p_bool, TRIG(container), 0, 0, NULL, 0 },
 	{ "engine", config_p_bool, TRIG(engine), 0, 0, NULL, 0 },
 	{ "host", config_p_bool, TRIG(host), 0, 0, NULL, 0 },
@@ -554,6 +555,7 @@ void vigil_config_free(struct vigil_config *cfg)
 		free(cfg->triggers[i].action);
 		free(cfg->triggers[i].scope);
 		config_strv_clear(&cfg->triggers[i].paths);
+		config_strv_clear(&cfg->triggers[i].containers);
 	}
 	free(cfg->triggers);
 	free(cfg->evidence_dir);

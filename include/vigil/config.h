@@ -84,6 +84,7 @@ struct vigil_trigger {
 	int min_severity;        /* enum vigil_severity; 0: any */
 	struct vigil_strv paths; /* fnmatch globs on file.path; empty: any */
 	char *scope;             /* vigil.scope; NULL: any */
+	struct vigil_strv containers; /* fnmatch globs on the event's container name or id; empty: any */
 	int container;           /* capture the container the event names */
 	int engine, host;        /* capture the engine, the host */
 	int freeze;

@@ -416,6 +416,8 @@ static const struct error_case {
 	{ SC "audit:\n  enable: true\n",
 	  "t.yaml:3:3: key 'audit.enable': unknown key, valid keys here: enabled, install_rules, "
 	  "execve, execve_rules, window_ms, exec_rate" },
+	{ SC "triggers:\n  - {name: t, host: true, containers: ['']}\n",
+	  "t.yaml:3:40: key 'triggers[0].containers[0]': expected a glob on a container name or id, got ''" },
 	{ SC "packages: {auto_accept: all}\n",
 	  "t.yaml:2:25: key 'packages.auto_accept': expected one of none, upgrades, got 'all'" },
 	/* duplicates */
