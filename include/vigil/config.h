@@ -68,6 +68,7 @@ enum vigil_sched_action {
 	VIGIL_SCHED_CHECK = 1,
 	VIGIL_SCHED_BASELINE,
 	VIGIL_SCHED_COMPLIANCE,  /* a baseline and a CIS run in one generation */
+	VIGIL_SCHED_PROCS,       /* `vigil procs --verify`: an event per finding */
 };
 
 struct vigil_schedule {
