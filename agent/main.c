@@ -135,23 +135,13 @@ static int parse_globals(int argc, char **argv, struct vigil_cli *cli, int *chec
 static int load_config(struct vigil_cli *cli)
 {
 	struct vigil_err err = { "" };
-	char *sd;
-	int rc = vigil_config_load(cli->config_file, &cli->cfg, &err);
+	int rc = vigil_cli_config_load(cli, &cli->cfg, &err);
 
 	if (rc) {
 		vigil_log_err("%s", err.msg);
 		/* a missing or unreadable --config file is the caller's error too */
 		return rc == -ENOMEM ? VIGIL_EXIT_FAIL : VIGIL_EXIT_USAGE;
 	}
-	if (!cli->state_dir)
-		return VIGIL_EXIT_OK;
-	sd = strdup(cli->state_dir);
-	if (!sd) {
-		vigil_log_err("out of memory");
-		return VIGIL_EXIT_FAIL;
-	}
-	free(cli->cfg->state_dir);
-	cli->cfg->state_dir = sd;
 	return VIGIL_EXIT_OK;
 }
 

@@ -10,8 +10,11 @@
  * planned from iomem's System RAM (cut by --max-bytes, kcore only): one
  * 32-byte header and the bytes of each range, exactly what both methods
  * write.  A stream that ends short is zero-padded and says so in the
- * manifest; one that would run past the plan fails the dump. */
-#include "config.h"
+ * manifest; one that would run past the plan fails the dump.
+ *
+ * Then memory/procs.json: `vigil procs --verify`'s report (code in memory
+ * against its files), taken after the dump since reading other processes'
+ * code faults pages in. */#include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include "vigil/err.h"
 #include "vigil/kcore.h"
 #include "vigil/memdump.h"
+#include "vigil/procs.h"
 #include "capture_priv.h"
 
 #define MEM_MEMBER "memory/mem.lime"
@@ -96,6 +100,22 @@ static int custody(struct vigil_evw *w, const struct vigil_memdump_result *res, 
 	return rc;
 }
 
+static int capture_procs(struct cctx *x)
+{
+	struct vigil_procs_opts o = { .verify = 1, .data_root = x->r->data_root, .state_dir = x->r->ev.state_dir };
+	struct vigil_err e = { "" };
+	json_t *rep = NULL;
+	char *text;
+
+	if (vigil_procs_run(&o, &rep, &e)) {
+		vigil_log_warn("capture: process integrity not recorded: %s", e.msg);
+		return vigil_evw_add_missing(x->w, "process integrity (vigil procs --verify)", e.msg);
+	}
+	text = json_dumps(rep, JSON_INDENT(1));
+	json_decref(rep);
+	return capture_add_json(x, "memory/procs.json", "process integrity (vigil procs --verify)", text);
+}
+
 int capture_memory(struct cctx *x)
 {
 	const struct vigil_memdump_opts *o = x->r->memory;
@@ -139,5 +159,5 @@ int capture_memory(struct cctx *x)
 	if (!wrc)
 		custody(x->w, &res, member, rc, err.msg);
 	vigil_memdump_result_free(&res);
-	return wrc;
+	return wrc ? wrc : capture_procs(x);
 }

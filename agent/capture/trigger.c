@@ -180,6 +180,28 @@ int vigil_capture_triggers_new(struct vigil_loop *loop, vigil_capture_emit_fn fn
 	return 0;
 }
 
+static void strv_free(struct vigil_strv *v)
+{
+	for (size_t k = 0; k < v->n; k++)
+		free(v->v[k]);
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}
+
+/* 0, or 1 when out of memory (d then holds what was copied: strv_free it). */
+static int strv_copy(struct vigil_strv *d, const struct vigil_strv *s)
+{
+	d->n = 0;
+	d->v = calloc(s->n + 1, sizeof(char *));
+	if (!d->v)
+		return 1;
+	for (; d->n < s->n; d->n++)
+		if (!(d->v[d->n] = strdup(s->v[d->n])))
+			return 1;
+	return 0;
+}
+
 static void copy_free(struct vigil_config *c)
 {
 	if (!c)
@@ -188,9 +210,8 @@ static void copy_free(struct vigil_config *c)
 		free(c->triggers[i].name);
 		free(c->triggers[i].action);
 		free(c->triggers[i].scope);
-		for (size_t k = 0; k < c->triggers[i].paths.n; k++)
-			free(c->triggers[i].paths.v[k]);
-		free(c->triggers[i].paths.v);
+		strv_free(&c->triggers[i].paths);
+		strv_free(&c->triggers[i].containers);
 	}
 	free(c->triggers);
 	free(c->evidence_dir);
@@ -223,14 +244,10 @@ static struct vigil_config *copy(const struct vigil_config *cfg)
 
 		*d = *r;
 		d->name = d->action = d->scope = NULL;
-		d->paths.v = NULL;
-		d->paths.n = 0;
+		d->paths = d->containers = (struct vigil_strv){ NULL, 0 };
 		c->n_triggers++;
-		bad = DUP(d->name, r->name) || DUP(d->action, r->action) || DUP(d->scope, r->scope);
-		d->paths.v = calloc(r->paths.n + 1, sizeof(char *));
-		bad |= !d->paths.v;
-		for (size_t k = 0; !bad && k < r->paths.n; k++, d->paths.n++)
-			bad = DUP(d->paths.v[k], r->paths.v[k]);
+		bad = DUP(d->name, r->name) || DUP(d->action, r->action) || DUP(d->scope, r->scope) ||
+		      strv_copy(&d->paths, &r->paths) || strv_copy(&d->containers, &r->containers);
 	}
 	if (bad) {
 		copy_free(c);
@@ -279,6 +296,24 @@ static const char *event_container(const struct vigil_event *ev)
 	return NULL;
 }
 
+/* The event's container name ("web", no leading '/') or id against the
+ * rule's globs; an event naming no container matches none. */
+static int container_matches(const struct vigil_trigger *r, const struct vigil_event *ev)
+{
+	const char *id = event_container(ev), *name = NULL;
+
+	if (ev->who && ev->who->container_id && ev->who->container_id[0])
+		name = ev->who->container_name;
+	else if (ev->docker && ev->docker->kind == VIGIL_DOCKER_IN_CONTAINER)
+		name = ev->docker->name;
+	if (name && name[0] == '/')
+		name++;
+	for (size_t i = 0; id && i < r->containers.n; i++)
+		if (!fnmatch(r->containers.v[i], id, 0) || (name && !fnmatch(r->containers.v[i], name, 0)))
+			return 1;
+	return 0;
+}
+
 static int matches(const struct vigil_trigger *r, const struct vigil_event *ev)
 {
 	const char *path = event_path(ev);
@@ -289,6 +324,8 @@ static int matches(const struct vigil_trigger *r, const struct vigil_event *ev)
 	if (r->min_severity && ev->severity < r->min_severity)
 		return 0;
 	if (r->scope && (!ev->scope || strcmp(r->scope, ev->scope)))
+		return 0;
+	if (r->containers.n && !container_matches(r, ev))
 		return 0;
 	if (!r->paths.n)
 		return 1;

@@ -18,14 +18,17 @@
 #include "vigil/cli.h"
 #include "vigil/err.h"
 #include "vigil/memdump.h"
+#include "vigil/procs.h"
 #include "vigil/statedir.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vigil memdump [--method auto|lime|kcore] -o FILE [--max-bytes N[K|M|G]]\n"
-		   "                     [--module LIME.ko] [--timeout SECONDS] [--json]\n"
+		   "                     [--module LIME.ko] [--timeout SECONDS] [--json] [--no-procs]\n"
+		   "                     [--data-root DIR]\n"
 		   "writes FILE (LiME format), FILE.sha256 and FILE.json (method, why the other did not\n"
-		   "run, kernel, boot id, ranges, gaps); --max-bytes bounds a kcore dump (tests).\n"
+		   "run, kernel, boot id, ranges, gaps), and FILE.procs.json (`vigil procs --verify`'s\n"
+		   "report) unless --no-procs; --max-bytes bounds a kcore dump (tests).\n"
 		   "for tests: --kcore FILE --iomem FILE --lockdown FILE --modules-root DIR\n"
 		   "       vigil memdump --validate FILE [--iomem FILE [--max-bytes N]]\n"
 		   "checks a LiME file (headers, order, truncation; the ranges against iomem's System RAM\n"
@@ -59,6 +62,26 @@ static int write_side(const char *file, const char *suffix, const char *text, st
 	if ((size_t)snprintf(p, sizeof(p), "%s%s", file, suffix) >= sizeof(p))
 		return vigil_err_set(err, -ENAMETOOLONG, "%s%s: name too long", file, suffix);
 	return vigil_statedir_replace(p, text, strlen(text), 0600, err);
+}
+
+/* FILE.procs.json: `vigil procs --verify`'s report, after the dump (reading
+ * other processes' code faults pages in); its failure does not fail the dump. */
+static void procs_sidecar(const char *file, const char *data_root)
+{
+	struct vigil_procs_opts po = { .verify = 1, .data_root = data_root };
+	struct vigil_err e = { "" };
+	json_t *rep = NULL;
+	char *text = NULL;
+
+	if (!vigil_procs_run(&po, &rep, &e)) {
+		text = json_dumps(rep, JSON_INDENT(1));
+		json_decref(rep);
+		if (!text || write_side(file, ".procs.json", text, &e))
+			vigil_log_warn("memdump: %s.procs.json not written: %s", file, text ? e.msg : "out of memory");
+		free(text);
+		return;
+	}
+	vigil_log_warn("memdump: process integrity not recorded: %s", e.msg);
 }
 
 /* FILE.sha256 and FILE.json; the dump itself is already in place. */
@@ -125,7 +148,7 @@ static int validate(const char *file, const char *iomem, uint64_t max_bytes)
 
 /* The dump into FILE.part, linked to FILE when complete and valid, then the
  * sidecars (FILE.json even when the dump failed: it says why). */
-static int acquire(const char *file, const struct vigil_memdump_opts *o, int json)
+static int acquire(const char *file, const struct vigil_memdump_opts *o, int json, int procs, const char *data_root)
 {
 	struct vigil_memdump_result res;
 	struct vigil_err err = { "" }, serr = { "" };
@@ -157,6 +180,8 @@ static int acquire(const char *file, const struct vigil_memdump_opts *o, int jso
 		vigil_statedir_sync_dir(file);
 	if (write_sidecars(file, &res, rc == 0, json, &serr) && !rc)
 		rc = vigil_err_set(&err, -EIO, "%s", serr.msg);
+	if (!rc && procs)
+		procs_sidecar(file, data_root);
 	if (rc)
 		vigil_log_err("memdump: %s", err.msg);
 	else if (!json)
@@ -176,11 +201,12 @@ int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv)
 		{ "kcore", required_argument, NULL, 'K' }, { "iomem", required_argument, NULL, 'I' },
 		{ "lockdown", required_argument, NULL, 'L' }, { "modules-root", required_argument, NULL, 'R' },
 		{ "validate", required_argument, NULL, 'V' },
+		{ "no-procs", no_argument, NULL, 'P' }, { "data-root", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct vigil_memdump_opts o = { .timeout_ms = 600 * 1000 };
-	const char *file = NULL, *check = NULL;
-	int c, json = 0;
+	const char *file = NULL, *check = NULL, *data_root = NULL;
+	int c, json = 0, procs = 1;
 
 	(void)cli;
 	while ((c = getopt_long(argc, argv, "m:o:h", opts, NULL)) != -1) {
@@ -207,6 +233,8 @@ int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv)
 		case 'L': o.lockdown_path = optarg; break;
 		case 'R': o.modules_root = optarg; break;
 		case 'V': check = optarg; break;
+		case 'P': procs = 0; break;
+		case 'd': data_root = optarg; break;
 		case 'h': usage(stdout); return VIGIL_EXIT_OK;
 		default: usage(stderr); return VIGIL_EXIT_USAGE;
 		}
@@ -217,5 +245,5 @@ int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv)
 		usage(stderr);
 		return VIGIL_EXIT_USAGE;
 	}
-	return acquire(file, &o, json);
+	return acquire(file, &o, json, procs, data_root);
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "vigil/cli.h"
 #include "vigil/config.h"
 #include "vigil/crypto.h"
 #include "vigil/record.h"
@@ -76,6 +77,7 @@ static const struct enum_val sched_actions[] = {
 	{ "check", VIGIL_SCHED_CHECK },
 	{ "baseline", VIGIL_SCHED_BASELINE },
 	{ "compliance", VIGIL_SCHED_COMPLIANCE },
+	{ "procs", VIGIL_SCHED_PROCS },
 	{ NULL, 0 },
 };
 
@@ -267,6 +269,7 @@ static const struct key trigger_keys[] = {
 	{ "min_severity", config_p_enum, TRIG(min_severity), 0, 0, severities, 0 },
 	{ "paths", config_p_globs, TRIG(paths), 0, 0, NULL, 0 },
 	{ "scope", config_p_name, TRIG(scope), 0, 0, NULL, 0 },
+	{ "containers", config_p_globs, TRIG(containers), 1, 0, NULL, 0 }, /* 1: name globs */
 	{ "container", config_p_bool, TRIG(container), 0, 0, NULL, 0 },
 	{ "engine", config_p_bool, TRIG(engine), 0, 0, NULL, 0 },
 	{ "host", config_p_bool, TRIG(host), 0, 0, NULL, 0 },
@@ -554,6 +557,7 @@ void vigil_config_free(struct vigil_config *cfg)
 		free(cfg->triggers[i].action);
 		free(cfg->triggers[i].scope);
 		config_strv_clear(&cfg->triggers[i].paths);
+		config_strv_clear(&cfg->triggers[i].containers);
 	}
 	free(cfg->triggers);
 	free(cfg->evidence_dir);
@@ -571,4 +575,22 @@ const char *vigil_severity_name(int sev)
 		if (e->value == sev)
 			return e->name;
 	return "?";
+}
+
+int vigil_cli_config_load(const struct vigil_cli *cli, struct vigil_config **out, struct vigil_err *err)
+{
+	int rc = vigil_config_load(cli->config_file, out, err);
+	char *sd;
+
+	if (rc || !cli->state_dir)
+		return rc;
+	sd = strdup(cli->state_dir);
+	if (!sd) {
+		vigil_config_free(*out);
+		*out = NULL;
+		return vigil_err_set(err, -ENOMEM, "out of memory");
+	}
+	free((*out)->state_dir);
+	(*out)->state_dir = sd;
+	return 0;
 }

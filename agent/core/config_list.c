@@ -88,9 +88,12 @@ int config_p_paths(struct ctx *c, const struct key *k, const struct node *v, voi
 }
 
 /* List of fnmatch(3) globs on the full path, kept as written. */
+/* Globs on full paths; with the key's min set to 1, globs on names (a
+ * container's name or id: non-empty, shorter than 256 bytes). */
 int config_p_globs(struct ctx *c, const struct key *k, const struct node *v, void *obj)
 {
-	static const char what[] = "a glob on the full path (starting with '/' or '*')";
+	const char *what = k->min == 1 ? "a glob on a container name or id"
+				       : "a glob on the full path (starting with '/' or '*')";
 	struct vigil_strv *sv = FIELD(obj, k, struct vigil_strv);
 	int rc;
 
@@ -104,7 +107,7 @@ int config_p_globs(struct ctx *c, const struct key *k, const struct node *v, voi
 
 		if ((rc = config_want_scalar(c, g, what)))
 			return rc;
-		if ((g->str[0] != '/' && g->str[0] != '*') || g->len >= PATH_MAX)
+		if (k->min == 1 ? !g->len || g->len >= 256 : (g->str[0] != '/' && g->str[0] != '*') || g->len >= PATH_MAX)
 			return config_bad_value(c, g, what);
 		if (!(s = strdup(g->str)) || strv_add(sv, s))
 			return config_nomem(c);

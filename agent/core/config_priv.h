@@ -51,7 +51,7 @@ struct key {
 	const char *name;
 	parse_fn parse;
 	size_t off;            /* field in the object being filled */
-	long long min, max;    /* numbers: bounds; paths: max length when max > 0 */
+	long long min, max;    /* numbers: bounds; paths: max length when max > 0; globs: min 1 = name globs */
 	const void *arg;       /* enum table, sub-table or list descriptor */
 	int required;
 };

@@ -43,7 +43,7 @@ static int reload(struct vigil_watch *w, struct vigil_err *err)
 			goto fail;
 		}
 	}
-	rc = vigil_config_load(w->cli->config_file, &cfg, err);
+	rc = vigil_cli_config_load(w->cli, &cfg, err);
 	if (rc)
 		goto fail;
 	cr = watch_cfgref_new(cfg);
@@ -165,6 +165,10 @@ void watch_on_sched(void *ctx, int action, size_t index)
 	struct vigil_watch *w = ctx;
 
 	vigil_log_info("scheduled %s (schedule[%zu])", vigil_sched_action_name(action), index);
+	if (action == VIGIL_SCHED_PROCS) {
+		queue_slow(w, J_PROCS, 0, "procs");
+		return;
+	}
 	queue_slow(w, action == VIGIL_SCHED_CHECK ? J_CHECK : J_BASELINE, 0,
 		   action == VIGIL_SCHED_COMPLIANCE ? "compliance" : action == VIGIL_SCHED_BASELINE ? "schedule" : "check");
 }

@@ -47,7 +47,7 @@ static void docker_rediscover(struct vigil_loop_timer *t, uint64_t n, void *ctx)
 
 	/* The config is read again (it holds the filled `auto:` scopes); only
 	 * the scopes take effect: outputs and schedules wait for a reload. */
-	if (vigil_config_load(w->cli->config_file, &cfg, &err)) {
+	if (vigil_cli_config_load(w->cli, &cfg, &err)) {
 		vigil_log_warn("docker: re-discovery skipped, the config does not load: %s", err.msg);
 		return;
 	}

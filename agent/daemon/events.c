@@ -219,6 +219,51 @@ static void start_job_check_reply(struct vigil_watch *w, struct change *c)
 	}
 }
 
+/* `action: procs`: one event per finding, the process in process.* and
+ * container.*, the rest (mapping, address, file offset...) in vigil.procs. */
+static void on_procs(struct vigil_watch *w, struct change *c)
+{
+	json_t *all = c->extra ? json_loads(c->extra, 0, NULL) : NULL, *f;
+	size_t i;
+
+	if (c->rc || !all) {
+		watch_emit_info(w, VIGIL_ACTION_PROCS_FAILED, VIGIL_SEV_HIGH, NULL, "scheduled procs failed: %s",
+				c->rc ? c->msg : "out of memory");
+		json_decref(all);
+		return;
+	}
+	json_array_foreach (all, i, f) {
+		struct vigil_who who = { .known = 1, .uid = -1, .euid = -1, .auid = -1, .gid = -1 };
+		struct vigil_event ev = { 0 };
+		const char *sev = json_string_value(json_object_get(f, "severity"));
+		json_t *x = json_pack("{s:O}", "procs", f);
+		char *extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
+
+		who.pid = (pid_t)json_integer_value(json_object_get(f, "pid"));
+		if (json_object_get(f, "uid"))
+			who.uid = json_integer_value(json_object_get(f, "uid"));
+		who.exe = json_string_value(json_object_get(f, "exe"));
+		who.comm = json_string_value(json_object_get(f, "comm"));
+		who.container_id = json_string_value(json_object_get(f, "container_id"));
+		who.container_name = json_string_value(json_object_get(f, "container_name"));
+		ev.action = json_string_value(json_object_get(f, "action"));
+		ev.kind = "alert";
+		for (int s = VIGIL_SEV_LOW; s <= VIGIL_SEV_CRITICAL; s++)
+			if (sev && !strcmp(sev, vigil_severity_name(s)))
+				ev.severity = s;
+		ev.message = json_string_value(json_object_get(f, "detail"));
+		ev.source = "procs";
+		ev.who = &who;
+		ev.extra_json = extra;
+		ev.generation = w->gen;
+		vigil_watch_emit(w, &ev);
+		free(extra);
+		json_decref(x);
+	}
+	vigil_log_info("scheduled procs: %zu findings over %" PRIu64 " processes", json_array_size(all), c->seen);
+	json_decref(all);
+}
+
 static void on_done(struct vigil_watch *w, struct change *c)
 {
 	switch (c->job) {
@@ -234,6 +279,9 @@ static void on_done(struct vigil_watch *w, struct change *c)
 		break;
 	case J_VERIFY:
 		on_verified(w, c);
+		break;
+	case J_PROCS:
+		on_procs(w, c);
 		break;
 	case J_BASELINE:
 		if (c->rc) {
@@ -275,6 +323,7 @@ void watch_on_results(struct vigil_loop_async *a, void *ctx)
 		c->next = NULL;
 		if (c->type == C_DONE) {
 			on_done(w, c);
+			free(c->extra);
 			free(c);
 			continue;
 		}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "vigil/procs.h"
 #include "watch_priv.h"
 
 struct cfgref *watch_cfgref_new(struct vigil_config *cfg)
@@ -275,6 +276,33 @@ static void run_verify(struct vigil_watch *w, struct job *j)
 	watch_done_push(w, j, rc, rc ? err.msg : NULL, NULL, rc ? 0 : g.id);
 }
 
+/* `action: procs`: the findings go to the loop thread, which emits them (events.c). */
+static void run_procs(struct vigil_watch *w, struct job *j)
+{
+	struct vigil_procs_opts o = { .verify = 1, .state_dir = w->state_dir,
+				      .data_root = j->cr->cfg->capture_data_root };
+	struct vigil_err err = { "" };
+	struct change *c;
+	json_t *rep = NULL;
+	int rc = vigil_procs_run(&o, &rep, &err);
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		json_decref(rep);
+		return;
+	}
+	c->type = C_DONE;
+	c->job = J_PROCS;
+	c->rc = rc;
+	snprintf(c->msg, sizeof(c->msg), "%s", rc ? err.msg : "");
+	if (!rc) {
+		c->extra = json_dumps(json_object_get(rep, "findings"), JSON_COMPACT);
+		c->seen = (uint64_t)json_integer_value(json_object_get(json_object_get(rep, "summary"), "processes"));
+	}
+	json_decref(rep);
+	watch_result_push(w, c);
+}
+
 static void worker_lower_priority(void)
 {
 	pid_t tid = (pid_t)syscall(SYS_gettid);
@@ -344,6 +372,7 @@ static void *worker_main(void *arg)
 		case J_CHECK: run_check(wk->w, wk->st, j); break;
 		case J_BASELINE: watch_run_baseline(wk->w, j); break;
 		case J_VERIFY: run_verify(wk->w, j); break;
+		case J_PROCS: run_procs(wk->w, j); break;
 		}
 		watch_job_free(j);
 		pthread_mutex_lock(&q->mu);

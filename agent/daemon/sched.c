@@ -30,6 +30,7 @@ const char *vigil_sched_action_name(int action)
 	case VIGIL_SCHED_CHECK: return "check";
 	case VIGIL_SCHED_BASELINE: return "baseline";
 	case VIGIL_SCHED_COMPLIANCE: return "compliance";
+	case VIGIL_SCHED_PROCS: return "procs";
 	default: return "unknown";
 	}
 }

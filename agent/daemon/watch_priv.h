@@ -53,7 +53,7 @@ struct cfgref {
 	int refs;
 };
 
-enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE, J_LAYER, J_VERIFY };
+enum { J_PATH = 1, J_RESCAN, J_CHECK, J_BASELINE, J_LAYER, J_VERIFY, J_PROCS };
 
 struct job {
 	struct job *next;
@@ -97,7 +97,7 @@ struct change {
 	char *message;
 	struct vigil_docker_where where; /* the path in Docker's terms */
 	int64_t hold_until;
-	/* C_DONE */
+	/* C_DONE (J_PROCS: extra holds the findings, a JSON array) */
 	int job;
 	int startup, untrusted;
 	uint64_t client;

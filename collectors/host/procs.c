@@ -64,6 +64,7 @@ json_t *procs_finding(json_t *findings, json_t *proc, const char *action, int se
 	json_object_set_new(f, "action", json_string(action));
 	json_object_set_new(f, "severity", json_string(vigil_severity_name(severity)));
 	copy_key(f, proc, "pid");
+	copy_key(f, proc, "uid");
 	copy_key(f, proc, "comm");
 	copy_key(f, proc, "exe");
 	copy_key(f, proc, "container_id");

@@ -28,6 +28,10 @@ struct vigil_cli {
 
 /* The effective state dir: --state-dir, else the config's. */
 const char *vigil_cli_state_dir(const struct vigil_cli *cli);
+/* Loads cli->config_file (NULL: the installed config, else the embedded
+ * default) with --state-dir, when given, replacing its state_dir: at start and
+ * at every reload, so the daemon never drifts to the config's state dir. */
+int vigil_cli_config_load(const struct vigil_cli *cli, struct vigil_config **out, struct vigil_err *err);
 
 typedef int (*vigil_cmd_fn)(struct vigil_cli *cli, int argc, char **argv);
 

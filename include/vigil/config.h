@@ -68,6 +68,7 @@ enum vigil_sched_action {
 	VIGIL_SCHED_CHECK = 1,
 	VIGIL_SCHED_BASELINE,
 	VIGIL_SCHED_COMPLIANCE,  /* a baseline and a CIS run in one generation */
+	VIGIL_SCHED_PROCS,       /* `vigil procs --verify`: an event per finding */
 };
 
 struct vigil_schedule {
@@ -84,6 +85,7 @@ struct vigil_trigger {
 	int min_severity;        /* enum vigil_severity; 0: any */
 	struct vigil_strv paths; /* fnmatch globs on file.path; empty: any */
 	char *scope;             /* vigil.scope; NULL: any */
+	struct vigil_strv containers; /* fnmatch globs on the event's container name or id; empty: any */
 	int container;           /* capture the container the event names */
 	int engine, host;        /* capture the engine, the host */
 	int freeze;

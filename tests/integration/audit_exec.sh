@@ -9,18 +9,7 @@
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
 . "${top_srcdir:-.}/scripts/docker-harness.sh"
 
-command -v auditctl >/dev/null 2>&1 || skip "auditctl not installed (Debian package auditd)"
-auditctl -s >/dev/null 2>&1 || skip "the kernel has no usable audit"
-command -v flock >/dev/null 2>&1 || skip "flock not installed (util-linux)"
-# the default config loads audit rules: one audit test at a time
-exec 7>"${TMPDIR:-/tmp}/vigil-audit-tests.lock"
-flock 7
-AUDIT_WAS=$(auditctl -s | awk '$1 == "enabled" { print $2 }')
-[ "$AUDIT_WAS" = 2 ] && skip "audit rules are immutable (enabled 2) on this host"
-CLEANUP_EXTRA="harness_stop 7>&- 9>&- || true; \"$VIGIL\" -q rules remove; auditctl -e $AUDIT_WAS >/dev/null"
-# dockerd, containerd and the shims must not hold the tests' locks
-harness_start 7>&- 9>&- || skip "cannot start a private dockerd (see above)"
-harness_build_images >/dev/null 7>&- 9>&- || fail "cannot build the test images"
+audit_docker_on
 
 mkdir -p "$TREE" "$STATE"
 echo one > "$TREE/file"

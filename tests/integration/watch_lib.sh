@@ -113,6 +113,16 @@ audit_on() {
 	CLEANUP_EXTRA="\"$VIGIL\" -q rules remove; auditctl -e $AUDIT_WAS >/dev/null"
 }
 
+# audit_on, then a private dockerd (scripts/docker-harness.sh, sourced by the
+# caller) with the test images, stopped on exit; dockerd, containerd and the
+# shims must not inherit the tests' lock fds.
+audit_docker_on() {
+	audit_on
+	CLEANUP_EXTRA="harness_stop 8>&- 9>&- || true; $CLEANUP_EXTRA"
+	harness_start 8>&- 9>&- || skip "cannot start a private dockerd (see above)"
+	harness_build_images >/dev/null 8>&- 9>&- || fail "cannot build the test images"
+}
+
 # write_config [extra yaml appended]
 write_config() {
 	cat > "$CONF" <<EOC

@@ -416,6 +416,8 @@ static const struct error_case {
 	{ SC "audit:\n  enable: true\n",
 	  "t.yaml:3:3: key 'audit.enable': unknown key, valid keys here: enabled, install_rules, "
 	  "execve, execve_rules, window_ms, exec_rate" },
+	{ SC "triggers:\n  - {name: t, host: true, containers: ['']}\n",
+	  "t.yaml:3:40: key 'triggers[0].containers[0]': expected a glob on a container name or id, got ''" },
 	{ SC "packages: {auto_accept: all}\n",
 	  "t.yaml:2:25: key 'packages.auto_accept': expected one of none, upgrades, got 'all'" },
 	/* duplicates */
@@ -558,7 +560,7 @@ static const struct error_case {
 	{ "schedule:\n  - action: check\n    every: 367d\n" SC,
 	  "t.yaml:3:12: key 'schedule[0].every': expected a duration from 1s to 31622400s, got '367d'" },
 	{ "schedule:\n  - action: scan\n    every: 1h\n" SC,
-	  "t.yaml:2:13: key 'schedule[0].action': expected one of check, baseline, compliance, got 'scan'" },
+	  "t.yaml:2:13: key 'schedule[0].action': expected one of check, baseline, compliance, procs, got 'scan'" },
 	/* YAML itself */
 	{ "scopes: [\n",
 	  "t.yaml:2:1: yaml syntax error: did not find expected node content (while parsing a flow "
