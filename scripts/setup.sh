@@ -16,6 +16,8 @@ test_pkgs="$build_pkgs docker.io auditd aide inotify-tools minisign sleuthkit rs
 libarchive-tools busybox-static attr libcap2-bin e2fsprogs acl clang libclang-rt-14-dev \
 valgrind strace systemd util-linux hyperfine procps python3 file jq sqlite3 time \
 linux-headers-amd64 lime-forensics-dkms linux-image-amd64 qemu-system-x86 cpio"
+# capture's journal export: journal files made from export text (tests/integration/capture_journal.sh)
+test_pkgs="$test_pkgs systemd-journal-remote"
 # vigil cis: its HTML report rendered in headless chromium (tests/integration/cis_docker.sh)
 test_pkgs="$test_pkgs chromium"
 case $what in

@@ -129,7 +129,7 @@ int capture_engine(struct cctx *x)
 	else if (!rc)
 		rc = engine_lists(x);
 	if (!rc)
-		rc = vigil_evw_note(x->w, "engine: journald logs not exported (journalctl -o export is not run)");
+		rc = capture_engine_journal(x);
 	vigil_docker_engine_clear(&eng);
 	return rc;
 }

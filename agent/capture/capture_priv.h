@@ -28,6 +28,9 @@ int capture_globs(struct cctx *x, const char *const *pats, const char *prefix, i
 int capture_host(struct cctx *x);
 int capture_engine(struct cctx *x);
 
+/* capture_journal.c: docker/engine/journal.export (journalctl -o export), or a note */
+int capture_engine_journal(struct cctx *x);
+
 /* capture_mem.c: memory/mem.lime and its record (x->r->memory set) */
 int capture_memory(struct cctx *x);
 

@@ -1,6 +1,8 @@
 /* cmd_diff.c - `vigil diff GEN_A GEN_B`: what changed between two stored
- * generations, files (as `check` prints them, or its JSON events) and CIS
- * results (a verdict that changed, appeared or went).  Both generations are
+ * generations, files (as `check` prints them, or its JSON events), Docker
+ * layer and image objects (added, removed, stored differently; as check
+ * prints a Docker object) and CIS results (a verdict that changed, appeared
+ * or went).  Both generations are
  * verified first: a tampered one is refused.
  *
  * Exit codes: 0 nothing differs, 1 differences, 2 usage, 3 a generation does
@@ -34,9 +36,13 @@ static int file_diff(void *arg, const struct vigil_run_diff *d)
 	struct diff *x = arg;
 	struct vigil_event ev = {
 		.action = d->action, .severity = d->severity, .scope = d->scope, .old = d->old, .cur = d->cur,
-		.changed = d->changed, .source = "diff", .generation = x->b,
+		.changed = d->changed, .source = "diff", .generation = x->b, .message = d->message,
+		.extra_json = d->extra_json,
 	};
 	char *line;
+
+	if (!d->path) /* a Docker object, as check shows one */
+		ev.kind = d->severity >= VIGIL_SEV_HIGH ? "alert" : "event";
 
 	if (!x->json) {
 		vigil_cli_print_diff(d);
@@ -138,7 +144,7 @@ int vigil_cmd_diff(struct vigil_cli *cli, int argc, char **argv)
 	struct vigil_store *st = NULL;
 	struct vigil_tally t;
 	struct vigil_err err = { "" };
-	size_t n_cis = 0;
+	size_t n_cis = 0, n_obj = 0;
 	int ch, rc;
 
 	optind = 1;
@@ -165,6 +171,8 @@ int vigil_cmd_diff(struct vigil_cli *cli, int argc, char **argv)
 		printf("vigil diff: generation %" PRId64 " -> %" PRId64 "\n", x.a, x.b);
 	rc = vigil_gendiff_records(st, x.a, x.b, cli->cfg, file_diff, &x, &t, &err);
 	if (!rc)
+		rc = vigil_gendiff_objects(st, x.a, x.b, file_diff, &x, &n_obj, &err);
+	if (!rc)
 		rc = vigil_cis_diff(st, x.a, x.b, cis_change, &x, &n_cis, &err);
 	if (rc) {
 		vigil_log_err("diff: %s", err.msg);
@@ -172,9 +180,9 @@ int vigil_cmd_diff(struct vigil_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (!x.json && !cli->quiet)
-		printf("%" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " changed, %zu CIS results changed\n",
-		       t.added, t.removed, t.changed, n_cis);
-	rc = vigil_tally_diffs(&t) || n_cis ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
+		printf("%" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " changed, %zu Docker objects changed,"
+		       " %zu CIS results changed\n", t.added, t.removed, t.changed, n_obj, n_cis);
+	rc = vigil_tally_diffs(&t) || n_cis || n_obj ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
 out:
 	vigil_store_close(st);
 	return rc;

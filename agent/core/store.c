@@ -1,15 +1,24 @@
 /* store.c - the baseline store: SQLite (WAL) in the state dir, one signed
  * generation per baseline run.
  *
- * Schema (version 2):
- *   meta(key, value)                          'schema' = 2
+ * Schema (version 3):
+ *   meta(key, value)                          'schema' = 3
  *   generations(id, created, host, kind, n_records, digest, sig, key_id, complete,
  *               prev_id, prev_digest)         (prev_*: the chain, covered by the digest)
- *   records(gen, path BLOB, <every record field>) PRIMARY KEY(gen, path) WITHOUT ROWID
- *   objects(gen, kind, key, data BLOB)        PRIMARY KEY(gen, kind, key) WITHOUT ROWID
- * SQLite compares BLOBs with memcmp() and then by length, so the primary key
- * order of records is the path order vigil_record_encode() digests are taken
- * in, and a scan of one generation is a range read of the table itself.
+ *   records(first_gen, last_gen, path BLOB, <every record field>)
+ *                                             PRIMARY KEY(path, last_gen) WITHOUT ROWID
+ *   objects(first_gen, last_gen, kind, key, data BLOB)
+ *                                             PRIMARY KEY(kind, key, last_gen) WITHOUT ROWID
+ * A record is stored once for the run of generations that hold it unchanged:
+ * generation G holds the rows with first_gen <= G <= last_gen.  Writing G
+ * moves last_gen of an identical row of the previous generation to G (an
+ * unchanged host costs no new row), or inserts a row G..G.  Within one
+ * generation a path is held once, so (path, last_gen) is a key, and the
+ * rows of G read in primary key order are in path order: SQLite compares
+ * BLOBs with memcmp() and then by length, the order vigil_record_encode()
+ * digests are taken in.  Rows no stored generation holds are deleted when
+ * generations are (store_gc(), store_retain.c).  Version 2 (a full copy per
+ * generation, records(gen, path, ...)) is migrated on open (store_migrate.c).
  *
  * A generation is written in one transaction (BEGIN IMMEDIATE .. COMMIT) that
  * only commits after its digest and signature are stored: a crash or a kill
@@ -47,25 +56,19 @@
 
 #include "store_priv.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 2);"
+	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 3);"
 	"CREATE TABLE IF NOT EXISTS generations("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, created INTEGER NOT NULL, host TEXT NOT NULL,"
 	" kind TEXT NOT NULL, n_records INTEGER NOT NULL DEFAULT 0, digest BLOB, sig BLOB,"
 	" key_id BLOB, complete INTEGER NOT NULL DEFAULT 0, prev_id INTEGER NOT NULL DEFAULT 0,"
 	" prev_digest BLOB);"
-	"CREATE TABLE IF NOT EXISTS records("
-	" gen INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE, " REC_DECL ","
-	" PRIMARY KEY(gen, path)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS objects("
-	" gen INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,"
-	" kind TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL,"
-	" PRIMARY KEY(gen, kind, key)) WITHOUT ROWID;";
-
+	"CREATE TABLE IF NOT EXISTS records(" REC_TABLE_DECL ") WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS objects(" OBJ_TABLE_DECL ") WITHOUT ROWID;";
 
 
 const char *vigil_store_path(const struct vigil_store *st)
@@ -223,6 +226,16 @@ static int check_schema(struct vigil_store *st, struct vigil_err *err)
 		rc = vigil_err_set(err, -ENOTSUP, "baseline database '%s' was written by an older vigil (schema 1, "
 				   "without the signed head that detects a rollback): move it away (mv '%s' '%s.v1') "
 				   "and run 'vigil baseline' again", st->path, st->path, st->path);
+		goto out;
+	}
+	if (version == 2 && (st->flags & VIGIL_STORE_RDONLY)) {
+		rc = 1; /* vigil_store_open() migrates it through a writable handle */
+		goto out;
+	}
+	if (version == 2) {
+		sqlite3_finalize(s);
+		s = NULL;
+		rc = store_migrate_v2(st, err);
 		goto out;
 	}
 	if (version != SCHEMA_VERSION) {
@@ -447,6 +460,20 @@ int vigil_store_open(const char *dir, unsigned flags, struct vigil_store **out, 
 	rc = setup_connection(st, flags, err);
 	if (!rc)
 		rc = check_schema(st, err);
+	if (rc == 1) {
+		/* schema 2 opened read-only (check, generations, diff): migrate it
+		 * once through a writable handle, then open it again */
+		struct vigil_store *rw = NULL;
+
+		vigil_store_close(st);
+		st = NULL;
+		rc = vigil_store_open(dir, flags & ~(unsigned)(VIGIL_STORE_RDONLY | VIGIL_STORE_CREATE), &rw, err);
+		vigil_store_close(rw);
+		if (rc)
+			return vigil_err_prefix(err, rc, "baseline database of schema version 2 (an older vigil) "
+						"must be migrated, which needs write access:");
+		return vigil_store_open(dir, flags, out, err);
+	}
 	if (rc)
 		goto out;
 	*out = st;

@@ -141,7 +141,7 @@ static int digest_records(struct vigil_store *st, struct vigil_digest *d, int64_
 	int rc;
 
 	vigil_record_init(&r);
-	rc = store_prepare(st, "SELECT " REC_COLS " FROM records WHERE gen = ? ORDER BY path", &s,
+	rc = store_prepare(st, "SELECT " REC_COLS " FROM records WHERE first_gen <= ?1 AND last_gen >= ?1 ORDER BY path", &s,
 			   "reading records", err);
 	if (rc)
 		return rc;
@@ -176,7 +176,7 @@ static int digest_objects(struct vigil_store *st, struct vigil_digest *d, int64_
 			  struct vigil_err *err)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = store_prepare(st, "SELECT kind, key, data FROM objects WHERE gen = ? ORDER BY kind, key", &s,
+	int rc = store_prepare(st, "SELECT kind, key, data FROM objects WHERE first_gen <= ?1 AND last_gen >= ?1 ORDER BY kind, key", &s,
 			       "reading objects", err);
 
 	if (rc)

@@ -25,12 +25,28 @@
 	"target, xattrs, flags, has_flags, algos, digests, status, err, scope"
 #define REC_NCOLS 21
 #define REC_PARAMS "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+#define REC_NPARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, " \
+	"?19, ?20, ?21"
 #define REC_DECL "path BLOB NOT NULL, ftype INTEGER NOT NULL, mode INTEGER NOT NULL, " \
 	"uid INTEGER NOT NULL, gid INTEGER NOT NULL, size INTEGER NOT NULL, " \
 	"mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, " \
 	"dev INTEGER NOT NULL, rdev INTEGER NOT NULL, nlink INTEGER NOT NULL, target BLOB, " \
 	"xattrs BLOB, flags INTEGER NOT NULL, has_flags INTEGER NOT NULL, algos INTEGER NOT NULL, " \
 	"digests BLOB, status INTEGER NOT NULL, err INTEGER NOT NULL, scope TEXT NOT NULL"
+/* Schema 3: a record row is stored once for the run of generations that
+ * hold it unchanged: first_gen..last_gen (the generations in between that
+ * still exist).  A generation's records are the rows with
+ * first_gen <= gen <= last_gen.  REC_SAME: every field of the row equals the
+ * record bound at ?1..?21 (store_bind_record(s, 1, r)); the path is ?1. */
+#define GEN_IN "first_gen <= ?%d AND last_gen >= ?%d"
+#define REC_SAME "ftype IS ?2 AND mode IS ?3 AND uid IS ?4 AND gid IS ?5 AND size IS ?6 AND " \
+	"mtime_ns IS ?7 AND ctime_ns IS ?8 AND ino IS ?9 AND dev IS ?10 AND rdev IS ?11 AND " \
+	"nlink IS ?12 AND target IS ?13 AND xattrs IS ?14 AND flags IS ?15 AND has_flags IS ?16 AND " \
+	"algos IS ?17 AND digests IS ?18 AND status IS ?19 AND err IS ?20 AND scope IS ?21"
+#define REC_TABLE_DECL "first_gen INTEGER NOT NULL, last_gen INTEGER NOT NULL, " REC_DECL ", " \
+	"PRIMARY KEY(path, first_gen)"
+#define OBJ_TABLE_DECL "first_gen INTEGER NOT NULL, last_gen INTEGER NOT NULL, kind TEXT NOT NULL, " \
+	"key TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY(kind, key, first_gen)"
 #define GEN_COLS "id, created, host, kind, n_records, digest, sig, key_id, prev_id, prev_digest"
 
 struct vigil_store {
@@ -42,7 +58,7 @@ struct vigil_store {
 	int64_t gen, created, prev_id;
 	unsigned char prev_digest[32];
 	char host[256], kind[32];
-	sqlite3_stmt *ins_rec, *ins_obj;
+	sqlite3_stmt *ins_rec, *ins_obj, *ext_rec, *ext_obj;
 	/* the scratch table of `check` */
 	int scratch, scratch_txn;
 	sqlite3_stmt *ins_scratch;
@@ -78,6 +94,17 @@ int store_head_agrees(struct vigil_store *st, const struct vigil_generation *g, 
  * *n_records: how many records it covered. */
 int store_compute_digest(struct vigil_store *st, const struct vigil_generation *g, unsigned char out[32],
 			 uint64_t *n_records, struct vigil_err *err);
+
+/* store_migrate.c */
+/* Schema 2 (a full copy of the records per generation) to 3, in one
+ * transaction, then the freed space given back. */
+int store_migrate_v2(struct vigil_store *st, struct vigil_err *err);
+
+/* store_retain.c */
+/* Deletes the record and object rows no stored generation holds. */
+int store_gc(struct vigil_store *st, struct vigil_err *err);
+/* Gives the free pages back to the file system (incremental vacuum). */
+int store_give_back(struct vigil_store *st, struct vigil_err *err);
 
 /* store_write.c */
 /* Steps an INSERT; a repeated key is -EEXIST naming path. */

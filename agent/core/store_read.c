@@ -14,11 +14,20 @@
 
 #include "store_priv.h"
 
+/* Rows are read in batches and the statement reset before the caller sees
+ * them: a caller may write the generation after this one while it reads
+ * (accept copies the previous generation), and extending a row in place
+ * under an open cursor made SQLite return that row twice. */
+#define ITER_BATCH 128
+#define ITER_BATCH_SQL "128"
+
 struct vigil_store_iter {
 	struct vigil_store *st;
 	sqlite3_stmt *stmt;
 	int64_t gen;
-	struct vigil_record rec;
+	struct vigil_record rec[ITER_BATCH];
+	size_t n, i;
+	int done;
 };
 
 /* --- reading ---------------------------------------------------------------------- */
@@ -31,7 +40,8 @@ int vigil_store_get(struct vigil_store *st, int64_t gen, const char *path, size_
 	int rc;
 
 	vigil_record_init(rec);
-	rc = store_prepare(st, "SELECT " REC_COLS " FROM records WHERE gen = ? AND path = ?", &s, "reading a record", err);
+	rc = store_prepare(st, "SELECT " REC_COLS " FROM records WHERE path = ?2 AND last_gen >= ?1 AND first_gen <= ?1"
+			   " AND EXISTS (SELECT 1 FROM generations WHERE id = ?1)", &s, "reading a record", err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, gen);
@@ -59,7 +69,8 @@ int vigil_store_get_object(struct vigil_store *st, int64_t gen, const char *kind
 
 	*data = NULL;
 	*len = 0;
-	rc = store_prepare(st, "SELECT data FROM objects WHERE gen = ? AND kind = ? AND key = ?", &s,
+	rc = store_prepare(st, "SELECT data FROM objects WHERE kind = ?2 AND key = ?3 AND last_gen >= ?1 AND first_gen <= ?1"
+			   " AND EXISTS (SELECT 1 FROM generations WHERE id = ?1)", &s,
 		     "reading an object", err);
 	if (rc)
 		return rc;
@@ -101,9 +112,12 @@ int vigil_store_iter_new(struct vigil_store *st, int64_t gen, struct vigil_store
 		return vigil_err_set(err, -ENOMEM, "reading generation %" PRId64 ": out of memory", gen);
 	it->st = st;
 	it->gen = gen;
-	vigil_record_init(&it->rec);
-	rc = store_prepare(st, "SELECT " REC_COLS " FROM records WHERE gen = ? ORDER BY path", &it->stmt,
-		     "reading records", err);
+	for (size_t i = 0; i < ITER_BATCH; i++)
+		vigil_record_init(&it->rec[i]);
+	/* ?2: the last path of the previous batch (x'' sorts before any path) */
+	rc = store_prepare(st, "SELECT " REC_COLS " FROM records WHERE path > ?2 AND first_gen <= ?1 AND last_gen >= ?1"
+			   " AND EXISTS (SELECT 1 FROM generations WHERE id = ?1) ORDER BY path LIMIT "
+			   ITER_BATCH_SQL, &it->stmt, "reading records", err);
 	if (rc) {
 		free(it);
 		return rc;
@@ -113,23 +127,61 @@ int vigil_store_iter_new(struct vigil_store *st, int64_t gen, struct vigil_store
 	return 0;
 }
 
+static void iter_clear(struct vigil_store_iter *it)
+{
+	for (size_t i = 0; i < it->n; i++)
+		vigil_record_clear(&it->rec[i]);
+	it->n = it->i = 0;
+}
+
+/* The next batch of rows after the last path read. */
+static int iter_fill(struct vigil_store_iter *it, struct vigil_err *err)
+{
+	char *last = NULL;
+	size_t last_len = 0;
+	int rc = 0;
+
+	if (it->n) {
+		last = it->rec[it->n - 1].path; /* kept for the bind */
+		last_len = it->rec[it->n - 1].path_len;
+		it->rec[it->n - 1].path = NULL;
+	}
+	iter_clear(it);
+	store_bind_blob(it->stmt, 2, last, last_len);
+	while (it->n < ITER_BATCH && (rc = sqlite3_step(it->stmt)) == SQLITE_ROW) {
+		rc = store_read_record(it->st, it->stmt, 0, &it->rec[it->n], it->gen, err);
+		it->n++;
+		if (rc)
+			break;
+	}
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = 0;
+	else if (rc > 0)
+		rc = store_db_fail(it->st, rc, err, "reading records");
+	sqlite3_reset(it->stmt);
+	sqlite3_clear_bindings(it->stmt);
+	sqlite3_bind_int64(it->stmt, 1, it->gen);
+	free(last);
+	if (rc)
+		iter_clear(it);
+	if (!rc && it->n < ITER_BATCH)
+		it->done = 1;
+	return rc;
+}
+
 int vigil_store_iter_next(struct vigil_store_iter *it, struct vigil_record *rec, struct vigil_err *err)
 {
-	int rc = sqlite3_step(it->stmt);
+	if (it->i == it->n && !it->done) {
+		int rc = iter_fill(it, err);
 
-	vigil_record_clear(&it->rec);
-	if (rc == SQLITE_DONE) {
+		if (rc)
+			return rc;
+	}
+	if (it->i == it->n) {
 		vigil_record_init(rec);
 		return 0;
 	}
-	if (rc != SQLITE_ROW)
-		return store_db_fail(it->st, rc, err, "reading records");
-	rc = store_read_record(it->st, it->stmt, 0, &it->rec, it->gen, err);
-	if (rc) {
-		vigil_record_clear(&it->rec);
-		return rc;
-	}
-	*rec = it->rec;
+	*rec = it->rec[it->i++];
 	return 1;
 }
 
@@ -137,41 +189,78 @@ void vigil_store_iter_free(struct vigil_store_iter *it)
 {
 	if (!it)
 		return;
-	vigil_record_clear(&it->rec);
+	iter_clear(it);
 	sqlite3_finalize(it->stmt);
 	free(it);
+}
+
+/* One object read, kept until the statement is done (see ITER_BATCH:
+ * a callback may write the generation after this one). */
+struct obj {
+	struct obj *next;
+	char *kind, *key;
+	size_t len;
+	unsigned char data[];
+};
+
+static int read_objects(struct vigil_store *st, sqlite3_stmt *s, struct obj **head, struct vigil_err *err)
+{
+	struct obj **tail = head;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0), *key = (const char *)sqlite3_column_text(s, 1);
+		size_t kn = (size_t)sqlite3_column_bytes(s, 0), keyn = (size_t)sqlite3_column_bytes(s, 1);
+		const void *data = sqlite3_column_blob(s, 2);
+		size_t n = (size_t)sqlite3_column_bytes(s, 2);
+		struct obj *o;
+
+		if (!k || !key)
+			return vigil_err_set(err, -EBADMSG, "baseline database '%s' is corrupt: object without kind or key",
+					     st->path);
+		o = malloc(sizeof(*o) + n + kn + keyn + 3);
+		if (!o)
+			return vigil_err_set(err, -ENOMEM, "reading objects: out of memory");
+		o->next = NULL;
+		o->len = n;
+		if (n)
+			memcpy(o->data, data, n);
+		o->data[n] = '\0';
+		o->kind = (char *)o->data + n + 1;
+		memcpy(o->kind, k, kn + 1);
+		o->key = o->kind + kn + 1;
+		memcpy(o->key, key, keyn + 1);
+		*tail = o;
+		tail = &o->next;
+	}
+	return rc == SQLITE_DONE ? 0 : store_db_fail(st, rc, err, "reading objects");
 }
 
 int vigil_store_objects(struct vigil_store *st, int64_t gen, const char *kind,
 			vigil_store_object_cb cb, void *arg, struct vigil_err *err)
 {
+	struct obj *head = NULL;
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = store_prepare(st, "SELECT kind, key, data FROM objects WHERE gen = ?1 AND (?2 IS NULL OR kind = ?2)"
-		     " ORDER BY kind, key", &s, "reading objects", err);
+	rc = store_prepare(st, "SELECT kind, key, data FROM objects WHERE first_gen <= ?1 AND last_gen >= ?1"
+			   " AND (?2 IS NULL OR kind = ?2) AND EXISTS (SELECT 1 FROM generations WHERE id = ?1)"
+			   " ORDER BY kind, key", &s, "reading objects", err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, gen);
 	if (kind)
 		sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(s, 0), *key = (const char *)sqlite3_column_text(s, 1);
-		const void *data = sqlite3_column_blob(s, 2);
-		size_t n = (size_t)sqlite3_column_bytes(s, 2);
-
-		if (!k || !key) {
-			rc = vigil_err_set(err, -EBADMSG, "baseline database '%s' is corrupt: object without kind or key",
-					   st->path);
-			goto out;
-		}
-		rc = cb(arg, k, key, data ? data : "", n);
-		if (rc)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : store_db_fail(st, rc, err, "reading objects");
-out:
+	rc = read_objects(st, s, &head, err);
 	sqlite3_finalize(s);
+	for (struct obj *o = head; !rc && o; o = o->next)
+		rc = cb(arg, o->kind, o->key, o->data, o->len);
+	while (head) {
+		struct obj *o = head;
+
+		head = o->next;
+		free(o);
+	}
 	return rc;
 }
 
@@ -292,7 +381,7 @@ int vigil_store_scratch_merge(struct vigil_store *st, int64_t gen, vigil_store_m
 	vigil_record_init(&m.cur);
 	if (!st->scratch)
 		return vigil_err_set(err, -EINVAL, "baseline database '%s': no scratch table", st->path);
-	rc = store_prepare(st, "SELECT " REC_COLS " FROM main.records WHERE gen = ? ORDER BY path", &m.so,
+	rc = store_prepare(st, "SELECT " REC_COLS " FROM main.records WHERE first_gen <= ?1 AND last_gen >= ?1 ORDER BY path", &m.so,
 		     "merging the scan with the baseline", err);
 	if (!rc)
 		rc = store_prepare(st, "SELECT " REC_COLS " FROM temp.scratch ORDER BY path", &m.sc,

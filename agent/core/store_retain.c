@@ -17,6 +17,22 @@
 
 #include "store_priv.h"
 
+/* Rows are shared by the run of generations first_gen..last_gen (store.c):
+ * one goes when no generation in its run is left. */
+int store_gc(struct vigil_store *st, struct vigil_err *err)
+{
+	return store_exec(st, "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM generations g"
+			  " WHERE g.id BETWEEN records.first_gen AND records.last_gen);"
+			  "DELETE FROM objects WHERE NOT EXISTS (SELECT 1 FROM generations g"
+			  " WHERE g.id BETWEEN objects.first_gen AND objects.last_gen)",
+			  "deleting rows no generation holds", err);
+}
+
+int store_give_back(struct vigil_store *st, struct vigil_err *err)
+{
+	return store_exec(st, "PRAGMA incremental_vacuum", "giving pages back", err);
+}
+
 static int is_protected(int64_t id, const int64_t *protect, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -75,13 +91,15 @@ int vigil_store_retain(struct vigil_store *st, unsigned keep, uint64_t max_age_s
 		rc = rc == SQLITE_DONE ? 0 : store_db_fail(st, rc, err, "pruning generations");
 		sqlite3_finalize(s);
 	}
+	if (!rc && n)
+		rc = store_gc(st, err);
 	if (!rc)
 		rc = store_exec(st, "COMMIT", "pruning generations", err);
 	else
 		store_exec(st, "ROLLBACK", "pruning generations", NULL);
 	/* the pages of the deleted rows go back to the file system */
 	if (!rc && n)
-		rc = store_exec(st, "PRAGMA incremental_vacuum", "giving pages back", err);
+		rc = store_give_back(st, err);
 	if (rc) {
 		free(out);
 		return rc;

@@ -99,11 +99,26 @@ int vigil_store_begin(struct vigil_store *st, const char *kind, struct vigil_err
 		goto out;
 	}
 	st->gen = sqlite3_last_insert_rowid(st->db);
-	rc = store_prepare(st, "INSERT INTO records(gen, " REC_COLS ") VALUES(?, " REC_PARAMS ")", &st->ins_rec,
-		     "starting a generation", err);
+	/* ?22: this generation, ?23: the previous one.  A row the previous
+	 * generation holds unchanged is extended in place (its key stays, so a
+	 * reader of the previous generation on this handle sees it once); a
+	 * path this generation already holds is neither extended nor inserted
+	 * again (store_step_put(): "given twice"). */
+	rc = store_prepare(st, "INSERT INTO records(first_gen, last_gen, " REC_COLS ") SELECT ?22, ?22, "
+			   REC_NPARAMS " WHERE NOT EXISTS (SELECT 1 FROM records WHERE path = ?1 AND last_gen >= ?22)",
+			   &st->ins_rec, "starting a generation", err);
 	if (!rc)
-		rc = store_prepare(st, "INSERT INTO objects(gen, kind, key, data) VALUES(?, ?, ?, ?)", &st->ins_obj,
-			     "starting a generation", err);
+		rc = store_prepare(st, "UPDATE records SET last_gen = ?22 WHERE path = ?1 AND last_gen = ?23 AND "
+				   REC_SAME " AND NOT EXISTS (SELECT 1 FROM records AS t WHERE t.path = ?1"
+				   " AND t.last_gen >= ?22)", &st->ext_rec, "starting a generation", err);
+	if (!rc)
+		rc = store_prepare(st, "INSERT INTO objects(first_gen, last_gen, kind, key, data) SELECT ?4, ?4, ?1, ?2, ?3"
+				   " WHERE NOT EXISTS (SELECT 1 FROM objects WHERE kind = ?1 AND key = ?2 AND last_gen >= ?4)",
+				   &st->ins_obj, "starting a generation", err);
+	if (!rc)
+		rc = store_prepare(st, "UPDATE objects SET last_gen = ?4 WHERE kind = ?1 AND key = ?2 AND last_gen = ?5"
+				   " AND data = ?3 AND NOT EXISTS (SELECT 1 FROM objects AS t WHERE t.kind = ?1"
+				   " AND t.key = ?2 AND t.last_gen >= ?4)", &st->ext_obj, "starting a generation", err);
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -129,6 +144,35 @@ int store_step_insert(struct vigil_store *st, sqlite3_stmt *s, const char *path,
 	return store_db_fail(st, rc, err, what);
 }
 
+/* Steps ins, the INSERT of a row this generation does not hold yet. */
+static int step_put(struct vigil_store *st, sqlite3_stmt *ins, const char *path, size_t len, const char *what,
+		    struct vigil_err *err)
+{
+	char p[256];
+	int rc = store_step_insert(st, ins, path, len, what, err);
+
+	if (rc || sqlite3_changes(st->db) > 0)
+		return rc;
+	store_path_str(path, len, p);
+	return vigil_err_set(err, -EEXIST, "baseline database '%s': %s '%s' given twice", st->path, what, p);
+}
+
+/* Steps ext, the UPDATE that moves an identical row of the previous
+ * generation on to this one: 1 done, 0 no such row (insert one), -errno. */
+static int step_extend(struct vigil_store *st, sqlite3_stmt *ext, const char *path, size_t len,
+		       const char *what, struct vigil_err *err)
+{
+	int rc;
+
+	if (!st->prev_id) {
+		sqlite3_reset(ext);
+		sqlite3_clear_bindings(ext);
+		return 0;
+	}
+	rc = store_step_insert(st, ext, path, len, what, err);
+	return rc ? rc : sqlite3_changes(st->db) > 0;
+}
+
 int vigil_store_put(struct vigil_store *st, const struct vigil_record *rec, struct vigil_err *err)
 {
 	int rc = need_writing(st, err);
@@ -137,12 +181,28 @@ int vigil_store_put(struct vigil_store *st, const struct vigil_record *rec, stru
 		rc = store_check_record(st, rec, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st->ins_rec, 1, st->gen);
-	if (store_bind_record(st->ins_rec, 2, rec)) {
+	if (store_bind_record(st->ext_rec, 1, rec) || sqlite3_bind_int64(st->ext_rec, 22, st->gen) ||
+	    sqlite3_bind_int64(st->ext_rec, 23, st->prev_id)) {
+		sqlite3_clear_bindings(st->ext_rec);
+		return vigil_err_set(err, -ENOMEM, "baseline database '%s': storing a record: out of memory", st->path);
+	}
+	rc = step_extend(st, st->ext_rec, rec->path, rec->path_len, "path", err);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (store_bind_record(st->ins_rec, 1, rec) || sqlite3_bind_int64(st->ins_rec, 22, st->gen)) {
 		sqlite3_clear_bindings(st->ins_rec);
 		return vigil_err_set(err, -ENOMEM, "baseline database '%s': storing a record: out of memory", st->path);
 	}
-	return store_step_insert(st, st->ins_rec, rec->path, rec->path_len, "path", err);
+	return step_put(st, st->ins_rec, rec->path, rec->path_len, "path", err);
+}
+
+/* Binds (kind, key, data, this generation, the previous one) to s. */
+static int bind_object(struct vigil_store *st, sqlite3_stmt *s, const char *kind, const char *key,
+		       const void *data, size_t len)
+{
+	return sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC) || sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC) ||
+	       store_bind_blob(s, 3, data, len) || sqlite3_bind_int64(s, 4, st->gen) ||
+	       (sqlite3_bind_parameter_count(s) >= 5 && sqlite3_bind_int64(s, 5, st->prev_id));
 }
 
 int vigil_store_put_object(struct vigil_store *st, const char *kind, const char *key,
@@ -154,12 +214,18 @@ int vigil_store_put_object(struct vigil_store *st, const char *kind, const char 
 		return rc;
 	if (!kind || !key || !*kind)
 		return vigil_err_set(err, -EINVAL, "baseline database '%s': object without kind or key", st->path);
-	if (sqlite3_bind_int64(st->ins_obj, 1, st->gen) || sqlite3_bind_text(st->ins_obj, 2, kind, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st->ins_obj, 3, key, -1, SQLITE_STATIC) || store_bind_blob(st->ins_obj, 4, data, len)) {
+	if (bind_object(st, st->ext_obj, kind, key, data, len)) {
+		sqlite3_clear_bindings(st->ext_obj);
+		return vigil_err_set(err, -ENOMEM, "baseline database '%s': storing an object: out of memory", st->path);
+	}
+	rc = step_extend(st, st->ext_obj, key, strlen(key), "object", err);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (bind_object(st, st->ins_obj, kind, key, data, len)) {
 		sqlite3_clear_bindings(st->ins_obj);
 		return vigil_err_set(err, -ENOMEM, "baseline database '%s': storing an object: out of memory", st->path);
 	}
-	return store_step_insert(st, st->ins_obj, key, strlen(key), "object", err);
+	return step_put(st, st->ins_obj, key, strlen(key), "object", err);
 }
 
 int vigil_store_copy_except(struct vigil_store *st, int64_t from, const char *const *skip,
@@ -189,19 +255,46 @@ int vigil_store_copy_except(struct vigil_store *st, int64_t from, const char *co
 	s = NULL;
 	if (rc)
 		goto out;
-	rc = store_prepare(st, "INSERT INTO records(gen, " REC_COLS ") SELECT ?, " REC_COLS " FROM records"
-		     " WHERE gen = ? AND path NOT IN (SELECT path FROM temp.skip)", &s, "copying a generation", err);
+	/* a path of `from` this generation already holds */
+	rc = store_prepare(st, "SELECT 1 FROM records AS a WHERE a.last_gen >= ?1 AND a.path NOT IN"
+			   " (SELECT path FROM temp.skip) AND EXISTS (SELECT 1 FROM records AS b WHERE"
+			   " b.path = a.path AND b.first_gen <= ?2 AND b.last_gen >= ?2) LIMIT 1", &s,
+			   "copying a generation", err);
 	if (rc)
 		goto out;
 	sqlite3_bind_int64(s, 1, st->gen);
 	sqlite3_bind_int64(s, 2, from);
 	rc = sqlite3_step(s);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc == SQLITE_ROW) {
+		rc = SQLITE_CONSTRAINT;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_db_fail(st, rc, err, "copying a generation");
+		goto out;
+	}
+	/* from the previous generation: its rows now reach this one too; from
+	 * an older one: copies (its rows may not span the ones in between) */
+	if (from == st->prev_id)
+		rc = store_prepare(st, "UPDATE records SET last_gen = ?1 WHERE last_gen = ?2"
+				   " AND path NOT IN (SELECT path FROM temp.skip)", &s, "copying a generation", err);
+	else
+		rc = store_prepare(st, "INSERT INTO records(first_gen, last_gen, " REC_COLS ") SELECT ?1, ?1, "
+				   REC_COLS " FROM records WHERE first_gen <= ?2 AND last_gen >= ?2"
+				   " AND path NOT IN (SELECT path FROM temp.skip)", &s, "copying a generation", err);
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(s, 1, st->gen);
+	sqlite3_bind_int64(s, 2, from);
+	rc = sqlite3_step(s);
+out:
+	if (rc > 0 && (rc & 0xff) == SQLITE_CONSTRAINT)
 		rc = vigil_err_set(err, -EEXIST, "baseline database '%s': copying generation %" PRId64
 				   ": a copied path was already put (copy first, then put)", st->path, from);
 	else
-		rc = rc == SQLITE_DONE ? 0 : store_db_fail(st, rc, err, "copying a generation");
-out:
+		rc = rc == SQLITE_DONE ? 0 : rc > 0 ? store_db_fail(st, rc, err, "copying a generation") : rc;
 	sqlite3_finalize(s);
 	sqlite3_exec(st->db, "DELETE FROM temp.skip", NULL, NULL, NULL);
 	return rc;
@@ -256,7 +349,9 @@ int vigil_store_commit(struct vigil_store *st, const struct vigil_seckey *key,
 	/* Statements must be done before COMMIT can release the write lock. */
 	sqlite3_finalize(st->ins_rec);
 	sqlite3_finalize(st->ins_obj);
-	st->ins_rec = st->ins_obj = NULL;
+	sqlite3_finalize(st->ext_rec);
+	sqlite3_finalize(st->ext_obj);
+	st->ins_rec = st->ins_obj = st->ext_rec = st->ext_obj = NULL;
 	rc = store_exec(st, "COMMIT", "committing a generation", err);
 	if (rc)
 		goto out;
@@ -284,7 +379,9 @@ void vigil_store_rollback(struct vigil_store *st)
 		return;
 	sqlite3_finalize(st->ins_rec);
 	sqlite3_finalize(st->ins_obj);
-	st->ins_rec = st->ins_obj = NULL;
+	sqlite3_finalize(st->ext_rec);
+	sqlite3_finalize(st->ext_obj);
+	st->ins_rec = st->ins_obj = st->ext_rec = st->ext_obj = NULL;
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "PRAGMA main.cache_size = -2000", NULL, NULL, NULL);
@@ -307,14 +404,25 @@ int vigil_store_prune(struct vigil_store *st, unsigned keep, struct vigil_err *e
 	if (st->writing || keep == 0)
 		return vigil_err_set(err, -EINVAL, "baseline database '%s': prune needs keep >= 1 and no "
 				     "generation being written", st->path);
+	rc = store_exec(st, "BEGIN IMMEDIATE", "pruning old generations", err);
+	if (rc)
+		return rc;
 	rc = store_prepare(st, "DELETE FROM generations WHERE id NOT IN"
 		     " (SELECT id FROM generations WHERE complete = 1 ORDER BY id DESC LIMIT ?)",
 		     &s, "pruning old generations", err);
-	if (rc)
+	if (!rc) {
+		sqlite3_bind_int64(s, 1, keep);
+		rc = sqlite3_step(s);
+		rc = rc == SQLITE_DONE ? 0 : store_db_fail(st, rc, err, "pruning old generations");
+		sqlite3_finalize(s);
+	}
+	if (!rc)
+		rc = store_gc(st, err);
+	if (!rc)
+		rc = store_exec(st, "COMMIT", "pruning old generations", err);
+	if (rc) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
-	sqlite3_bind_int64(s, 1, keep);
-	rc = sqlite3_step(s);
-	rc = rc == SQLITE_DONE ? 0 : store_db_fail(st, rc, err, "pruning old generations");
-	sqlite3_finalize(s);
-	return rc;
+	}
+	return store_give_back(st, err);
 }

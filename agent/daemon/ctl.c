@@ -19,6 +19,7 @@
 #include "vigil/cli.h"
 #include "vigil/capture_trigger.h"
 #include "vigil/ctl.h"
+#include "vigil/record.h"
 
 struct client {
 	struct vigil_ctl *ctl;
@@ -151,11 +152,15 @@ int vigil_ctl_reply(struct vigil_ctl *ctl, uint64_t id, const char *line)
 
 int vigil_ctl_reply_error(struct vigil_ctl *ctl, uint64_t id, const char *msg)
 {
-	json_t *o = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+	/* errors name paths, whose bytes need not be UTF-8: escaped (\xNN), so the
+	 * reply is still sent (json_pack refuses such a string) */
+	char *esc = vigil_utf8_valid(msg, strlen(msg)) ? NULL : vigil_path_escape(msg, strlen(msg));
+	json_t *o = json_pack("{s:b,s:s}", "ok", 0, "error", esc ? esc : msg);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc = s ? vigil_ctl_reply(ctl, id, s) : -ENOMEM;
 
 	free(s);
+	free(esc);
 	json_decref(o);
 	return rc;
 }

@@ -22,6 +22,15 @@
 #define VIGIL_ACTION_IMAGE_CHANGED "image-changed"   /* an image's config rewritten */
 #define VIGIL_ACTION_GEN_PRUNED "generation-pruned"   /* `vigil prune`: retention deleted a generation */
 #define VIGIL_ACTION_CIS_CHANGED "cis-result-changed" /* `vigil diff`: a CIS verdict changed, appeared or went */
+/* `vigil diff`: a stored Docker object (agent/core/gendiff.c) in one generation and not the
+ * other, or stored differently (a layer's verification status, digest or images; an
+ * image's config check, layers or tags) */
+#define VIGIL_ACTION_DIFF_LAYER_ADDED "layer-added-since"
+#define VIGIL_ACTION_DIFF_LAYER_REMOVED "layer-removed-since"
+#define VIGIL_ACTION_DIFF_LAYER_CHANGED "layer-changed-since"
+#define VIGIL_ACTION_DIFF_IMAGE_ADDED "image-added-since"
+#define VIGIL_ACTION_DIFF_IMAGE_REMOVED "image-removed-since"
+#define VIGIL_ACTION_DIFF_IMAGE_CHANGED "image-changed-since"
 
 /* Packages: files against dpkg's records (`packages verify`, check, daemon). */
 #define VIGIL_ACTION_PKG_UPGRADE "package-upgrade"             /* explained by dpkg.log: low */
@@ -34,6 +43,9 @@
 #define VIGIL_ACTION_PKG_UNVERIFIABLE "package-file-unverifiable" /* verify: not a regular file,
 								     unreadable: medium */
 #define VIGIL_ACTION_PKG_SUMMARY "packages-verify-summary"
+#define VIGIL_ACTION_CT_PKG_INSTALLED "container-package-installed" /* drift: dpkg or apt ran in a
+								       container (its status or logs
+								       in the upper layer): high */
 
 /* The watch daemon itself. */
 #define VIGIL_ACTION_STARTED "watch-started"

@@ -53,7 +53,7 @@ static void init(void)
 	atexit(cleanup);
 	fprintf(stderr, "fuzz_docker_records: layer %s\n", chain);
 	fz_store_init(&fx, "docker-records");
-	if (sqlite3_prepare_v2(fx.raw, "INSERT OR REPLACE INTO objects(gen, kind, key, data) VALUES(1, ?, ?, ?)", -1,
+	if (sqlite3_prepare_v2(fx.raw, "INSERT OR REPLACE INTO objects(first_gen, last_gen, kind, key, data) VALUES(1, 1, ?, ?, ?)", -1,
 			       &ins, NULL) != SQLITE_OK)
 		abort();
 }

@@ -28,12 +28,12 @@ static int ncols;
 static void init(void)
 {
 	sqlite3_stmt *s;
-	char sql[2048] = "INSERT OR REPLACE INTO records(gen", vals[256] = "VALUES(1";
+	char sql[2048] = "INSERT OR REPLACE INTO records(first_gen, last_gen", vals[256] = "VALUES(1, 1";
 	size_t o = strlen(sql), vo = strlen(vals);
 
 	fz_store_init(&fx, "store");
 	/* the columns as the store made them: this follows its schema */
-	if (sqlite3_prepare_v2(fx.raw, "SELECT name FROM pragma_table_info('records') WHERE name != 'gen'", -1, &s,
+	if (sqlite3_prepare_v2(fx.raw, "SELECT name FROM pragma_table_info('records') WHERE name NOT IN ('first_gen', 'last_gen')", -1, &s,
 			       NULL) != SQLITE_OK)
 		abort();
 	while (sqlite3_step(s) == SQLITE_ROW && ncols < MAX_COLS) {

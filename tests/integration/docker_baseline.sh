@@ -3,7 +3,8 @@
 # records one object per layer (auto: docker-layers), `vigil check` re-verifies them:
 # a byte changed in a layer is a critical layer-changed event naming the layer and
 # the file, a rewritten image config is a critical image-changed event, a newly built image shows up as new layers (not as files), a removed
-# image retires its layers quietly.  The data root is bind-mounted at
+# image retires its layers quietly, and `vigil diff` between generations shows the
+# image and layer objects added, removed and stored differently.  The data root is bind-mounted at
 # ROOT/var/lib/docker and read with --root, as on a mounted disk image.
 . "$(dirname "$0")/lib.sh"
 trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
@@ -87,7 +88,35 @@ ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 assert [e["event"]["action"] for e in ev] == ["layer-added"], ev
 assert "vigil-new:1" in ev[0]["message"], ev
 PY
+# vigil diff between generations shows the Docker objects: generation 2 holds the new
+# image and its layer (and the base layers now name it among their images)
+V baseline >/dev/null 2>&1 || fail "baseline 2 failed"
+newimg=$(hdocker image inspect -f '{{.Id}}' vigil-new:1)
+expect_rc 1 V diff 1 2 >"$T/diff" 2>&1
+grep -q "^image-added-since: $newimg\$" "$T/diff" || { cat "$T/diff"; fail "diff 1 2: no image-added-since for $newimg"; }
+[ "$(grep -c '^layer-added-since: ' "$T/diff")" = 1 ] || { cat "$T/diff"; fail "diff 1 2: not one layer-added-since"; }
+grep -q '^[0-9]* added, 0 removed, [0-9]* changed, [1-9][0-9]* Docker objects changed' "$T/diff" ||
+	{ cat "$T/diff"; fail "diff 1 2: summary"; }
+expect_rc 1 V diff --json 1 2 >"$T/events" 2>/dev/null
+python3 - "$T/events" "$newimg" <<'PY' || fail "diff --json 1 2: Docker objects"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+act = [e["event"]["action"] for e in ev]
+assert act.count("image-added-since") == 1 and act.count("layer-added-since") == 1, act
+im = [e for e in ev if e["event"]["action"] == "image-added-since"][0]
+assert im["vigil"]["kind"] == "image" and im["vigil"]["old"] is None and "vigil-new:1" in im["vigil"]["new"]["tags"], im
+for e in ev:
+    if e["event"]["action"] == "layer-changed-since":   # a base layer: only its images differ
+        assert e["vigil"]["severity"] == "low" and "(images)" in e["message"], e
+        assert "vigil-new:1" in e["vigil"]["new"]["images"], e
+    assert e["event"]["action"].endswith("-since"), e
+PY
 # removed again: its layer retires quietly
 hdocker rmi vigil-new:1 >/dev/null
 expect_rc 0 V check >/dev/null
-echo "docker_baseline: layers baselined, tamper is critical, new image is new layers, removal is quiet"
+V baseline >/dev/null 2>&1 || fail "baseline 3 failed"
+expect_rc 1 V diff 2 3 >"$T/diff" 2>&1
+grep -q "^image-removed-since: $newimg\$" "$T/diff" && [ "$(grep -c '^layer-removed-since: ' "$T/diff")" = 1 ] ||
+	{ cat "$T/diff"; fail "diff 2 3: the image and its layer are not removed"; }
+expect_rc 0 V diff 1 3 >"$T/diff" 2>&1 || { cat "$T/diff"; fail "diff 1 3: the same images and layers differ"; }
+echo "docker_baseline: layers baselined, tamper is critical, new image is new layers, removal is quiet, diff shows them"

@@ -25,7 +25,7 @@ restore
 sqlite3 "$DB" "DELETE FROM records WHERE path = CAST('$D/b' AS BLOB)"
 refuse "modified|digest" "a record deleted from the database"
 restore
-sqlite3 "$DB" "INSERT INTO records SELECT gen, CAST('$D/zz' AS BLOB), ftype, mode, uid, gid, size, mtime_ns, ctime_ns, ino, dev, rdev, nlink, target, xattrs, flags, has_flags, algos, digests, status, err, scope FROM records WHERE path = CAST('$D/a' AS BLOB)"
+sqlite3 "$DB" "INSERT INTO records SELECT first_gen, last_gen, CAST('$D/zz' AS BLOB), ftype, mode, uid, gid, size, mtime_ns, ctime_ns, ino, dev, rdev, nlink, target, xattrs, flags, has_flags, algos, digests, status, err, scope FROM records WHERE path = CAST('$D/a' AS BLOB)"
 refuse "modified|digest" "a record added to the database"
 restore
 # an attacker who rewrites records and the stored digest still lacks the key

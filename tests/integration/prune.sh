@@ -1,8 +1,9 @@
 #!/bin/sh
 # vigil prune: retention {keep: 2} on five generations keeps the newest two
 # and the one a custody record names, reports each pruned generation as a
-# generation-pruned event, gives the pages back (incremental vacuum: fewer
-# pages, empty freelist), and the newest generation still verifies.
+# generation-pruned event, deletes the rows only the pruned generations held
+# and gives their pages back (incremental vacuum: fewer pages, empty
+# freelist), and the newest generation still verifies.
 . "$(dirname "$0")/lib.sh"
 set -e
 [ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
@@ -18,7 +19,13 @@ cp "$T/plain.yaml" "$T/vigil.yaml"
 printf 'retention: {keep: 2}\n' >>"$T/vigil.yaml"
 C() { "$VIGIL" -q --config "$T/vigil.yaml" "$@"; }
 expect_rc 2 "$VIGIL" -q --config "$T/plain.yaml" prune
-for g in 1 2 3 4 5; do expect_rc 1 C --root "$R" cis --record >/dev/null; done
+# every file changes between generations: each holds rows of its own, which
+# pruning must delete (rows a kept generation shares stay)
+for g in 1 2 3 4 5; do
+	i=0
+	while [ $i -lt 200 ]; do echo "$g" >>"$R/data/f$i"; i=$((i + 1)); done
+	expect_rc 1 C --root "$R" cis --record >/dev/null
+done
 [ "$(sqlite3 "$S/baseline.db" 'pragma auto_vacuum')" = 2 ] || fail "the store is not auto_vacuum=incremental"
 pages=$(sqlite3 "$S/baseline.db" 'pragma page_count')
 echo '{"seq":1,"action":"sealed","case":"INC-1","generation":2}' >"$S/custody.jsonl"

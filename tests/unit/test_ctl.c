@@ -274,6 +274,20 @@ static void test_deferred(void **state)
 	assert_int_equal(vigil_ctl_reply_error(f->ctl, 999999, "x"), -ENOENT);
 }
 
+/* An error naming a path whose bytes are not UTF-8 is still answered,
+ * the bytes escaped (before, json_pack refused it and no reply was sent). */
+static void test_error_not_utf8(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+
+	say(f, fd, "{\"cmd\":\"later\"}\n");
+	assert_int_equal(vigil_ctl_reply_error(f->ctl, f->deferred, "cannot read '/tmp/\xff\xfe.yaml'"), 0);
+	pump(f);
+	assert_string_equal(heard(fd), "{\"ok\":false,\"error\":\"cannot read '/tmp/\\\\xff\\\\xfe.yaml'\"}\n");
+	close(fd);
+}
+
 static void test_peer_uid_refused(void **state)
 {
 	struct fx *f = *state;
@@ -400,6 +414,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_not_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_uid_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),

@@ -438,7 +438,7 @@ static void test_crash_mid_generation(void **state)
 	vigil_store_close(st);
 	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM generations),"
-					    " (SELECT count(*) FROM records WHERE gen <> 1)", -1, &s, NULL), SQLITE_OK);
+					    " (SELECT count(*) FROM records WHERE last_gen <> 1)", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(s, 0), 1);
 	assert_int_equal(sqlite3_column_int(s, 1), 0);
@@ -475,7 +475,7 @@ static void test_tamper(void **state)
 		{ "UPDATE records SET path = CAST('/etc/pass' || char(10) || 'wD' AS BLOB)"
 		  " WHERE path = CAST('/etc/pass' || char(10) || 'wd' AS BLOB)", "was modified: digest" },
 		{ "DELETE FROM records WHERE path = CAST('/etc/passwd' AS BLOB)", "was modified: digest" },
-		{ "INSERT INTO records SELECT gen, CAST('/etc/shadow' AS BLOB), ftype, mode, uid, gid, size,"
+		{ "INSERT INTO records SELECT first_gen, last_gen, CAST('/etc/shadow' AS BLOB), ftype, mode, uid, gid, size,"
 		  " mtime_ns, ctime_ns, ino, dev, rdev, nlink, target, xattrs, flags, has_flags, algos, digests,"
 		  " status, err, scope FROM records WHERE path = CAST('/etc/passwd' AS BLOB)", "was modified: digest" },
 		{ "UPDATE records SET digests = CAST(zeroblob(length(digests)) AS BLOB) WHERE length(digests) > 0"
@@ -788,7 +788,7 @@ static void test_foreign_and_version(void **state)
 	vigil_store_close(st);
 	assert_int_equal(write_gen(f, "baseline"), 1);
 	sql(f->db, "UPDATE meta SET value = 99 WHERE key = 'schema'");
-	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOTSUP, "schema version 99, this vigil reads version 2");
+	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOTSUP, "schema version 99, this vigil reads version 3");
 	sql(f->db, "UPDATE meta SET value = 'x' WHERE key = 'schema'");
 	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOTSUP, "schema version -1");
 	sql(f->db, "DELETE FROM meta");
