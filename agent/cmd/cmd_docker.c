@@ -26,6 +26,8 @@
 #include "vigil/docker.h"
 #include "vigil/record.h"
 
+#include "drift_pkg.h"
+
 struct dopts {
 	int json, all, threads, is_short;
 	const char *data_root;
@@ -538,7 +540,7 @@ static json_t *why_json(unsigned why)
 	return a;
 }
 
-static void drift_json(const struct vigil_docker_change *ch, size_t n)
+static void drift_json(const struct vigil_docker_change *ch, size_t n, const struct drift_pkg *dp)
 {
 	json_t *a = json_array();
 
@@ -560,13 +562,15 @@ static void drift_json(const struct vigil_docker_change *ch, size_t n)
 			}
 			if (ch[i].kind == 'C')
 				json_object_set_new(j, "changed", why_json(ch[i].why));
+			drift_pkg_change_json(dp, i, j); /* packages: what dpkg says of it */
 		}
 		json_array_append_new(a, j);
 	}
+	drift_pkg_findings_json(dp, a);
 	print_json(a);
 }
 
-static void drift_text(const struct vigil_docker_change *ch, size_t n, int is_short)
+static void drift_text(const struct vigil_docker_change *ch, size_t n, int is_short, const struct drift_pkg *dp)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *p = vigil_path_escape(ch[i].path, strlen(ch[i].path)), why[128];
@@ -584,9 +588,12 @@ static void drift_text(const struct vigil_docker_change *ch, size_t n, int is_sh
 			printf("%s%s%s\n", ch[i].flags & VIGIL_DOCKER_CH_EXEC ? " [new executable]" : "",
 			       ch[i].flags & VIGIL_DOCKER_CH_SENSITIVE ? " [sensitive path]" : "",
 			       ch[i].flags & VIGIL_DOCKER_CH_OPAQUE ? " [opaque dir]" : "");
+			drift_pkg_change_text(dp, i);
 		}
 		free(p);
 	}
+	if (!is_short)
+		drift_pkg_findings_text(dp);
 }
 
 int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
@@ -596,6 +603,7 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 	struct vigil_docker *d;
 	const struct vigil_docker_container *c;
 	struct vigil_docker_change *ch = NULL;
+	struct drift_pkg *dp;
 	size_t n = 0;
 	int rc;
 
@@ -614,16 +622,25 @@ int vigil_cmd_drift(struct vigil_cli *cli, int argc, char **argv)
 		vigil_docker_free(d);
 		return VIGIL_EXIT_USAGE;
 	}
-	if (vigil_docker_drift(d, c, &ch, &n, &err)) {
+	/* MD5 in the same read as sha256: the image's dpkg sums judge the changes */
+	if (vigil_docker_drift_flags(d, c, VIGIL_DOCKER_DRIFT_MD5, &ch, &n, &err)) {
 		vigil_log_err("drift: %s", err.msg);
 		vigil_docker_free(d);
 		return VIGIL_EXIT_FAIL;
 	}
+	dp = drift_pkg_new(d, c, ch, n);
+	if (!dp) {
+		vigil_log_err("drift: out of memory");
+		vigil_docker_drift_free(ch, n);
+		vigil_docker_free(d);
+		return VIGIL_EXIT_FAIL;
+	}
 	if (o.json)
-		drift_json(ch, n);
+		drift_json(ch, n, dp);
 	else
-		drift_text(ch, n, o.is_short);
+		drift_text(ch, n, o.is_short, dp);
 	rc = n ? VIGIL_EXIT_DIFF : VIGIL_EXIT_OK;
+	drift_pkg_free(dp);
 	vigil_docker_drift_free(ch, n);
 	vigil_docker_free(d);
 	return rc;

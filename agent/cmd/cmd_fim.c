@@ -282,10 +282,14 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	o.loc = loc;
-	/* packages: dpkg's records explain differences (none without a dpkg database) */
+	/* packages: dpkg's records explain differences, read at the first one
+	 * (none without a dpkg database; an unchanged tree costs nothing) */
 	if (cli->cfg->packages_explain &&
-	    (ret = vigil_dpkg_explain_new(cli->root, cli->cfg->packages_auto_accept, &px, &err)) && ret != -ENOENT)
-		vigil_log_warn("packages: %s; differences are not explained", err.msg);
+	    !(px = vigil_dpkg_explain_lazy(cli->root, cli->cfg->packages_auto_accept))) {
+		vigil_docker_locator_free(loc);
+		vigil_log_err("out of memory");
+		return VIGIL_EXIT_FAIL;
+	}
 	o.explain = vigil_dpkg_explainer(px);
 	progress_start(&prog, &o);
 	ret = vigil_run_check(&o, &res, &err);

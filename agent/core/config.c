@@ -392,7 +392,7 @@ static int config_defaults(struct vigil_config *cfg)
 	cfg->audit_execve_rules = 0;
 	cfg->audit_window_ms = 2000;
 	cfg->audit_exec_rate = 1000;
-	cfg->packages_explain = 0;
+	cfg->packages_explain = 1;
 	if (set_str(&cfg->state_dir, "/var/lib/vigil") ||
 	    set_str(&cfg->control_socket, "/run/vigil/control.sock") ||
 	    set_str(&cfg->pid_file, "/run/vigil/vigil.pid"))

@@ -116,7 +116,8 @@ static void hash_file(struct dctx *c, int dirfd, const char *name, struct vigil_
 		got = r > 0 ? (size_t)r : 0;
 		goto kind;
 	}
-	md = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
+	md = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256) |
+			      (c->flags & VIGIL_DOCKER_DRIFT_MD5 ? VIGIL_ALGO_BIT(VIGIL_ALGO_MD5) : 0));
 	if (!md) {
 		close(fd);
 		return;
@@ -134,6 +135,10 @@ static void hash_file(struct dctx *c, int dirfd, const char *name, struct vigil_
 		vigil_digest_read(md, VIGIL_ALGO_SHA256, sum);
 		vigil_hex(sum, 32, x->sha256);
 		x->has_hash = 1;
+		if (c->flags & VIGIL_DOCKER_DRIFT_MD5) { /* packages: dpkg's sums */
+			vigil_digest_read(md, VIGIL_ALGO_MD5, x->md5);
+			x->has_md5 = 1;
+		}
 	}
 	vigil_digest_free(md);
 kind:
@@ -167,13 +172,10 @@ static ssize_t fd_cap(int fd, unsigned char *buf, size_t len)
 	return n < 0 ? -1 : n;
 }
 
-/* Is rel (no leading '/') visible in the image, and where?  Returns the index
- * of the lower layer holding it with *st filled, or -1 when the image has no
- * such path (absent, whited out, or hidden by an opaque directory above it). */
-static int lower_lookup(const struct dctx *c, const char *rel, struct stat *st, int *fd_out)
+int docker_layers_lookup(const int *lower, size_t n_lower, const char *rel, struct stat *st, int *fd_out)
 {
-	for (size_t k = 0; k < c->n_lower; k++) {
-		int fd = docker_open_beneath(c->lower[k], rel, O_PATH | O_NOFOLLOW);
+	for (size_t k = 0; k < n_lower; k++) {
+		int fd = docker_open_beneath(lower[k], rel, O_PATH | O_NOFOLLOW);
 		char anc[4096];
 		size_t n;
 
@@ -199,7 +201,7 @@ static int lower_lookup(const struct dctx *c, const char *rel, struct stat *st, 
 			int afd;
 
 			*slash = '\0';
-			afd = docker_open_beneath(c->lower[k], anc, O_PATH | O_NOFOLLOW);
+			afd = docker_open_beneath(lower[k], anc, O_PATH | O_NOFOLLOW);
 			if (afd < 0)
 				continue;
 			if (fstat(afd, &as) || !S_ISDIR(as.st_mode) || fd_opaque(afd)) {
@@ -388,7 +390,7 @@ static void visit(struct dctx *c, int dirfd, const char *name, char *path, size_
 	path[plen] = '/';
 	memcpy(path + plen + 1, name, nl + 1);
 	if (!(depth > 0 && stack[depth - 1].added))
-		k = lower_lookup(c, path + 1, &ls, &lfd);
+		k = docker_layers_lookup(c->lower, c->n_lower, path + 1, &ls, &lfd);
 	if (is_whiteout(&st)) {
 		if (k >= 0) {
 			list_ancestors(c, stack, depth, path);
@@ -451,6 +453,38 @@ static int cmp_change(const void *a, const void *b)
 	return strcmp(((const struct vigil_docker_change *)a)->path, ((const struct vigil_docker_change *)b)->path);
 }
 
+int docker_open_lowers(struct vigil_docker *d, const struct vigil_docker_container *ct, int with_init, int *lower,
+		       size_t max, size_t *n, struct vigil_err *err)
+{
+	const char *chain = ct->parent;
+	char rel[600];
+
+	*n = 0;
+	if (d->o2fd < 0)
+		return vigil_err_set(err, -ENOENT, "%s/overlay2: missing", d->data_root);
+	if (with_init && ct->init_id && max) {
+		snprintf(rel, sizeof(rel), "%s/diff", ct->init_id);
+		lower[*n] = docker_open_beneath(d->o2fd, rel, O_PATH | O_DIRECTORY);
+		if (lower[*n] >= 0)
+			(*n)++;
+	}
+	while (chain && chain[0]) {
+		const struct vigil_docker_layer *l = docker_layer_by_chain(d, chain);
+
+		if (!l || !l->cache_id || *n >= max)
+			return vigil_err_set(err, -ENOENT, "container %.12s: image layer %s: %s", ct->id, chain,
+					     !l ? "not in the layer store" : !l->cache_id ? "no cache-id" : "chain too long");
+		snprintf(rel, sizeof(rel), "%s/diff", l->cache_id);
+		lower[*n] = docker_open_beneath(d->o2fd, rel, O_PATH | O_DIRECTORY);
+		if (lower[*n] < 0)
+			return vigil_err_set(err, lower[*n], "container %.12s: %s/overlay2/%s: %s", ct->id,
+					     d->data_root, rel, strerror(-lower[*n]));
+		(*n)++;
+		chain = l->parent;
+	}
+	return 0;
+}
+
 int vigil_docker_drift(struct vigil_docker *d, const struct vigil_docker_container *ct,
 		       struct vigil_docker_change **out, size_t *n_out, struct vigil_err *err)
 {
@@ -462,7 +496,6 @@ int vigil_docker_drift_flags(struct vigil_docker *d, const struct vigil_docker_c
 {
 	struct dctx c = { .flags = flags };
 	char rel[600], path[4096] = "";
-	const char *chain = ct->parent;
 	int upper = -1, rc = 0;
 
 	*out = NULL;
@@ -477,30 +510,8 @@ int vigil_docker_drift_flags(struct vigil_docker *d, const struct vigil_docker_c
 	if (upper < 0)
 		return vigil_err_set(err, upper, "container %.12s: %s/overlay2/%s: %s", ct->id, d->data_root, rel,
 				     strerror(-upper));
-	if (ct->init_id) {
-		snprintf(rel, sizeof(rel), "%s/diff", ct->init_id);
-		c.lower[c.n_lower] = docker_open_beneath(d->o2fd, rel, O_PATH | O_DIRECTORY);
-		if (c.lower[c.n_lower] >= 0)
-			c.n_lower++;
-	}
-	while (chain && chain[0]) {
-		const struct vigil_docker_layer *l = docker_layer_by_chain(d, chain);
-
-		if (!l || !l->cache_id || c.n_lower >= DRIFT_MAX_LOWER) {
-			rc = vigil_err_set(err, -ENOENT, "container %.12s: image layer %s: %s", ct->id, chain,
-					   !l ? "not in the layer store" : !l->cache_id ? "no cache-id" : "chain too long");
-			goto out;
-		}
-		snprintf(rel, sizeof(rel), "%s/diff", l->cache_id);
-		c.lower[c.n_lower] = docker_open_beneath(d->o2fd, rel, O_PATH | O_DIRECTORY);
-		if (c.lower[c.n_lower] < 0) {
-			rc = vigil_err_set(err, c.lower[c.n_lower], "container %.12s: %s/overlay2/%s: %s", ct->id,
-					   d->data_root, rel, strerror(-c.lower[c.n_lower]));
-			goto out;
-		}
-		c.n_lower++;
-		chain = l->parent;
-	}
+	if ((rc = docker_open_lowers(d, ct, 1, c.lower, DRIFT_MAX_LOWER, &c.n_lower, err)))
+		goto out;
 	c.buf = malloc(1 << 20);
 	if (!c.buf) {
 		rc = vigil_err_set(err, -ENOMEM, "out of memory");

@@ -46,6 +46,17 @@ static inline int docker_open_regular(int dirfd, const char *rel, struct stat *s
 	return vigil_rootfs_reopen_regular(vigil_rootfs_open_beneath(dirfd, rel, O_PATH), st);
 }
 
+/* docker_drift.c: a container's lower layers' diff dirs (O_PATH), its init
+ * layer first when with_init, then its image's layers top-down (at most max);
+ * 0 or -errno with err set (the fds opened so far are in lower[0..*n)). */
+int docker_open_lowers(struct vigil_docker *d, const struct vigil_docker_container *ct, int with_init, int *lower,
+		       size_t max, size_t *n, struct vigil_err *err);
+/* Is rel (no leading '/') visible through the layers lower[0..n) (topmost
+ * first), and where?  The index of the layer holding it with *st filled (and
+ * its O_PATH fd in *fd_out when not NULL), or -1 when absent, whited out, or
+ * hidden by an opaque directory or a non-directory above it. */
+int docker_layers_lookup(const int *lower, size_t n, const char *rel, struct stat *st, int *fd_out);
+
 /* Reads a whole regular file (at most max bytes, else -EFBIG) opened with
  * docker_open_beneath(); *buf is NUL-terminated and malloc'd. */
 int docker_read_file(int dirfd, const char *rel, size_t max, char **buf, size_t *len);

@@ -54,6 +54,8 @@ void vigil_dpkg_free(struct vigil_dpkg *db)
 	free(db->ents);
 	free(db->tab);
 	free(db->warn);
+	free(db->own);
+	free(db->loaded);
 	free(db);
 }
 
@@ -87,6 +89,25 @@ static uint64_t fnv(const char *s)
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+uint64_t dpkg_path_hash(const struct vigil_dpkg *db, const char *path, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < sizeof(merged_dirs) / sizeof(merged_dirs[0]); i++) {
+		size_t k = strlen(merged_dirs[i]);
+
+		if ((db->usrmerge & (1u << i)) && n > k && path[0] == '/' && !strncmp(path + 1, merged_dirs[i], k) &&
+		    (n == k + 1 || path[k + 1] == '/')) {
+			for (const char *u = "/usr"; *u; u++)
+				h = (h ^ (unsigned char)*u) * 1099511628211ull;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)path[i]) * 1099511628211ull;
 	return h;
 }
 

@@ -1,11 +1,16 @@
 /* dpkg_explain.c - the package explainer `check` and the daemon call for
  * each difference (see dpkg.h and compare.h's struct vigil_explainer).
- * Cost: the database (~20 MB for 137,000 paths) and every dpkg.log event
- * held in memory; a lookup per differing path, a scan of the log events per
- * path whose content matches its package. */
+ * Cost: nothing until the first difference; then the lazy database (status,
+ * diversions, the owner index: about 3 MB here) and every dpkg.log event,
+ * and the .list and .md5sums of the packages that own a differing path; a
+ * lookup per differing path, a scan of the log events per path whose content
+ * matches its package, and the MD5 of each differing packaged file, read
+ * again for it (with the digests the walk took, to be sure it is the same
+ * content: the walk itself takes no MD5). */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 
 #include "vigil/compare.h"
 #include "vigil/config.h"
+#include "vigil/crypto.h"
 #include "vigil/event.h"
 #include "vigil/rootfs.h"
 
@@ -39,6 +45,8 @@ struct vigil_dpkg_explain {
 	struct vigil_explainer hook;
 	/* reloaded when dpkg changed its records (the daemon lives long) */
 	char *root;
+	int rootfd;            /* open while a database is held, else -1 */
+	int tried;             /* a load was tried at these stamps */
 	int64_t stamp[2];      /* status and dpkg.log: mtime ns xor size */
 	pthread_mutex_t mu;    /* db and ev, between the daemon's workers */
 };
@@ -47,6 +55,9 @@ static void drop_records(struct vigil_dpkg_explain *x)
 {
 	vigil_dpkg_free(x->db);
 	x->db = NULL;
+	if (x->rootfd >= 0)
+		close(x->rootfd);
+	x->rootfd = -1;
 	for (size_t i = 0; i < x->n_ev; i++) {
 		free(x->ev[i].name);
 		free(x->ev[i].arch);
@@ -112,8 +123,7 @@ static int changed_since(const struct vigil_dpkg_explain *x, const struct vigil_
 	return *last != NULL;
 }
 
-/* Below a directory only packages should write (canonical path). */
-static int system_dir(const char *path)
+int dpkg_system_dir(const char *path)
 {
 	static const char *const dirs[] = { "/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/",
 					    "/usr/libx32/", "/usr/libexec/", "/bin/", "/sbin/", "/lib/",
@@ -137,30 +147,34 @@ static void set_json(struct vigil_decision *d, json_t *j)
 	json_decref(j);
 }
 
-static json_t *pkg_json(const struct vigil_dpkg_pkg *p, const struct vigil_dpkg_sum *s)
+/* actual: the file's MD5 now (NULL when not read) */
+static json_t *pkg_json(const struct vigil_dpkg_pkg *p, const struct vigil_dpkg_sum *s, const unsigned char *actual)
 {
-	char md5[33];
+	char md5[33], now[33];
 
 	vigil_hex(s->md5, 16, md5);
-	return json_pack("{s:{s:s,s:s?,s:s?},s:s,s:s,s:b}", "package", "name", p->name, "version", p->version,
-			 "architecture", p->arch, "dpkg_path", s->path, "expected_md5", md5, "conffile", s->conffile);
+	if (actual)
+		vigil_hex(actual, 16, now);
+	return json_pack("{s:{s:s,s:s?,s:s?},s:s,s:s,s:s?,s:b}", "package", "name", p->name, "version", p->version,
+			 "architecture", p->arch, "dpkg_path", s->path, "expected_md5", md5, "md5",
+			 actual ? now : NULL, "conffile", s->conffile);
 }
 
 static void tampered(struct vigil_dpkg_explain *x, struct vigil_decision *d, const struct vigil_dpkg_pkg *p,
-		     const struct vigil_dpkg_sum *s, const char *why)
+		     const struct vigil_dpkg_sum *s, const char *why, const unsigned char *actual)
 {
 	d->action = s->conffile && strcmp(why, "removed") ? VIGIL_ACTION_CONFFILE_MODIFIED : VIGIL_ACTION_PKG_TAMPERED;
 	d->severity = s->conffile && strcmp(why, "removed") ? VIGIL_SEV_MEDIUM : VIGIL_SEV_CRITICAL;
 	snprintf(d->msg_buf, sizeof(d->msg_buf), "%s of %s %s %s", s->conffile ? "conffile" : "packaged file", p->name,
 		 p->version ? p->version : "?", why);
 	d->message = d->msg_buf;
-	set_json(d, pkg_json(p, s));
+	set_json(d, pkg_json(p, s, actual));
 }
 
 static void upgraded(struct vigil_dpkg_explain *x, struct vigil_decision *d, const struct vigil_dpkg_pkg *p,
 		     const struct vigil_dpkg_sum *s, const struct logged *first, const struct logged *last)
 {
-	json_t *j = pkg_json(p, s);
+	json_t *j = pkg_json(p, s, s->md5); /* the content is the package's */
 	char when[32];
 	struct tm tm;
 	time_t t = (time_t)last->time;
@@ -186,6 +200,73 @@ static void upgraded(struct vigil_dpkg_explain *x, struct vigil_decision *d, con
 	set_json(d, j);
 }
 
+/* The MD5 of a differing regular file: the walk's own when it took one,
+ * else the file read again (O_NOFOLLOW, inside the root) with the digests
+ * the walk took, which must be the same (its size, when the scope takes no
+ * digest): 1 with md5 set; 0 when there is none to judge by (too large or
+ * unreadable); -EAGAIN when the content is no longer what the walk saw. */
+static int md5_of(const struct vigil_dpkg_explain *x, const char *path, const struct vigil_record *cur,
+		  unsigned char md5[16])
+{
+	unsigned algos = cur->algos & ~VIGIL_ALGO_BIT(VIGIL_ALGO_MD5);
+	struct vigil_digest *dg;
+	unsigned char buf[65536], got[VIGIL_DIGEST_MAX];
+	struct stat st;
+	ssize_t r = 0;
+	int fd, rc = 1;
+
+	if (cur->algos & VIGIL_ALGO_BIT(VIGIL_ALGO_MD5)) {
+		memcpy(md5, cur->digest[VIGIL_ALGO_MD5], 16);
+		return 1;
+	}
+	if (cur->status & (VIGIL_REC_TOO_LARGE | VIGIL_REC_UNREADABLE))
+		return 0;
+	fd = vigil_rootfs_reopen_regular(vigil_rootfs_open(x->rootfd, path, O_PATH | O_NOFOLLOW), &st);
+	if (fd < 0)
+		return -EAGAIN; /* gone or no longer a regular file since the walk */
+	if ((uint64_t)st.st_size != cur->size)
+		rc = -EAGAIN;
+	dg = vigil_digest_new(algos | VIGIL_ALGO_BIT(VIGIL_ALGO_MD5));
+	while (dg && (r = read(fd, buf, sizeof(buf))) > 0)
+		vigil_digest_write(dg, buf, (size_t)r);
+	close(fd);
+	if (!dg)
+		return -ENOMEM;
+	for (int a = 0; a < VIGIL_ALGO_COUNT && rc == 1; a++) {
+		if (!(algos & VIGIL_ALGO_BIT(a)))
+			continue;
+		vigil_digest_read(dg, a, got);
+		if (r < 0 || memcmp(got, cur->digest[a], vigil_algo_len(a)))
+			rc = -EAGAIN;
+	}
+	vigil_digest_read(dg, VIGIL_ALGO_MD5, md5);
+	vigil_digest_free(dg);
+	return rc;
+}
+
+/* The packages that dpkg.log shows installed or upgraded at or after
+ * since, read in (a lazy database): the directory rule looks at their
+ * paths. */
+static int need_changed(struct vigil_dpkg_explain *x, int64_t since)
+{
+	char id[512];
+	int rc;
+
+	for (size_t i = 0; i < x->n_ev; i++) {
+		const struct logged *l = &x->ev[i];
+		int64_t k;
+
+		if (l->time < since || (l->action != VIGIL_DPKG_LOG_INSTALL && l->action != VIGIL_DPKG_LOG_UPGRADE))
+			continue;
+		snprintf(id, sizeof(id), "%s%s%s", l->name, l->arch ? ":" : "", l->arch ? l->arch : "");
+		if ((k = vigil_dpkg_find_pkg(x->db, id)) < 0 && l->arch)
+			k = vigil_dpkg_find_pkg(x->db, l->name);
+		if (k >= 0 && (rc = vigil_dpkg_need_pkg(x->db, x->rootfd, (uint32_t)k)))
+			return rc;
+	}
+	return 0;
+}
+
 /* A packaged directory whose entries changed (mtime, ctime, size, link
  * count only) when dpkg.log shows a package with a path right in it
  * installed or upgraded since the baseline: that package did it.  Cost: a
@@ -197,7 +278,7 @@ static int dir_by_dpkg(struct vigil_dpkg_explain *x, const char *dir, int64_t si
 	size_t n = canon ? strlen(canon) : 0;
 	const struct logged *first, *last;
 
-	if (!canon || (d->changed & ~benign) || !strcmp(canon, "/"))
+	if (!canon || (d->changed & ~benign) || !strcmp(canon, "/") || need_changed(x, since))
 		goto out;
 	for (size_t i = 0; i < x->db->n_ents; i++) {
 		const struct dpkg_entry *e = &x->db->ents[i];
@@ -224,14 +305,30 @@ out:
 	return 0;
 }
 
+/* Nobody's file: a new one where only packages write is suspect. */
+static void unowned(const struct vigil_dpkg_explain *x, const char *p, int listed, const struct vigil_record *cur,
+		    struct vigil_decision *d)
+{
+	char *canon = vigil_dpkg_canonical(x->db, p);
+
+	if (canon && !strcmp(d->action, VIGIL_ACTION_ADDED) && cur && cur->ftype != VIGIL_FT_DIR && !listed &&
+	    dpkg_system_dir(canon)) {
+		d->action = VIGIL_ACTION_UNPACKAGED;
+		d->severity = VIGIL_SEV_HIGH;
+		d->message = "a new file no package owns, where only packages write";
+	}
+	free(canon);
+}
+
 static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const char *path, size_t len,
 			  const struct vigil_record *old, const struct vigil_record *cur, struct vigil_decision *d)
 {
 	const struct vigil_dpkg_sum *mine = NULL, *match = NULL;
 	const struct logged *first, *last;
 	struct vigil_dpkg_owner o;
-	char *p, *canon;
-	int known;
+	unsigned char md5[16];
+	char *p;
+	int known, have_md5 = 0;
 
 	if (!x->db)
 		return 0;
@@ -240,14 +337,24 @@ static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const cha
 		return 0;
 	if (memchr(path, '\0', len) || !(p = strndup(path, len)))
 		return memchr(path, '\0', len) ? 0 : -ENOMEM;
-	known = vigil_dpkg_lookup(x->db, p, &o);
-	if (known && o.n_owners && old && cur && old->ftype == VIGIL_FT_DIR && cur->ftype == VIGIL_FT_DIR &&
-	    !strcmp(d->action, VIGIL_ACTION_CHANGED)) {
-		int rc = dir_by_dpkg(x, p, since, d);
+	/* a directory that was and is one (or appeared, or went): only the
+	 * directory rule applies, and it needs no package read in (hundreds
+	 * list /usr/bin) */
+	if ((!cur || cur->ftype == VIGIL_FT_DIR) && (!old || old->ftype == VIGIL_FT_DIR)) {
+		int rc = 0;
 
+		if (old && cur && !strcmp(d->action, VIGIL_ACTION_CHANGED) && vigil_dpkg_listed(x->db, p))
+			rc = dir_by_dpkg(x, p, since, d);
 		free(p);
 		return rc;
 	}
+	if (vigil_dpkg_need(x->db, x->rootfd, p)) {
+		free(p);
+		return -ENOMEM;
+	}
+	known = vigil_dpkg_lookup(x->db, p, &o);
+	if (known && o.n_sums && cur && cur->ftype == VIGIL_FT_REG)
+		have_md5 = md5_of(x, p, cur, md5);
 	for (size_t i = 0; known && i < o.n_sums; i++) {
 		const struct vigil_dpkg_sum *s = vigil_dpkg_sum(x->db, o.sums[i]);
 
@@ -255,33 +362,28 @@ static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const cha
 			continue;
 		if (!mine)
 			mine = s;
-		if (cur && cur->ftype == VIGIL_FT_REG && (cur->algos & VIGIL_ALGO_BIT(VIGIL_ALGO_MD5)) &&
-		    !memcmp(cur->digest[VIGIL_ALGO_MD5], s->md5, 16) && !match)
+		if (have_md5 == 1 && !memcmp(md5, s->md5, 16) && !match)
 			match = s;
 	}
 	if (!mine) {
-		/* nobody's file: new ones where only packages write are suspect */
-		canon = vigil_dpkg_canonical(x->db, p);
-		if (canon && !strcmp(d->action, VIGIL_ACTION_ADDED) && cur && cur->ftype != VIGIL_FT_DIR &&
-		    (!known || !o.n_owners) && system_dir(canon)) {
-			d->action = VIGIL_ACTION_UNPACKAGED;
-			d->severity = VIGIL_SEV_HIGH;
-			d->message = "a new file no package owns, where only packages write";
-		}
-		free(canon);
+		unowned(x, p, known && o.n_owners, cur, d);
 		free(p);
 		return 0;
 	}
 	free(p);
+	if (have_md5 == -ENOMEM)
+		return -ENOMEM;
 	if (!cur) {
-		tampered(x, d, vigil_dpkg_pkg(x->db, mine->pkg), mine, "removed");
+		tampered(x, d, vigil_dpkg_pkg(x->db, mine->pkg), mine, "removed", NULL);
 	} else if (cur->ftype != VIGIL_FT_REG) {
-		tampered(x, d, vigil_dpkg_pkg(x->db, mine->pkg), mine, "is no longer a regular file");
-	} else if (!(cur->algos & VIGIL_ALGO_BIT(VIGIL_ALGO_MD5))) {
+		tampered(x, d, vigil_dpkg_pkg(x->db, mine->pkg), mine, "is no longer a regular file", NULL);
+	} else if (have_md5 == -EAGAIN) {
+		d->message = "changed again while it was read for its MD5: not explained";
+	} else if (have_md5 != 1) {
 		return 0; /* too large or unreadable: no MD5 to judge by */
 	} else if (!match) {
 		tampered(x, d, vigil_dpkg_pkg(x->db, mine->pkg), mine,
-			 mine->conffile ? "differs from the one the package ships" : "matches no MD5 its package ships");
+			 mine->conffile ? "differs from the one the package ships" : "matches no MD5 its package ships", md5);
 	} else if (changed_since(x, vigil_dpkg_pkg(x->db, match->pkg), since, &first, &last)) {
 		upgraded(x, d, vigil_dpkg_pkg(x->db, match->pkg), match, first, last);
 	} else {
@@ -290,7 +392,7 @@ static int explain_locked(struct vigil_dpkg_explain *x, int64_t since, const cha
 		snprintf(d->msg_buf, sizeof(d->msg_buf), "content is dpkg's for %s %s, but dpkg.log shows no change of it "
 			 "since the baseline", pk->name, pk->version ? pk->version : "?");
 		d->message = d->msg_buf;
-		set_json(d, pkg_json(pk, match));
+		set_json(d, pkg_json(pk, match, md5));
 	}
 	return 0;
 }
@@ -324,10 +426,11 @@ static int load(struct vigil_dpkg_explain *x, struct vigil_err *err)
 	}
 	x->stamp[0] = stamp_of(rootfd, VIGIL_DPKG_STATUS);
 	x->stamp[1] = stamp_of(rootfd, VIGIL_DPKG_LOG);
-	rc = vigil_dpkg_open(rootfd, &x->db, err);
+	x->rootfd = rootfd;
+	x->tried = 1;
+	rc = vigil_dpkg_open_lazy(rootfd, &x->db, err);
 	if (!rc)
 		rc = vigil_dpkg_log_read(rootfd, on_log, x, err);
-	close(rootfd);
 	if (rc)
 		drop_records(x);
 	return rc;
@@ -340,18 +443,21 @@ static void refresh(struct vigil_dpkg_explain *x)
 {
 	struct vigil_err err = { "" };
 	int confined, rootfd = vigil_rootfs_open_root(x->root, &confined);
-	int same;
+	int same, rc;
 
 	if (rootfd < 0)
 		return;
-	same = x->db && stamp_of(rootfd, VIGIL_DPKG_STATUS) == x->stamp[0] &&
+	same = x->tried && stamp_of(rootfd, VIGIL_DPKG_STATUS) == x->stamp[0] &&
 	       stamp_of(rootfd, VIGIL_DPKG_LOG) == x->stamp[1];
 	close(rootfd);
 	if (same)
 		return;
 	drop_records(x);
-	if (load(x, &err))
+	rc = load(x, &err);
+	if (rc == -ENOENT) /* no dpkg database in this root: nothing to explain */
 		vigil_log_debug("packages: %s", err.msg);
+	else if (rc)
+		vigil_log_warn("packages: %s; differences are not explained", err.msg);
 }
 
 static int explain(void *arg, int64_t since, const char *path, size_t len, const struct vigil_record *old,
@@ -377,8 +483,9 @@ static struct vigil_dpkg_explain *explain_alloc(const char *root, int auto_accep
 		return NULL;
 	}
 	pthread_mutex_init(&x->mu, NULL);
+	x->rootfd = -1;
 	x->auto_accept = auto_accept;
-	x->hook.algos = VIGIL_ALGO_BIT(VIGIL_ALGO_MD5);
+	x->hook.algos = 0; /* MD5 of differing packaged files only, read here */
 	x->hook.explain = explain;
 	x->hook.arg = x;
 	return x;

@@ -1,4 +1,5 @@
-/* dpkg_open.c - the whole database read from a root through rootfs.h. */
+/* dpkg_open.c - the database read from a root through rootfs.h: whole, or
+ * lazily (dpkg_lazy.c reads a package's .list and .md5sums at need). */
 #include "config.h"
 
 #include <errno.h>
@@ -31,8 +32,15 @@ static unsigned usrmerge_of(int rootfd)
 /* info/STEM.EXT of package p into *buf, its name into path.  Without a
  * stem, the id is tried first, then the other form (name, or name:arch):
  * debsums does the same. */
-static int read_info(int rootfd, const struct vigil_dpkg_pkg *p, const char *stem, const char *ext,
-		     char **buf, size_t *len, char *path, size_t size)
+int dpkg_read(const struct vigil_dpkg *db, int rootfd, const char *path, char **buf, size_t *len)
+{
+	if (db->rd)
+		return db->rd(db->rd_arg, path, VIGIL_DPKG_MAX_FILE, buf, len);
+	return vigil_rootfs_read(rootfd, path, VIGIL_DPKG_MAX_FILE, buf, len);
+}
+
+int dpkg_read_info(const struct vigil_dpkg *db, int rootfd, const struct vigil_dpkg_pkg *p, const char *stem,
+		   const char *ext, char **buf, size_t *len, char *path, size_t size)
 {
 	const char *alt[2] = { stem ? stem : p->id, NULL };
 	char other[512];
@@ -47,14 +55,14 @@ static int read_info(int rootfd, const struct vigil_dpkg_pkg *p, const char *ste
 	for (int i = 0; i < 2 && alt[i]; i++) {
 		if (snprintf(path, size, "%s/%s.%s", VIGIL_DPKG_INFO, alt[i], ext) >= (int)size)
 			return -ENAMETOOLONG;
-		rc = vigil_rootfs_read(rootfd, path, VIGIL_DPKG_MAX_FILE, buf, len);
+		rc = dpkg_read(db, rootfd, path, buf, len);
 		if (rc != -ENOENT)
 			break;
 	}
 	return rc;
 }
 
-static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
+int dpkg_load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 {
 	struct vigil_dpkg_pkg *p = &db->pkgs[i];
 	char path[600], stem[512];
@@ -63,7 +71,7 @@ static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 	size_t len;
 	int rc;
 
-	rc = read_info(rootfd, p, NULL, "list", &buf, &len, path, sizeof(path));
+	rc = dpkg_read_info(db, rootfd, p, NULL, "list", &buf, &len, path, sizeof(path));
 	if (rc == -ENOENT) /* e.g. config-files only: nothing on disk is its */
 		return p->installed ? dpkg_warn(db, "package '%s': no %s.list", p->id, p->id) : 0;
 	if (rc < 0)
@@ -83,7 +91,7 @@ static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 	}
 	if (!p->installed)
 		return 0;
-	rc = read_info(rootfd, p, stem, "md5sums", &buf, &len, path, sizeof(path));
+	rc = dpkg_read_info(db, rootfd, p, stem, "md5sums", &buf, &len, path, sizeof(path));
 	if (rc == -ENOENT)
 		return 0; /* debsums: "no md5sums for PKG"; nothing of it is checked */
 	if (rc < 0)
@@ -100,9 +108,10 @@ static int load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i)
 	return 0;
 }
 
-int vigil_dpkg_open(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
+/* Everything (lazy: status and diversions, and the owner index instead of
+ * every package's .list and .md5sums). */
+static int open_db(struct vigil_dpkg *db, int rootfd, int lazy, struct vigil_dpkg **out, struct vigil_err *err)
 {
-	struct vigil_dpkg *db = vigil_dpkg_new();
 	char *buf = NULL;
 	size_t len;
 	int rc;
@@ -110,8 +119,9 @@ int vigil_dpkg_open(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
 	*out = NULL;
 	if (!db)
 		return vigil_err_set(err, -ENOMEM, "dpkg: out of memory");
-	vigil_dpkg_set_usrmerge(db, usrmerge_of(rootfd));
-	rc = vigil_rootfs_read(rootfd, VIGIL_DPKG_STATUS, VIGIL_DPKG_MAX_FILE, &buf, &len);
+	if (!db->rd)
+		vigil_dpkg_set_usrmerge(db, usrmerge_of(rootfd));
+	rc = dpkg_read(db, rootfd, VIGIL_DPKG_STATUS, &buf, &len);
 	if (rc < 0) {
 		vigil_err_set(err, rc, "cannot read %s: %s", VIGIL_DPKG_STATUS, strerror(-rc));
 		goto out;
@@ -121,10 +131,13 @@ int vigil_dpkg_open(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
 	buf = NULL;
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < db->n_pkgs; i++)
-		if ((rc = load_pkg(db, rootfd, (uint32_t)i)))
-			goto out;
-	rc = vigil_rootfs_read(rootfd, VIGIL_DPKG_DIVERSIONS, VIGIL_DPKG_MAX_FILE, &buf, &len);
+	if (lazy)
+		rc = dpkg_index_owners(db, rootfd);
+	for (size_t i = 0; !lazy && !rc && i < db->n_pkgs; i++)
+		rc = dpkg_load_pkg(db, rootfd, (uint32_t)i);
+	if (rc)
+		goto out;
+	rc = dpkg_read(db, rootfd, VIGIL_DPKG_DIVERSIONS, &buf, &len);
 	if (rc == -ENOENT) {
 		rc = 0;
 	} else if (rc < 0) {
@@ -142,4 +155,25 @@ out:
 	}
 	*out = db;
 	return 0;
+}
+
+int vigil_dpkg_open(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
+{
+	return open_db(vigil_dpkg_new(), rootfd, 0, out, err);
+}
+
+int vigil_dpkg_open_lazy(int rootfd, struct vigil_dpkg **out, struct vigil_err *err)
+{
+	return open_db(vigil_dpkg_new(), rootfd, 1, out, err);
+}
+
+int vigil_dpkg_open_reader(vigil_dpkg_read_fn rd, void *arg, struct vigil_dpkg **out, struct vigil_err *err)
+{
+	struct vigil_dpkg *db = vigil_dpkg_new();
+
+	if (db) {
+		db->rd = rd;
+		db->rd_arg = arg;
+	}
+	return open_db(db, -1, 0, out, err);
 }

@@ -2,8 +2,9 @@
  *
  * dpkg_db.c (the database, its path index, lookups), dpkg_status.c (the
  * status file), dpkg_info.c (.list, .md5sums, diversions), dpkg_open.c
- * (reading them all from a root), dpkg_log.c (dpkg.log*), dpkg_lines.c (the
- * line reader every parser uses).
+ * (reading them from a root), dpkg_lazy.c (a lazy database's owner index,
+ * packages read in at need), dpkg_log.c (dpkg.log*), dpkg_lines.c (the line
+ * reader every parser uses).
  */
 #ifndef VIGIL_DPKG_PRIV_H
 #define VIGIL_DPKG_PRIV_H
@@ -43,6 +44,20 @@ struct vigil_dpkg {
 	size_t tab_cap;
 	char *warn;
 	size_t warn_len;
+	/* lazy databases only (vigil_dpkg_open_lazy, dpkg_lazy.c): who lists
+	 * which path, as (hash of the canonical path, package) sorted by hash,
+	 * and which packages' .list and .md5sums are read in (NULL: all) */
+	struct dpkg_own *own;
+	size_t n_own, cap_own;
+	unsigned char *loaded;
+	/* vigil_dpkg_open_reader: where the files come from (NULL: rootfd) */
+	vigil_dpkg_read_fn rd;
+	void *rd_arg;
+};
+
+struct dpkg_own {
+	uint64_t hash;
+	uint32_t pkg;
 };
 
 /* dpkg_lines.c: splits buf into lines; each has its number; the last line
@@ -66,5 +81,23 @@ int dpkg_add_sum(struct vigil_dpkg *db, uint32_t pkg, const char *path, size_t n
 		 const unsigned char md5[16], int conffile, unsigned conf_flags);
 int dpkg_warn(struct vigil_dpkg *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dpkg_pkg_clear(struct vigil_dpkg_pkg *p);
+/* FNV-1a over the path as the index keys it (canonical form) */
+uint64_t dpkg_path_hash(const struct vigil_dpkg *db, const char *path, size_t n);
+
+/* dpkg_open.c: info/STEM.EXT of package p (without a stem: its id, then
+ * the other form of its name, as debsums does) into *buf, its name in path. */
+int dpkg_read_info(const struct vigil_dpkg *db, int rootfd, const struct vigil_dpkg_pkg *p, const char *stem,
+		   const char *ext, char **buf, size_t *len, char *path, size_t size);
+/* One of dpkg's files (at most VIGIL_DPKG_MAX_FILE): through db->rd when
+ * the database has a reader, else inside the root rootfd. */
+int dpkg_read(const struct vigil_dpkg *db, int rootfd, const char *path, char **buf, size_t *len);
+/* dpkg_open.c: package i's .list and (installed) .md5sums into db; a
+ * missing or broken one is a warning.  0 or -ENOMEM. */
+int dpkg_load_pkg(struct vigil_dpkg *db, int rootfd, uint32_t i);
+/* dpkg_explain.c: below a directory only packages should write (/usr/bin/,
+ * /usr/lib/..., /bin/...: a canonical or dpkg path). */
+int dpkg_system_dir(const char *path);
+/* dpkg_lazy.c: the owner index from every package's .list (after status). */
+int dpkg_index_owners(struct vigil_dpkg *db, int rootfd);
 
 #endif

@@ -43,6 +43,9 @@
 #define VIGIL_ACTION_PKG_UNVERIFIABLE "package-file-unverifiable" /* verify: not a regular file,
 								     unreadable: medium */
 #define VIGIL_ACTION_PKG_SUMMARY "packages-verify-summary"
+#define VIGIL_ACTION_CT_PKG_INSTALLED "container-package-installed" /* drift: dpkg or apt ran in a
+								       container (its status or logs
+								       in the upper layer): high */
 
 /* The watch daemon itself. */
 #define VIGIL_ACTION_STARTED "watch-started"

@@ -221,6 +221,8 @@ struct vigil_docker_change {
 	unsigned flags;
 	uint32_t uid, gid;  /* of the upper entry (not for D) */
 	unsigned why;       /* 'C' only: enum vigil_docker_change_why */
+	int has_md5;        /* with VIGIL_DOCKER_DRIFT_MD5, beside sha256 */
+	unsigned char md5[16];
 };
 
 /* The container's changes against its image, from its upper layer, in path
@@ -230,9 +232,26 @@ int vigil_docker_drift(struct vigil_docker *d, const struct vigil_docker_contain
 /* The same with flags: VIGIL_DOCKER_DRIFT_NO_HASH leaves sha256 unset (for a
  * caller that reads and hashes every upper file itself: capture). */
 #define VIGIL_DOCKER_DRIFT_NO_HASH 1u
+/* VIGIL_DOCKER_DRIFT_MD5 takes MD5 too, in the same read (packages: dpkg's sums). */
+#define VIGIL_DOCKER_DRIFT_MD5 2u
 int vigil_docker_drift_flags(struct vigil_docker *d, const struct vigil_docker_container *c, unsigned flags,
 			     struct vigil_docker_change **out, size_t *n_out, struct vigil_err *err);
 void vigil_docker_drift_free(struct vigil_docker_change *ch, size_t n);
+
+/* ---- a container's files as its image has them, or as it sees them now
+ * (collectors/docker/docker_view.c): for readers of records kept in the
+ * image, such as dpkg's (collectors/packages/dpkg_container.c) ----
+ * VIGIL_DOCKER_VIEW_IMAGE: the image's layers; VIGIL_DOCKER_VIEW_CONTAINER:
+ * its upper layer above them (whiteouts and opaque directories honoured). */
+enum { VIGIL_DOCKER_VIEW_IMAGE = 0, VIGIL_DOCKER_VIEW_CONTAINER = 1 };
+struct vigil_docker_view;
+int vigil_docker_view_open(struct vigil_docker *d, const struct vigil_docker_container *ct, int which,
+			   struct vigil_docker_view **out, struct vigil_err *err);
+/* A whole regular file of the view (absolute path; at most max bytes, else
+ * -EFBIG), malloc'd and NUL-terminated; -ENOENT when the view has none, no
+ * symlink followed.  The signature of vigil_dpkg_read_fn. */
+int vigil_docker_view_read(void *view, const char *path, size_t max, char **buf, size_t *len);
+void vigil_docker_view_free(struct vigil_docker_view *v);
 
 /* ---- baseline integration (collectors/docker/docker_layers.c) ---- */
 /* Stores one object per layer (kind "layer", key chain id, data JSON:

@@ -21,7 +21,9 @@
  * where the file lives in this root ("/usr/bin/ls" when /bin -> usr/bin).
  * Lookups take either.  Cost: every path of every .list and .md5sums is held
  * in memory: measured here, about 40 MB and 0.4 s for 888 packages (170,847
- * listed paths, 136,336 sums) and 7,300 dpkg.log lines.
+ * listed paths, 136,336 sums) and 7,300 dpkg.log lines; the lazy form
+ * (vigil_dpkg_open_lazy, below) holds a compact index instead and reads a
+ * package's files when one of its paths is looked up.
  */
 #ifndef VIGIL_DPKG_H
 #define VIGIL_DPKG_H
@@ -81,6 +83,29 @@ struct vigil_dpkg *vigil_dpkg_new(void);
 void vigil_dpkg_free(struct vigil_dpkg *db);
 /* rootfd from vigil_rootfs_open_root(); 0 or -errno with err naming file and line. */
 int vigil_dpkg_open(int rootfd, struct vigil_dpkg **db, struct vigil_err *err);
+
+/* From files a reader gives (an image's layers: the Docker collector's
+ * vigil_docker_view_read), whole: rd returns 0 with a malloc'd, NUL-terminated
+ * *buf, or -errno (-ENOENT: no such file).  No merged /usr is assumed: paths
+ * are looked up as dpkg lists them. */
+typedef int (*vigil_dpkg_read_fn)(void *arg, const char *path, size_t max, char **buf, size_t *len);
+int vigil_dpkg_open_reader(vigil_dpkg_read_fn rd, void *arg, struct vigil_dpkg **db, struct vigil_err *err);
+
+/* The lazy form: the status file and the diversions, and instead of every
+ * package's .list and .md5sums a compact owner index (16 bytes a listed
+ * path: 2.7 MB for 170,847 paths against about 40 MB whole).  Before a
+ * lookup of a path, vigil_dpkg_need() reads in the packages whose .list
+ * names it (then vigil_dpkg_lookup() answers for it as on a whole
+ * database); vigil_dpkg_need_pkg() reads one package in.  Both are no-ops
+ * on a whole database and for a package already read; 0 or -ENOMEM (a
+ * package's missing or broken files are warnings, as in vigil_dpkg_open).
+ * vigil_dpkg_n_sums() and the path index then hold only what was read. */
+int vigil_dpkg_open_lazy(int rootfd, struct vigil_dpkg **db, struct vigil_err *err);
+int vigil_dpkg_need(struct vigil_dpkg *db, int rootfd, const char *path);
+int vigil_dpkg_need_pkg(struct vigil_dpkg *db, int rootfd, uint32_t pkg);
+/* How many packages' .list name path (on a lazy database, from the index
+ * alone: a 64-bit hash match counts, nothing is read in). */
+unsigned vigil_dpkg_listed(const struct vigil_dpkg *db, const char *path);
 
 /* Buffer loaders (file: the name used in messages).  buf need not be
  * NUL-terminated.  0 or -EBADMSG/-ENOMEM with err set. */
@@ -206,6 +231,50 @@ int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_
 struct vigil_dpkg_explain *vigil_dpkg_explain_lazy(const char *root, int auto_accept);
 const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x);
 void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x);
+
+/* --- containers: an image's own database explains a container's drift ------
+ * (dpkg_container.c; `vigil drift`).  rd reads a file of a view (the Docker
+ * collector's vigil_docker_view_read): image_view the image's layers,
+ * container_view its upper layer above them.  -ENOENT (err set) when the
+ * container has no dpkg status file; an image without one while the
+ * container has one: everything of it was installed in the container. */
+struct vigil_dpkg_container;
+
+/* A package installed or upgraded in the container: its stanza in the
+ * container's status file is not the image's (absent, not installed, or
+ * another version). */
+struct vigil_dpkg_installed {
+	const struct vigil_dpkg_pkg *pkg; /* the container's */
+	const char *old_version;          /* the image's installed version, NULL: none */
+	uint32_t index;                   /* pkg's index in the container's database */
+};
+
+/* What the container's database says of one drift change. */
+struct vigil_dpkg_judgement {
+	const char *action; /* VIGIL_ACTION_PKG_TAMPERED, _CONFFILE_MODIFIED, _PKG_UPGRADE
+			       (its content is that of a package installed or upgraded in
+			       the container), _UNPACKAGED; NULL: a plain change (message
+			       may still name the package whose content it is) */
+	int severity;
+	const struct vigil_dpkg_pkg *pkg;  /* the owner, when packaged */
+	const struct vigil_dpkg_sum *sum;
+	const struct vigil_dpkg_installed *installed; /* for _PKG_UPGRADE */
+	char message[256];
+};
+
+int vigil_dpkg_container_open(vigil_dpkg_read_fn rd, void *image_view, void *container_view,
+			      struct vigil_dpkg_container **out, struct vigil_err *err);
+void vigil_dpkg_container_free(struct vigil_dpkg_container *x);
+size_t vigil_dpkg_container_n_installed(const struct vigil_dpkg_container *x);
+const struct vigil_dpkg_installed *vigil_dpkg_container_installed(const struct vigil_dpkg_container *x, size_t i);
+/* kind: 'A', 'C' or 'D' (as drift); ftype: the entry now; md5: its content's,
+ * NULL when not read.  1 with j filled when the packages say something. */
+int vigil_dpkg_container_judge(const struct vigil_dpkg_container *x, const char *path, char kind, int ftype,
+			       const unsigned char *md5, struct vigil_dpkg_judgement *j);
+/* 1 for a log that dpkg or apt writes when they install (/var/log/dpkg.log,
+ * /var/log/apt/history.log, term.log): in a container's drift, a package
+ * installed in it. */
+int vigil_dpkg_container_log(const char *path);
 
 /* --- /var/log/dpkg.log ------------------------------------------------------ */
 enum vigil_dpkg_log_action {

@@ -54,7 +54,7 @@ printf '/usr/lib\n/usr/lib/libx.so\n/usr/lib/libx-helper\n' >"$R/var/lib/dpkg/in
 	>"$R/var/lib/dpkg/info/libx:amd64.md5sums"
 echo "2025-01-01 10:00:00 install tool:amd64 <none> 1.0" >"$R/var/log/dpkg.log"
 
-conf() { # conf [PACKAGES-BLOCK-LINES] (default: explain on; it is off by default)
+conf() { # conf [PACKAGES-BLOCK-LINES] (default: explain on, said explicitly)
 	printf 'state_dir: %s\nscopes:\n  - name: sys\n    paths: [/usr/bin, /usr/lib, /etc]\n    severity: low\npackages:\n%s\n' \
 		"$S" "${1:-  explain: true}" >"$T/vigil.yaml"
 }
@@ -79,7 +79,7 @@ echo "evil" >"$R/usr/bin/evil"
 echo "local" >"$R/etc/local.conf"
 
 expect_rc 1 V check --json >"$T/j"
-python3 - "$T/j" <<'PY' || fail "check --json does not classify right: $(cat "$T/j")"
+python3 - "$T/j" "$(md5 "$R/usr/lib/libx.so")" <<'PY' || fail "check --json does not classify right: $(cat "$T/j")"
 import json, sys
 ev = {}
 for l in open(sys.argv[1]):
@@ -99,12 +99,17 @@ n = want("/usr/bin/newbin", "package-upgrade", "low")
 assert n["vigil"]["package"]["old_version"] is None and n["vigil"]["dpkg_log"]["action"] == "install", n
 x = want("/usr/lib/libx.so", "package-file-tampered", "critical")
 assert x["vigil"]["package"]["name"] == "libx" and x["vigil"]["package"]["version"] == "2.0", x
+# MD5 read for the differing packaged file only: the walk takes none
+assert x["vigil"]["md5"] == sys.argv[2] and "md5" not in x["file"]["hash"], x
 want("/usr/lib/libx-helper", "package-file-tampered", "critical")
 c = want("/etc/tool.conf", "conffile-modified", "medium")
 assert c["vigil"]["conffile"] is True, c
 want("/usr/bin/evil", "unpackaged-file", "high")
 want("/etc/local.conf", "file-added", "low")
 assert len(ev) == 7, sorted(ev)
+# the directory rule reads in the packages dpkg.log shows changed (a lazy database)
+d = [e for e in map(json.loads, open(sys.argv[1])) if e.get("file", {}).get("path") == "/usr/bin"]
+assert d and d[0]["event"]["action"] == "package-upgrade", d
 PY
 echo "ok: every change classified"
 V check >"$T/text" || true
@@ -132,4 +137,10 @@ echo "ok: auto_accept took the upgrades into a new generation"
 conf '  explain: false'
 expect_rc 1 V check --json >"$T/j4"
 grep -q '"package-\|unpackaged\|conffile-mod' "$T/j4" && fail "explain: false still classifies"
-echo "ok"
+echo "ok: explain: false gives plain differences"
+
+# no packages block: explain is on by default
+printf 'state_dir: %s\nscopes:\n  - name: sys\n    paths: [/usr/bin, /usr/lib, /etc]\n    severity: low\n' "$S" >"$T/vigil.yaml"
+expect_rc 1 V check --json >"$T/j5"
+grep -q '"package-file-tampered"' "$T/j5" || fail "explain is not on by default: $(cat "$T/j5")"
+echo "ok: explained by default"

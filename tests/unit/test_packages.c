@@ -342,6 +342,35 @@ static void test_open_root(void **state)
 	assert_string_equal(vigil_dpkg_real_path(db, "/usr/lib/m", 1), "/usr/lib/m.real");
 	vigil_dpkg_free(db);
 
+	/* the lazy form: a package's files are read when a path its .list
+	 * names is needed (dpkg's /bin/a found by its canonical /usr/bin/a),
+	 * and lookups then answer as on the whole database */
+	assert_int_equal(vigil_dpkg_open_lazy(rootfd, &db, &err), 0);
+	assert_int_equal(vigil_dpkg_n_pkgs(db), 4);
+	assert_int_equal(vigil_dpkg_n_sums(db), 0);
+	assert_int_equal(vigil_dpkg_lookup(db, "/usr/bin/a", &o), 0);
+	assert_int_equal(vigil_dpkg_need(db, rootfd, "/usr/lib/none"), 0);
+	assert_int_equal(vigil_dpkg_n_sums(db), 0);
+	assert_int_equal(vigil_dpkg_need(db, rootfd, "/usr/bin/a"), 0);
+	assert_int_equal(vigil_dpkg_lookup(db, "/usr/bin/a", &o), 1);
+	assert_int_equal(o.n_owners, 1);
+	assert_int_equal(o.n_sums, 1);
+	assert_true(vigil_dpkg_pkg(db, 0)->has_md5sums);
+	assert_false(vigil_dpkg_pkg(db, 1)->has_md5sums); /* m: not read yet */
+	assert_int_equal(vigil_dpkg_need(db, rootfd, "/usr/lib/m"), 0);
+	assert_true(vigil_dpkg_pkg(db, 1)->has_md5sums);
+	assert_int_equal(vigil_dpkg_lookup(db, "/usr/lib/m", &o), 1);
+	assert_int_equal(o.n_owners, 1);
+	assert_int_equal(o.n_sums, 1);
+	assert_string_equal(vigil_dpkg_real_path(db, "/usr/lib/m", 1), "/usr/lib/m.real");
+	assert_int_equal(vigil_dpkg_n_sums(db), 2);
+	assert_int_equal(vigil_dpkg_need(db, rootfd, "/bin/a"), 0); /* read once */
+	assert_int_equal(vigil_dpkg_n_sums(db), 2);
+	assert_int_equal(vigil_dpkg_need(db, rootfd, "/usr/lib/bad"), 0); /* broken: a warning */
+	assert_true(vigil_dpkg_pkg(db, 2)->bad);
+	assert_non_null(strstr(vigil_dpkg_warnings(db), "/var/lib/dpkg/info/bad.md5sums:1: expected"));
+	vigil_dpkg_free(db);
+
 	/* the truncated .3.gz is refused, naming it */
 	assert_int_equal(vigil_dpkg_log_read(rootfd, on_log, &l, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "dpkg.log.3.gz"));
