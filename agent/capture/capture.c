@@ -221,7 +221,7 @@ static int container_merged(struct cctx *x, const struct vigil_docker_container 
 	rc = vigil_evw_note(x->w, "container %.12s: merged view computed from its %zu layers (%s)", c->id, l.n,
 			    x->live ? "its overlay is not mounted" : "not the live host");
 	if (!rc)
-		rc = vigil_evw_add_union(x->w, l.fds, (const char *const *)l.paths, l.n, member);
+		rc = vigil_evw_add_union(x->w, l.fds, (const char *const *)l.paths, l.n, l.n_own, member);
 	vigil_docker_layer_dirs_clear(&l);
 	return rc;
 }

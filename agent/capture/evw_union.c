@@ -9,7 +9,11 @@
  * name in every layer below; a non-directory hides lower ones; an opaque
  * directory (trusted.overlay.opaque or user.overlay.opaque = y, or a
  * `.wh..wh..opq` file in it) hides the contents of the same directory in the
- * layers below.  `.wh.*` names themselves never appear.  Files are read once
+ * layers below.  aufs-style `.wh.` names count only in the layers from
+ * aufs_from down (the image's): overlayfs gives them no meaning, so in a
+ * container's own layers a `.wh.NAME` file is the container's file, shown as
+ * the mounted overlay shows it (it must not hide NAME from the evidence);
+ * where they count, they never appear themselves.  Files are read once
  * from the layer that wins, through the writer's ordinary entry code (regular
  * files reopened O_NOATIME, symlinks stored, special files metadata only); a
  * hard link is stored as a file of its own, as a walk of the mounted overlay
@@ -53,6 +57,7 @@ struct ubuf {
 struct uctx {
 	struct vigil_evw *w;
 	const char *const *sources;
+	size_t aufs_from;
 	struct ubuf rel, mem, src;
 };
 
@@ -118,7 +123,7 @@ static int push(struct uent **e, size_t *n, size_t *cap, const char *name, unsig
 }
 
 /* One layer's names of this directory; *opq set when it hides the layers below. */
-static int read_layer(int dfd, unsigned layer, struct uent **e, size_t *n, size_t *cap, int *opq)
+static int read_layer(int dfd, unsigned layer, int aufs, struct uent **e, size_t *n, size_t *cap, int *opq)
 {
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
 	struct dirent *de;
@@ -128,7 +133,7 @@ static int read_layer(int dfd, unsigned layer, struct uent **e, size_t *n, size_
 	if (fd < 0 || !(dir = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return 0; /* unreadable: its names are not known (the directory entry says so) */
+		return 0; /* unreadable (root reads every layer): its names are missing from the view */
 	}
 	while (!rc && (de = readdir(dir))) {
 		const char *nm = de->d_name;
@@ -136,14 +141,10 @@ static int read_layer(int dfd, unsigned layer, struct uent **e, size_t *n, size_
 
 		if (!strcmp(nm, ".") || !strcmp(nm, ".."))
 			continue;
-		if (!strcmp(nm, ".wh..wh..opq")) {
-			*opq = 1;
-			continue;
-		}
-		if (!strncmp(nm, ".wh..wh.", 8))
-			continue; /* aufs bookkeeping */
-		if (!strncmp(nm, ".wh.", 4)) {
-			if (nm[4])
+		if (aufs && !strncmp(nm, ".wh.", 4)) {
+			if (!strcmp(nm, ".wh..wh..opq"))
+				*opq = 1;
+			else if (strncmp(nm, ".wh..wh.", 8) && nm[4]) /* .wh..wh.*: aufs bookkeeping */
 				rc = push(e, n, cap, nm + 4, layer, K_WHITEOUT);
 			continue;
 		}
@@ -247,7 +248,7 @@ static int walk(struct uctx *u, const int *fds, const unsigned *idx, size_t m, i
 	for (size_t k = 0; k < m && !rc; k++) {
 		int opq = 0;
 
-		rc = read_layer(fds[k], (unsigned)k, &e, &n, &cap, &opq);
+		rc = read_layer(fds[k], (unsigned)k, idx[k] >= u->aufs_from, &e, &n, &cap, &opq);
 		if (opq)
 			break;
 	}
@@ -270,9 +271,9 @@ static int walk(struct uctx *u, const int *fds, const unsigned *idx, size_t m, i
 }
 
 int vigil_evw_add_union(struct vigil_evw *w, const int *layers, const char *const *sources, size_t n,
-			const char *member)
+			size_t aufs_from, const char *member)
 {
-	struct uctx u = { .w = w, .sources = sources };
+	struct uctx u = { .w = w, .sources = sources, .aufs_from = aufs_from };
 	unsigned *idx;
 	int rc;
 

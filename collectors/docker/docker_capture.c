@@ -125,6 +125,7 @@ int vigil_docker_container_layers(const struct vigil_docker *d, const struct vig
 	rc = push_layer(d, out, c->mount_id, err);
 	if (!rc && c->init_id)
 		rc = push_layer(d, out, c->init_id, err);
+	out->n_own = out->n;
 	while (!rc && chain && chain[0]) {
 		const struct vigil_docker_layer *l = docker_layer_by_chain(d, chain);
 

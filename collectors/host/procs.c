@@ -2,6 +2,7 @@
  * memory of their own and are left out) with its container, and with verify
  * each one's code against its files (procverify.c), a deleted executable,
  * and its executable's hash against the baseline's record for that path.
+ * Zombies, like kernel threads, have no memory map and are left out.
  *
  * The container comes from /proc/PID/cgroup (audit_who.c reads it), its name
  * from the Docker collector (vigil_docker_container_lookup, once per id).
@@ -287,15 +288,18 @@ static void against_baseline(struct pctx *x, json_t *p, pid_t pid, const char *e
 
 static void verify_exe(struct pctx *x, json_t *p, pid_t pid)
 {
-	const char *exe = json_string_value(json_object_get(p, "exe"));
-	char path[64], hex[65];
+	char path[64], hex[65], exe[4096];
 	struct stat sb;
+	ssize_t n;
 	size_t len;
 
-	if (!exe)
-		return;
-	len = strlen(exe);
+	/* the link's bytes, not the escaped text of the listing: the baseline's key */
 	snprintf(path, sizeof(path), "%s/%d/exe", x->proc, (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return;
+	exe[n] = '\0';
+	len = (size_t)n;
 	if (len > 10 && !strcmp(exe + len - 10, " (deleted)") && !stat(path, &sb) && sb.st_nlink == 0)
 		procs_finding(x->findings, p, VIGIL_ACTION_PROC_EXE_DELETED, VIGIL_SEV_HIGH,
 			      "runs a deleted executable (%s)", exe);

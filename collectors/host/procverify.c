@@ -129,7 +129,7 @@ static int open_mapped(struct vctx *v, const struct vigil_map *m, const char **h
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%d/map_files/%" PRIx64 "-%" PRIx64, v->proc, (int)v->pid, m->start, m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0) {
 		*how = "map_files";
 		return fd;
@@ -138,10 +138,11 @@ static int open_mapped(struct vctx *v, const struct vigil_map *m, const char **h
 		return -ENOENT;
 	if (snprintf(path, sizeof(path), "%s/%d/root%s", v->proc, (int)v->pid, m->path) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: the path may be a FIFO by now, whose open would wait */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &sb) || sb.st_ino != m->inode || major(sb.st_dev) != m->dev_major ||
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_ino != m->inode || major(sb.st_dev) != m->dev_major ||
 	    minor(sb.st_dev) != m->dev_minor) {
 		close(fd);
 		return -ESTALE;
@@ -150,7 +151,8 @@ static int open_mapped(struct vctx *v, const struct vigil_map *m, const char **h
 	return fd;
 }
 
-/* Memory of [addr, addr+len): 0, -EIO past the file's end, -ESRCH gone. */
+/* Memory of [addr, addr+len): 0, -ESRCH gone, else -EIO (past the file's
+ * end, or refused). */
 static int read_mem(struct vctx *v, uint64_t addr, unsigned char *buf, size_t len)
 {
 	ssize_t n = pread(v->memfd, buf, len, (off_t)addr);
@@ -159,15 +161,15 @@ static int read_mem(struct vctx *v, uint64_t addr, unsigned char *buf, size_t le
 		return 0;
 	if (n == 0 && !alive(v))
 		return -ESRCH;
-	if (n < 0 && errno != EIO && errno != EFAULT)
-		return alive(v) ? -errno : -ESRCH;
+	if (n <= 0 && !alive(v))
+		return -ESRCH;
 	return -EIO;
 }
 
 struct cmpstate {
 	int fd;
 	int textrel; /* -2: not asked yet */
-	size_t reported, differing, past_eof;
+	size_t reported, differing, unreadable;
 };
 
 static void page_differs(struct vctx *v, const struct vigil_map *m, struct cmpstate *c, uint64_t addr,
@@ -209,7 +211,7 @@ static int compare_chunk(struct vctx *v, const struct vigil_map *m, struct cmpst
 	int rc = read_mem(v, addr, v->mbuf, len);
 
 	if (got < 0)
-		return -errno;
+		return -errno; /* the file: the mapping is given up (a note), the process goes on */
 	memset(v->fbuf + got, 0, len - (size_t)got); /* past the end of the file: zeros */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char *mp = v->mbuf + i * v->page, *fp = v->fbuf + i * v->page;
@@ -223,7 +225,7 @@ static int compare_chunk(struct vctx *v, const struct vigil_map *m, struct cmpst
 			if (r1 == -ESRCH)
 				return r1;
 			if (r1) {
-				c->past_eof++;
+				c->unreadable++;
 				continue;
 			}
 		}
@@ -257,7 +259,12 @@ static int compare_mapping(struct vctx *v, const struct vigil_map *m)
 
 		if ((rc = compare_chunk(v, m, &c, m->start + i * v->page, n))) {
 			close(c.fd);
-			return rc;
+			if (rc == -ESRCH)
+				return rc;
+			procs_note(v->notes, v->p, "%s at 0x%" PRIx64 ": comparison stopped, the file cannot be read: %s",
+				   m->path, m->start, strerror(-rc));
+			procs_count(v->summary, "mappings_not_compared", 1);
+			return 0;
 		}
 	}
 	close(c.fd);
@@ -265,9 +272,9 @@ static int compare_mapping(struct vctx *v, const struct vigil_map *m)
 	if (c.reported > (v->o->max_page_findings ? v->o->max_page_findings : 16))
 		procs_note(v->notes, v->p, "%s: %zu pages differ, the first %zu reported", m->path, c.differing,
 			   v->o->max_page_findings ? v->o->max_page_findings : 16);
-	if (c.past_eof)
-		procs_note(v->notes, v->p, "%s at 0x%" PRIx64 ": %zu pages past the end of the file (%s) not read",
-			   m->path, m->start, c.past_eof, how);
+	if (c.unreadable)
+		procs_note(v->notes, v->p, "%s at 0x%" PRIx64 ": %zu pages could not be read from memory (past the "
+			   "end of the file, or refused; file opened through %s)", m->path, m->start, c.unreadable, how);
 	return 0;
 }
 

@@ -83,9 +83,11 @@ int vigil_evw_add_tree(struct vigil_evw *w, int dirfd, const char *source, const
 		       const char *const *skip);
 /* The union of overlay layers (directory fds, top first; sources name them
  * for the manifest) as overlayfs would mount it, under member/: whiteouts and
- * opaque directories hide what is below them (agent/capture/evw_union.c). */
+ * opaque directories hide what is below them; aufs-style `.wh.` names are
+ * whiteouts only in layers aufs_from.. (an image's), ordinary names above
+ * (agent/capture/evw_union.c). */
 int vigil_evw_add_union(struct vigil_evw *w, const int *layers, const char *const *sources, size_t n,
-			const char *member);
+			size_t aufs_from, const char *member);
 /* Bytes made by vigil (a JSON listing, /proc text read whole) as member. */
 int vigil_evw_add_buf(struct vigil_evw *w, const char *member, const char *source, const void *buf,
 		      size_t len, const char *note);

@@ -34,6 +34,7 @@ struct vigil_docker_layer_dirs {
 	int fds[VIGIL_DOCKER_MAX_LAYER_DIRS];
 	char *paths[VIGIL_DOCKER_MAX_LAYER_DIRS];
 	size_t n;
+	size_t n_own;  /* the container's own layers at the top (upper, init); the image's below */
 };
 int vigil_docker_container_layers(const struct vigil_docker *d, const struct vigil_docker_container *c,
 				  struct vigil_docker_layer_dirs *out, struct vigil_err *err);

@@ -2,7 +2,9 @@
  * (vigil_evw_add_union, agent/capture/evw_union.c) on layers made here with
  * every kind of hiding: an aufs-style `.wh.NAME` file, a char 0/0 whiteout, a
  * `.wh..wh..opq` opaque dir, a trusted.overlay.opaque dir, a file over a lower
- * directory, aufs bookkeeping names; the archive holds exactly the union. */
+ * directory, aufs bookkeeping names (aufs names count in the image's layers
+ * only: in the container's own top layer they are ordinary files, as the
+ * mounted overlay shows them); the archive holds exactly the union. */
 #include "config.h"
 
 #include <errno.h>
@@ -137,6 +139,8 @@ static void test_union(void **state_)
 	snprintf(path, sizeof(path), "%s/L0/g", base);
 	assert_int_equal(setxattr(path, "trusted.overlay.opaque", "y", 1, 0), 0);
 	dir("L0/h"), put("L0/h/.wh..wh.plnk", ""), put("L0/top", "t");
+	/* in the container's own layer (above aufs_from) a .wh. name is an ordinary file */
+	put("L0/.wh.top2", "mine"), put("L2/top2", "stays visible");
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", base, src[i]);
 		fds[i] = open(path, O_RDONLY | O_DIRECTORY);
@@ -146,7 +150,7 @@ static void test_union(void **state_)
 	o.state_dir = state;
 	o.case_id = "UNION";
 	assert_int_equal(vigil_evw_open(&o, &w, &err), 0);
-	assert_int_equal(vigil_evw_add_union(w, fds, src, 3, "m"), 0);
+	assert_int_equal(vigil_evw_add_union(w, fds, src, 3, 1, "m"), 0);
 	assert_int_equal(vigil_evw_finish(w, &res, &err), 0);
 	vigil_evw_free(w);
 	for (int i = 0; i < 3; i++)
@@ -156,8 +160,8 @@ static void test_union(void **state_)
 		names[n++] = s;
 	qsort(names, (size_t)n, sizeof(names[0]), cmp);
 	{
-		static const char *const want[] = { "a/", "a/new", "b/", "b/stays", "d", "e/", "e/keep",
-						    "g/", "g/g2", "h/", "top" };
+		static const char *const want[] = { ".wh.top2", "a/", "a/new", "b/", "b/stays", "d", "e/", "e/keep",
+						    "g/", "g/g2", "h/", "h/.wh..wh.plnk", "top", "top2" };
 		size_t nw = sizeof(want) / sizeof(want[0]);
 		char got[2048] = "";
 
