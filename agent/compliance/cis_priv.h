@@ -94,6 +94,8 @@ void cis_eval_file(struct cis_ctx *c, const struct vigil_cis_check *chk);
 void cis_eval_image(struct cis_ctx *c, const struct vigil_cis_check *chk);
 void cis_eval_container(struct cis_ctx *c, const struct vigil_cis_check *chk);
 void cis_eval_swarm(struct cis_ctx *c, const struct vigil_cis_check *chk);
+/* cis_trust.c: 4.5, DOCKER_CONTENT_TRUST in the login environment. */
+void cis_eval_trust(struct cis_ctx *c, const struct vigil_cis_check *chk);
 /* cis_container.c: the per-container JSON, sshd, LSMs (before the checks). */
 void cis_containers_load(struct cis_ctx *c);
 void cis_containers_free(struct cis_ctx *c);

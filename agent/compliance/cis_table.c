@@ -1,7 +1,8 @@
 /* cis_table.c - the check table: one row per CIS Docker Benchmark v1.6.0 check
  * of sections 1-5 that the host's files, /proc and the kernel's audit rules
  * decide (5.23, 5.24 and 5.28 need `docker exec` history or registry state:
- * left out; 1.2.x, 4.2-4.5, 4.7, 4.9-4.12 are about build practice).
+ * left out; 1.2.x, 4.2-4.4, 4.7, 4.9-4.12 are about build practice; 4.5 is
+ * judged from the login environment, cis_trust.c).
  * Titles as the benchmark words them; remedies shortened. */
 #include "config.h"
 
@@ -193,6 +194,9 @@ static const struct vigil_cis_check table[] = {
 	{ "4.1", "Ensure that a user for the container has been created", 1,
 	  "Add USER to the image's Dockerfile, or run with --user.",
 	  cis_eval_container, NULL, NULL },
+	{ "4.5", "Ensure Content trust for Docker is Enabled", 1,
+	  "Add DOCKER_CONTENT_TRUST=1 to /etc/environment (every login session gets it).",
+	  cis_eval_trust, NULL, NULL },
 	{ "4.6", "Ensure that HEALTHCHECK instructions have been added to container images", 1,
 	  "Add a HEALTHCHECK instruction to the image's Dockerfile.",
 	  cis_eval_image, NULL, NULL },

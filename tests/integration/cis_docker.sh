@@ -161,6 +161,9 @@ KNOWN = {
     "5.2": "apparmor", "5.3": "selinux",
     # --restart=always: CIS says non-compliant; docker-bench only compares MaximumRetryCount (0)
     "5.15": "restart",
+    # docker-bench reads DOCKER_CONTENT_TRUST from its own shell (whoever runs it);
+    # vigil from what a login session gets: asserted below against `su -`
+    "4.5": "content trust",
 }
 # 5.7: docker-bench runs `docker exec C ps -el | grep -c sshd`; in a container
 # sharing the host's PID namespace (bad), ps lists docker-bench's own
@@ -201,6 +204,14 @@ for e in errors:
     print("DIFF: " + e)
 sys.exit(1 if errors else 0)
 PY
+
+# 4.5: vigil's verdict is what a login session gets (su runs pam_env, which reads
+# /etc/environment, and a login shell /etc/profile and /etc/profile.d)
+login_dct=$(su - root -c 'printf %s "${DOCKER_CONTENT_TRUST:-}"' </dev/null 2>/dev/null) || fail "su - root failed"
+v45=$(jq -r 'select(.rule.id == "4.5") | .vigil.verdict' "$T/cis.json")
+if [ "$login_dct" = 1 ]; then want45=pass; else want45=fail; fi
+[ "$v45" = "$want45" ] ||
+	fail "4.5: vigil says $v45, a login session has DOCKER_CONTENT_TRUST='$login_dct'"
 
 # JUnit: well-formed, one failure per failing result
 python3 - "$T/cis.xml" "$T/cis.json" <<'PY' || fail "junit report"

@@ -177,6 +177,36 @@ static const struct row file_rows[] = {
 	  { { "3.14", NULL, VIGIL_CIS_FAIL }, { "3.10", NULL, VIGIL_CIS_PASS }, { "3.12", NULL, VIGIL_CIS_NA } } },
 };
 
+/* ---- 4.5: DOCKER_CONTENT_TRUST in the login environment ---- */
+#define DCT "DOCKER_CONTENT_TRUST"
+static const struct row trust_rows[] = {
+	{ "trust unset", { { "etc/environment", "PATH=/usr/bin:/bin\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_FAIL, "not set in /etc/environment" } } },
+	{ "trust in /etc/environment", { { "etc/environment", "PATH=/usr/bin:/bin\n" DCT "=1\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_PASS, "line 2" } } },
+	{ "trust quoted in profile.d", { { "etc/profile.d/docker.sh", "  export " DCT "=\"1\"  # signed only\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_PASS } } },
+	{ "trust overridden later", { { "etc/environment", DCT "=1\n" }, { "etc/profile.d/zz.sh", "export " DCT "=0\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_FAIL, "sets it to '0'" } } },
+	{ "trust unset by profile", { { "etc/environment", DCT "=1\n" }, { "etc/profile", "unset " DCT "\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_FAIL, "unsets it" } } },
+	{ "trust commented", { { "etc/environment", "# " DCT "=1\n" DCT "X=1\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_FAIL } } },
+	/* dockerd never reads it: the daemon's environment is not the clients' */
+	{ "trust for dockerd only", { { UNIT, "[Service]\nEnvironment=" DCT "=1\nExecStart=/usr/bin/dockerd\n" },
+				      { "etc/default/docker", DCT "=1\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_FAIL } } },
+	{ "trust in a profile.d file that is not .sh", { { "etc/profile.d/docker.conf", DCT "=1\n" } },
+	  { { "4.5", NULL, VIGIL_CIS_FAIL } } },
+};
+
+static void test_trust(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(trust_rows) / sizeof(trust_rows[0]); i++)
+		check_row(&trust_rows[i]);
+}
+
 /* ---- 4.1, 5.x: containers ---- */
 #define CONF(id, name, extra) "{\"ID\":\"" id "\",\"Name\":\"/" name "\",\"Image\":\"sha256:" \
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"State\":{\"Running\":false}" extra "}"
@@ -352,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_daemon),
 		cmocka_unit_test(test_audit_rules),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_trust),
 		cmocka_unit_test(test_containers),
 		cmocka_unit_test(test_container_errors),
 		cmocka_unit_test(test_owners),
