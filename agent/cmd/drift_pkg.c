@@ -118,12 +118,15 @@ void drift_pkg_findings_json(const struct drift_pkg *dp, json_t *a)
 
 		if (p)
 			json_object_set_new(p, "old_version", in->old_version ? json_string(in->old_version) : json_null());
+		if (p && in->removed)
+			json_object_set_new(p, "version", json_null());
 		snprintf(msg, sizeof(msg), "package %s %s in the container: %s -> %s", in->pkg->name,
-			 in->old_version ? "upgraded" : "installed", in->old_version ? in->old_version : "none",
-			 in->pkg->version ? in->pkg->version : "?");
+			 in->removed ? "removed" : in->old_version ? "upgraded" : "installed",
+			 in->old_version ? in->old_version : "none",
+			 in->removed ? "none" : in->pkg->version ? in->pkg->version : "?");
 		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:o}", "kind", "P", "action",
-						   VIGIL_ACTION_CT_PKG_INSTALLED, "severity", "high", "message", msg,
-						   "package", p ? p : json_null()));
+						   in->removed ? VIGIL_ACTION_CT_PKG_REMOVED : VIGIL_ACTION_CT_PKG_INSTALLED,
+						   "severity", "high", "message", msg, "package", p ? p : json_null()));
 	}
 	for (size_t i = 0; i < dp->n; i++) {
 		if (dp->ch[i].kind == 'D' || !vigil_dpkg_container_log(dp->ch[i].path))
@@ -143,6 +146,7 @@ void drift_pkg_findings_text(const struct drift_pkg *dp)
 
 	drift_pkg_findings_json(dp, a);
 	json_array_foreach(a, i, f)
-		printf("P %s [%s]\n", json_string_value(json_object_get(f, "message")), VIGIL_ACTION_CT_PKG_INSTALLED);
+		printf("P %s [%s]\n", json_string_value(json_object_get(f, "message")),
+		       json_string_value(json_object_get(f, "action")));
 	json_decref(a);
 }

@@ -3,7 +3,8 @@
  * (package-file-tampered, conffile-modified, package-upgrade for a package
  * installed in the container, unpackaged-file), and packages installed in
  * the running container reported as their own findings
- * (container-package-installed, kind "P").
+ * (container-package-installed, kind "P"; container-package-removed for a
+ * package of the image removed in it).
  * Lifecycle: drift_pkg_new() after vigil_docker_drift_flags(...,
  * VIGIL_DOCKER_DRIFT_MD5, ...) -> the printers -> drift_pkg_free(). */
 #ifndef VIGIL_DRIFT_PKG_H

@@ -35,26 +35,43 @@ void vigil_dpkg_container_free(struct vigil_dpkg_container *x)
 	free(x);
 }
 
+static int add_inst(struct vigil_dpkg_container *x, struct vigil_dpkg_installed in)
+{
+	void *t = realloc(x->inst, (x->n_inst + 1) * sizeof(*x->inst));
+
+	if (!t)
+		return -ENOMEM;
+	x->inst = t;
+	x->inst[x->n_inst++] = in;
+	return 0;
+}
+
 /* The container's installed packages the image does not have installed,
- * or has in another version. */
+ * or has in another version; then the image's installed packages the
+ * container no longer has installed. */
 static int find_installed(struct vigil_dpkg_container *x)
 {
 	for (size_t i = 0; i < vigil_dpkg_n_pkgs(x->ct); i++) {
 		const struct vigil_dpkg_pkg *p = vigil_dpkg_pkg(x->ct, (uint32_t)i), *q = NULL;
 		int64_t k = vigil_dpkg_find_pkg(x->img, p->id);
-		void *t;
 
 		if (k >= 0)
 			q = vigil_dpkg_pkg(x->img, (uint32_t)k);
 		if (!p->installed || (q && q->installed && q->version && p->version && !strcmp(q->version, p->version)))
 			continue;
-		t = realloc(x->inst, (x->n_inst + 1) * sizeof(*x->inst));
-		if (!t)
+		if (add_inst(x, (struct vigil_dpkg_installed){ .pkg = p, .old_version = q && q->installed ? q->version : NULL,
+							       .index = (uint32_t)i }))
 			return -ENOMEM;
-		x->inst = t;
-		x->inst[x->n_inst++] = (struct vigil_dpkg_installed){
-			.pkg = p, .old_version = q && q->installed ? q->version : NULL, .index = (uint32_t)i,
-		};
+	}
+	for (size_t i = 0; i < vigil_dpkg_n_pkgs(x->img); i++) {
+		const struct vigil_dpkg_pkg *q = vigil_dpkg_pkg(x->img, (uint32_t)i);
+		int64_t k = vigil_dpkg_find_pkg(x->ct, q->id);
+
+		if (!q->installed || (k >= 0 && vigil_dpkg_pkg(x->ct, (uint32_t)k)->installed))
+			continue;
+		if (add_inst(x, (struct vigil_dpkg_installed){ .pkg = q, .old_version = q->version, .index = (uint32_t)i,
+							       .removed = 1 }))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -124,6 +141,27 @@ static void set(struct vigil_dpkg_judgement *j, const char *action, int sev, con
 		 p->name, p->version ? p->version : "?", why);
 }
 
+/* A deleted file of a package removed in the container: said, not judged
+ * (the removal is its own finding). */
+static int removed_with(const struct vigil_dpkg_container *x, const char *path, struct vigil_dpkg_judgement *j)
+{
+	struct vigil_dpkg_owner o;
+
+	if (!lookup(x->img, path, &o) || !o.n_owners)
+		return 0;
+	for (size_t i = 0; i < x->n_inst; i++) {
+		const struct vigil_dpkg_pkg *p = x->inst[i].pkg;
+
+		if (!x->inst[i].removed || x->inst[i].index != o.owner)
+			continue;
+		j->pkg = p;
+		snprintf(j->message, sizeof(j->message), "a file of %s %s, removed with it in the container", p->name,
+			 p->version ? p->version : "?");
+		return 1;
+	}
+	return 0;
+}
+
 int vigil_dpkg_container_judge(const struct vigil_dpkg_container *x, const char *path, char kind, int ftype,
 			       const unsigned char *md5, struct vigil_dpkg_judgement *j)
 {
@@ -142,6 +180,8 @@ int vigil_dpkg_container_judge(const struct vigil_dpkg_container *x, const char 
 		if (md5 && !match && !memcmp(md5, s->md5, 16))
 			match = s;
 	}
+	if (!mine && kind == 'D' && removed_with(x, path, j))
+		return 1;
 	if (!mine) {
 		/* nobody's file: new ones where only packages write are suspect */
 		if (kind == 'A' && ftype != VIGIL_FT_DIR && (!known || !o.n_owners) && dpkg_system_dir(path)) {
@@ -170,7 +210,7 @@ int vigil_dpkg_container_judge(const struct vigil_dpkg_container *x, const char 
 		const struct vigil_dpkg_installed *in = NULL;
 
 		for (size_t i = 0; i < x->n_inst && !in; i++)
-			if (x->inst[i].index == match->pkg)
+			if (!x->inst[i].removed && x->inst[i].index == match->pkg)
 				in = &x->inst[i];
 		j->pkg = p;
 		j->sum = match;

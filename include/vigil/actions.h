@@ -46,6 +46,8 @@
 #define VIGIL_ACTION_CT_PKG_INSTALLED "container-package-installed" /* drift: dpkg or apt ran in a
 								       container (its status or logs
 								       in the upper layer): high */
+#define VIGIL_ACTION_CT_PKG_REMOVED "container-package-removed" /* drift: a package of the image
+								   removed in a container: high */
 
 /* The watch daemon itself. */
 #define VIGIL_ACTION_STARTED "watch-started"

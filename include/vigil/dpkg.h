@@ -242,11 +242,13 @@ struct vigil_dpkg_container;
 
 /* A package installed or upgraded in the container: its stanza in the
  * container's status file is not the image's (absent, not installed, or
- * another version). */
+ * another version); or (removed) one the image has installed and the
+ * container no longer has. */
 struct vigil_dpkg_installed {
-	const struct vigil_dpkg_pkg *pkg; /* the container's */
+	const struct vigil_dpkg_pkg *pkg; /* the container's (removed: the image's) */
 	const char *old_version;          /* the image's installed version, NULL: none */
-	uint32_t index;                   /* pkg's index in the container's database */
+	uint32_t index;                   /* pkg's index in the container's (removed: the image's) database */
+	int removed;
 };
 
 /* What the container's database says of one drift change. */

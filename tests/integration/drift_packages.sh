@@ -15,7 +15,10 @@
 #    /usr/bin/evil, and its own findings (kind "P", container-package-installed)
 #    for newpkg none -> 0.1 and for the dpkg.log written in the container; the
 #    text output says them too, and --short stays docker diff's list;
-#  - a container of the same image that only writes /tmp: no package finding.
+#  - a container of the same image that only writes /tmp: no package finding;
+#  - one where tool is removed (its files, info files and stanza gone):
+#    container-package-removed (tool 1.0 -> none), and its deleted binary said
+#    to be removed with it (no package-file-tampered).
 . "$(dirname "$0")/lib.sh"
 trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
 set -e
@@ -62,6 +65,9 @@ hdocker exec c1 sh -c '
 	echo "2026-12-01 10:00:00 install newpkg:all <none> 0.1" >>/var/log/dpkg.log
 	cp /bin/busybox /usr/bin/evil' || fail "docker exec c1"
 hdocker exec c2 sh -c 'echo scratch >/tmp/x' || fail "docker exec c2"
+hdocker run -d --network none --name c3 vigil-pkg:1 sleep 600 >/dev/null || fail "docker run c3"
+hdocker exec c3 sh -c 'rm /usr/bin/tool /var/lib/dpkg/info/tool.list /var/lib/dpkg/info/tool.md5sums
+	: >/var/lib/dpkg/status' || fail "docker exec c3"
 
 expect_rc 1 "$VIGIL" drift --data-root "$DATA" --json c1 >"$T/c1.json"
 python3 - "$T/c1.json" <<'PY' || fail "drift c1 does not explain with the image's packages: $(cat "$T/c1.json")"
@@ -110,3 +116,16 @@ d = json.load(open(sys.argv[1]))
 assert d and not [e for e in d if e["kind"] == "P" or "action" in e], d
 PY
 echo "ok: no package finding for a container that installed nothing"
+
+expect_rc 1 "$VIGIL" drift --data-root "$DATA" --json c3 >"$T/c3.json"
+python3 - "$T/c3.json" <<'PY' || fail "drift c3 does not say the removal: $(cat "$T/c3.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = [e for e in d if e["kind"] == "P"]
+assert len(p) == 1 and p[0]["action"] == "container-package-removed" and p[0]["severity"] == "high", p
+assert p[0]["package"]["name"] == "tool" and p[0]["package"]["old_version"] == "1.0", p
+assert p[0]["package"]["version"] is None, p
+t = [e for e in d if e.get("path") == "/usr/bin/tool"][0]
+assert t["kind"] == "D" and "action" not in t and "removed with it" in t["message"], t
+PY
+echo "ok: a package removed in the container"
