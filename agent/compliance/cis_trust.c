@@ -5,7 +5,7 @@
  * unit's Environment= and its /proc/PID/environ say nothing about the
  * clients).  What the disk decides is the environment every login session
  * starts with: /etc/environment (pam_env, every PAM session), then
- * /etc/profile and the .sh files of /etc/profile.d (login shells), in that order, the
+ * /etc/profile and the /etc/profile.d/ scripts (*.sh) (login shells), in that order, the
  * last assignment or `unset` winning, as a login shell ends up with it.
  * The benchmark's remedy is the line in /etc/environment.  docker-bench
  * judges the environment of the shell it runs in, which on a host says
