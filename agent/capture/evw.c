@@ -53,6 +53,16 @@ static int space_ok(struct vigil_evw *w)
 	return (uint64_t)sv.f_bavail * sv.f_frsize >= w->o.min_free;
 }
 
+/* Hands the gathered half to the archive hasher and gathers into the other. */
+static void ahash_flush(struct vigil_evw *w)
+{
+	if (!w->olen)
+		return;
+	vigil_hasher_write(w->ahasher, w->ad, w->obuf + (size_t)w->ocur * EVW_OBUF, w->olen);
+	w->ocur ^= 1;
+	w->olen = 0;
+}
+
 static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_t len)
 {
 	struct vigil_evw *w = arg;
@@ -85,7 +95,16 @@ static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_
 		p += n;
 		left -= (size_t)n;
 	}
-	vigil_digest_write(w->ad, buf, len);
+	for (p = buf, left = len; left;) {
+		size_t k = EVW_OBUF - w->olen < left ? EVW_OBUF - w->olen : left;
+
+		memcpy(w->obuf + (size_t)w->ocur * EVW_OBUF + w->olen, p, k);
+		w->olen += k;
+		p += k;
+		left -= k;
+		if (w->olen == EVW_OBUF)
+			ahash_flush(w);
+	}
 	w->written += len;
 	return (la_ssize_t)len;
 }
@@ -338,12 +357,11 @@ int vigil_evw_open(const struct vigil_evw_opts *o, struct vigil_evw **out, struc
 	w->targets = json_array();
 	w->buf = malloc(2 * EVW_BUF);
 	w->hasher = vigil_hasher_new();
+	w->obuf = malloc(2 * EVW_OBUF);
+	w->ahasher = vigil_hasher_new();
 	w->ad = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256) | VIGIL_ALGO_BIT(VIGIL_ALGO_BLAKE2B512));
-	if (!w->notes || !w->targets || !w->buf || !w->ad || fill_ids(w, o)) {
-		vigil_hasher_free(w->hasher);
-	free(w->buf);
-		w->buf = NULL;
-		rc = vigil_err_set(err, -ENOMEM, "out of memory");
+	if (!w->notes || !w->targets || !w->buf || !w->obuf || !w->ad || fill_ids(w, o)) {
+		rc = vigil_err_set(err, -ENOMEM, "out of memory"); /* vigil_evw_free frees what was made */
 		goto fail;
 	}
 	w->root = o->root ? strdup(o->root) : NULL;
@@ -492,6 +510,8 @@ int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct v
 	if (fsync(w->fd) < 0)
 		return vigil_err_set(err, evw_fail(w, -errno, "fsync '%s': %s", w->tmp, strerror(errno)), "%s",
 				     w->error);
+	ahash_flush(w);
+	vigil_hasher_sync(w->ahasher);
 	vigil_digest_read(w->ad, VIGIL_ALGO_SHA256, d);
 	vigil_hex(d, 32, hex);
 	if ((rc = sign(w, hex, err)) || install(w->tmp, w->final) < 0) {
@@ -558,8 +578,11 @@ void vigil_evw_free(struct vigil_evw *w)
 		fclose(w->body);
 	json_decref(w->notes);
 	json_decref(w->targets);
-	vigil_digest_free(w->ad);
+	/* the hashers first: they may still be hashing into ad or a member's digest */
 	vigil_hasher_free(w->hasher);
+	vigil_hasher_free(w->ahasher);
+	vigil_digest_free(w->ad);
+	free(w->obuf);
 	free(w->buf);
 	free(w->acquired);
 	free(w->case_id);

@@ -14,6 +14,7 @@
 #include "vigil/hasher.h"
 
 #define EVW_BUF (256u << 10)
+#define EVW_OBUF (1u << 20)
 /* free space is looked at after every this many bytes written */
 #define EVW_SPACE_STEP (4u << 20)
 
@@ -31,6 +32,12 @@ struct vigil_evw {
 	char *acquired;         /* this capture's `acquired` ledger line */
 	unsigned char *buf;     /* 2 * EVW_BUF: members are read into one half while the other is hashed */
 	struct vigil_hasher *hasher; /* members' SHA-256 on a second core (NULL: in this thread) */
+	/* the archive's bytes as written, gathered in two halves of EVW_OBUF and
+	 * hashed (SHA-256, BLAKE2b-512) by ahasher on another core */
+	unsigned char *obuf;
+	size_t olen;
+	int ocur;
+	struct vigil_hasher *ahasher;
 	int64_t start_ns;
 	int failed, finished;
 	int installed;          /* 1: NAME.sha256, 2: NAME.minisig put in place by us */

@@ -122,20 +122,51 @@ static int push(struct uent **e, size_t *n, size_t *cap, const char *name, unsig
 	return 0;
 }
 
-/* One layer's names of this directory; *opq set when it hides the layers below. */
-static int read_layer(int dfd, unsigned layer, int aufs, struct uent **e, size_t *n, size_t *cap, int *opq)
+/* Layer src's copy of the directory at u->rel could not be read (e: errno):
+ * its names are missing from the view, and the manifest says so, naming the
+ * layer and the path in it ("unreadable: EACCES ..." as the writer's other
+ * notes; "vanished ..." when it went away meanwhile). */
+static int layer_unreadable(struct uctx *u, unsigned src, int e)
+{
+	const char *dir = u->rel.len ? u->rel.s : "/";
+	struct ubuf p = { 0 };
+	char text[512];
+	int rc;
+
+	if (ubuf_put(&p, 0, u->sources[src], NULL) || ubuf_put(&p, p.len, u->rel.s, NULL)) {
+		free(p.s);
+		return evw_fail(u->w, -ENOMEM, "out of memory");
+	}
+	if (e == ENOENT)
+		snprintf(text, sizeof(text), "vanished: layer %u's directory %s, its entries are missing from the "
+			 "merged view", src, dir);
+	else
+		snprintf(text, sizeof(text), "unreadable: %s: layer %u's directory %s, its entries are missing from "
+			 "the merged view", strerrorname_np(e) ? strerrorname_np(e) : "error", src, dir);
+	rc = vigil_evw_add_missing(u->w, p.s, text);
+	free(p.s);
+	return rc;
+}
+
+/* One layer's names of this directory; *opq set when it hides the layers below;
+ * *bad an errno when the layer's copy could not be read (whole or in part). */
+static int read_layer(int dfd, unsigned layer, int aufs, struct uent **e, size_t *n, size_t *cap, int *opq,
+		      int *bad)
 {
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
 	struct dirent *de;
-	DIR *dir;
+	DIR *dir = NULL;
 
+	*bad = fd < 0 ? errno : 0;
+	if (fd >= 0 && !(dir = fdopendir(fd)))
+		*bad = errno;
 	*opq = evw_opaque(dfd);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
+	if (!dir) {
 		if (fd >= 0)
 			close(fd);
-		return 0; /* unreadable (root reads every layer): its names are missing from the view */
+		return 0; /* its names are missing from the view: the caller notes it */
 	}
-	while (!rc && (de = readdir(dir))) {
+	for (errno = 0; !rc && (de = readdir(dir)); errno = 0) {
 		const char *nm = de->d_name;
 		struct stat st;
 
@@ -155,6 +186,8 @@ static int read_layer(int dfd, unsigned layer, int aufs, struct uent **e, size_t
 			  : S_ISDIR(st.st_mode)				 ? K_DIR
 									 : K_OTHER);
 	}
+	if (!rc && errno)
+		*bad = errno; /* readdir failed part way: the names read so far are kept */
 	closedir(dir);
 	return rc;
 }
@@ -190,15 +223,18 @@ static int put_dir(struct uctx *u, const int *fds, const unsigned *idx, const st
 		return evw_fail(u->w, -ENOMEM, "out of memory");
 	}
 	/* the same directory in the layers below, until a non-directory or a whiteout */
-	for (size_t i = 0; i < ng && g[i].kind == K_DIR; i++) {
+	for (size_t i = 0; i < ng && g[i].kind == K_DIR && !rc; i++) {
 		int fd = openat(fds[g[i].layer], g[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-		if (fd < 0)
+		if (fd < 0) {
+			rc = layer_unreadable(u, idx[g[i].layer], errno);
 			continue;
+		}
 		cfd[cm] = fd;
 		cidx[cm++] = idx[g[i].layer];
 	}
-	rc = walk(u, cfd, cidx, cm, depth + 1);
+	if (!rc)
+		rc = walk(u, cfd, cidx, cm, depth + 1);
 	for (size_t i = 0; i < cm; i++)
 		close(cfd[i]);
 	free(cfd);
@@ -246,15 +282,21 @@ static int walk(struct uctx *u, const int *fds, const unsigned *idx, size_t m, i
 	int rc = 0;
 
 	for (size_t k = 0; k < m && !rc; k++) {
-		int opq = 0;
+		int opq = 0, bad = 0;
 
-		rc = read_layer(fds[k], (unsigned)k, idx[k] >= u->aufs_from, &e, &n, &cap, &opq);
+		rc = read_layer(fds[k], (unsigned)k, idx[k] >= u->aufs_from, &e, &n, &cap, &opq, &bad);
+		if (rc) {
+			free_ents(e, n);
+			return evw_fail(u->w, -ENOMEM, "out of memory");
+		}
+		if (bad)
+			rc = layer_unreadable(u, idx[k], bad);
 		if (opq)
 			break;
 	}
 	if (rc) {
 		free_ents(e, n);
-		return evw_fail(u->w, -ENOMEM, "out of memory");
+		return rc;
 	}
 	if (n > 1)
 		qsort(e, n, sizeof(*e), cmp_uent);

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "vigil/dpkg.h"
+#include "vigil/record.h"
 #include "vigil/rootfs.h"
 
 #define MD5A "0123456789abcdef0123456789abcdef"
@@ -304,7 +305,7 @@ static void test_open_root(void **state)
 	put(dir, "var/lib/dpkg/status", status, strlen(status));
 	PUTS(dir, "var/lib/dpkg/info/a.list", "/bin\n/bin/a\n");
 	PUTS(dir, "var/lib/dpkg/info/a.md5sums", MD5A "  bin/a\n");
-	PUTS(dir, "var/lib/dpkg/info/m:amd64.list", "/usr/lib/m\n");
+	PUTS(dir, "var/lib/dpkg/info/m:amd64.list", "/usr/lib/m"); /* no last newline */
 	PUTS(dir, "var/lib/dpkg/info/m:amd64.md5sums", MD5B "  usr/lib/m\n");
 	PUTS(dir, "var/lib/dpkg/info/bad.list", "/usr/lib/bad\n");
 	PUTS(dir, "var/lib/dpkg/info/bad.md5sums", "xyz\n");
@@ -385,13 +386,101 @@ static void test_open_root(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* An in-memory view for vigil_dpkg_open_reader: NULL-terminated (path, text) pairs. */
+static int mem_read(void *arg, const char *path, size_t max, char **buf, size_t *len)
+{
+	const char *const *f = arg;
+
+	for (; f[0]; f += 2) {
+		if (strcmp(f[0], path))
+			continue;
+		*len = strlen(f[1]);
+		if (*len > max)
+			return -EFBIG;
+		*buf = strdup(f[1]);
+		return *buf ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
+/* The container judgements on two in-memory databases: an image of a
+ * merged-/usr kind (its .list says /bin/a, the file is /usr/bin/a), a
+ * package upgraded, one installed, one removed (config-files) in the
+ * container. */
+static void test_container(void **state)
+{
+	static const unsigned char a1[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+					      0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef }; /* MD5A */
+	static const unsigned char other[16] = { 0 };
+	const char *img[] = {
+		"/var/lib/dpkg/status",
+		"Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+		"Package: r\nStatus: install ok installed\nVersion: 5\nArchitecture: all\n",
+		"/var/lib/dpkg/info/a.list", "/bin\n/bin/a\n",
+		"/var/lib/dpkg/info/a.md5sums", MD5B "  bin/a\n",
+		"/var/lib/dpkg/info/r.list", "/usr/share/r\n",
+		"/var/lib/dpkg/info/r.md5sums", MD5B "  usr/share/r\n",
+		NULL,
+	};
+	const char *ct[] = {
+		"/var/lib/dpkg/status",
+		"Package: a\nStatus: install ok installed\nVersion: 2\nArchitecture: amd64\n\n"
+		"Package: n\nStatus: install ok installed\nVersion: 0.1\nArchitecture: all\n\n"
+		"Package: r\nStatus: deinstall ok config-files\nVersion: 5\nArchitecture: all\n",
+		"/var/lib/dpkg/info/a.list", "/bin\n/bin/a\n",
+		"/var/lib/dpkg/info/a.md5sums", MD5A "  bin/a\n",
+		"/var/lib/dpkg/info/n.list", "/usr/bin/n\n",
+		"/var/lib/dpkg/info/n.md5sums", MD5B "  usr/bin/n\n",
+		NULL,
+	};
+	const char *none[] = { NULL };
+	struct vigil_dpkg_container *x;
+	struct vigil_dpkg_judgement j;
+	struct vigil_err err = { "" };
+	const struct vigil_dpkg_installed *in;
+	int seen = 0;
+
+	(void)state;
+	assert_int_equal(vigil_dpkg_container_open(mem_read, (void *)img, (void *)none, &x, &err), -ENOENT);
+	assert_int_equal(vigil_dpkg_container_open(mem_read, (void *)img, (void *)ct, &x, &err), 0);
+	assert_int_equal(vigil_dpkg_container_n_installed(x), 3); /* a upgraded, n installed, r removed */
+	for (size_t i = 0; i < 3; i++) {
+		in = vigil_dpkg_container_installed(x, i);
+		if (!strcmp(in->pkg->name, "a"))
+			seen |= 1, assert_string_equal(in->old_version, "1"), assert_false(in->removed);
+		if (!strcmp(in->pkg->name, "n"))
+			seen |= 2, assert_null(in->old_version), assert_false(in->removed);
+		if (!strcmp(in->pkg->name, "r"))
+			seen |= 4, assert_true(in->removed);
+	}
+	assert_int_equal(seen, 7);
+	/* the upgraded file, found under its merged path: the upgrade explains it */
+	assert_int_equal(vigil_dpkg_container_judge(x, "/usr/bin/a", 'C', VIGIL_FT_REG, a1, &j), 1);
+	assert_string_equal(j.action, "package-upgrade");
+	assert_non_null(strstr(j.message, "a upgraded in the container: 1 -> 2"));
+	/* content no MD5 of it: tampered */
+	assert_int_equal(vigil_dpkg_container_judge(x, "/usr/bin/a", 'C', VIGIL_FT_REG, other, &j), 1);
+	assert_string_equal(j.action, "package-file-tampered");
+	/* deleted with its package: said, not judged */
+	assert_int_equal(vigil_dpkg_container_judge(x, "/usr/share/r", 'D', VIGIL_FT_NONE, NULL, &j), 1);
+	assert_null(j.action);
+	assert_non_null(strstr(j.message, "removed with it"));
+	/* an unowned new binary; an unowned file elsewhere: nothing */
+	assert_int_equal(vigil_dpkg_container_judge(x, "/usr/sbin/x", 'A', VIGIL_FT_REG, other, &j), 1);
+	assert_string_equal(j.action, "unpackaged-file");
+	assert_int_equal(vigil_dpkg_container_judge(x, "/srv/x", 'A', VIGIL_FT_REG, other, &j), 0);
+	assert_int_equal(vigil_dpkg_container_log("/var/log/dpkg.log"), 1);
+	assert_int_equal(vigil_dpkg_container_log("/var/log/other.log"), 0);
+	vigil_dpkg_container_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_table), cmocka_unit_test(test_conffile_fields),
 		cmocka_unit_test(test_md5sums_table), cmocka_unit_test(test_usrmerge_and_owners),
 		cmocka_unit_test(test_diversions), cmocka_unit_test(test_log_table),
-		cmocka_unit_test(test_open_root),
+		cmocka_unit_test(test_open_root), cmocka_unit_test(test_container),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
