@@ -24,11 +24,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vigil memdump [--method auto|lime|kcore] -o FILE [--max-bytes N[K|M|G]]\n"
-		   "                     [--module LIME.ko] [--timeout SECONDS] [--json] [--no-procs]\n"
-		   "                     [--data-root DIR]\n"
+		   "                     [--module LIME.ko] [--lime-mode tcp|file] [--timeout SECONDS]\n"
+		   "                     [--json] [--no-procs] [--data-root DIR]\n"
 		   "writes FILE (LiME format), FILE.sha256 and FILE.json (method, why the other did not\n"
 		   "run, kernel, boot id, ranges, gaps), and FILE.procs.json (`vigil procs --verify`'s\n"
 		   "report) unless --no-procs; --max-bytes bounds a kcore dump (tests).\n"
+		   "--lime-mode file: LiME writes FILE itself (path=FILE) and vigil reads it back\n"
+		   "(default tcp: LiME streams to vigil over 127.0.0.1)\n"
 		   "for tests: --kcore FILE --iomem FILE --lockdown FILE --modules-root DIR\n"
 		   "       vigil memdump --validate FILE [--iomem FILE [--max-bytes N]]\n"
 		   "checks a LiME file (headers, order, truncation; the ranges against iomem's System RAM\n"
@@ -148,17 +150,24 @@ static int validate(const char *file, const char *iomem, uint64_t max_bytes)
 
 /* The dump into FILE.part, linked to FILE when complete and valid, then the
  * sidecars (FILE.json even when the dump failed: it says why). */
-static int acquire(const char *file, const struct vigil_memdump_opts *o, int json, int procs, const char *data_root)
+static int acquire(const char *file, struct vigil_memdump_opts *o, int json, int procs, const char *data_root)
 {
 	struct vigil_memdump_result res;
 	struct vigil_err err = { "" }, serr = { "" };
-	char part[4096];
+	char part[4096], cwd[4096] = "";
 	int fd, rc;
 
-	if ((size_t)snprintf(part, sizeof(part), "%s.part", file) >= sizeof(part)) {
+	/* LiME's file mode: the module opens the path itself, so it is absolute */
+	if (o->lime_file && file[0] != '/' && !getcwd(cwd, sizeof(cwd) - 1)) {
+		vigil_log_err("getcwd: %s", strerror(errno));
+		return VIGIL_EXIT_FAIL;
+	}
+	if ((size_t)snprintf(part, sizeof(part), "%s%s%s.part", cwd, cwd[0] ? "/" : "", file) >= sizeof(part)) {
 		vigil_log_err("'%s': name too long", file);
 		return VIGIL_EXIT_USAGE;
 	}
+	if (o->lime_file)
+		o->lime_file = part;
 	/* never over an existing dump: FILE appears only when complete */
 	if (!access(file, F_OK)) {
 		vigil_log_err("'%s' exists: not overwritten", file);
@@ -202,6 +211,7 @@ int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv)
 		{ "lockdown", required_argument, NULL, 'L' }, { "modules-root", required_argument, NULL, 'R' },
 		{ "validate", required_argument, NULL, 'V' },
 		{ "no-procs", no_argument, NULL, 'P' }, { "data-root", required_argument, NULL, 'd' },
+		{ "lime-mode", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct vigil_memdump_opts o = { .timeout_ms = 600 * 1000 };
@@ -234,6 +244,13 @@ int vigil_cmd_memdump(struct vigil_cli *cli, int argc, char **argv)
 		case 'R': o.modules_root = optarg; break;
 		case 'V': check = optarg; break;
 		case 'P': procs = 0; break;
+		case 'F':
+			if (strcmp(optarg, "tcp") && strcmp(optarg, "file")) {
+				vigil_log_err("--lime-mode: '%s' is not tcp or file", optarg);
+				return VIGIL_EXIT_USAGE;
+			}
+			o.lime_file = strcmp(optarg, "file") ? NULL : "";
+			break;
 		case 'd': data_root = optarg; break;
 		case 'h': usage(stdout); return VIGIL_EXIT_OK;
 		default: usage(stderr); return VIGIL_EXIT_USAGE;

@@ -156,7 +156,7 @@ int store_migrate_v2(struct vigil_store *st, struct vigil_err *err)
 		sqlite3_finalize(s);
 	}
 	if (vacuum_mode == 2)
-		store_give_back(st, NULL);
+		store_give_back(st, NULL, NULL);
 	else
 		sqlite3_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL, NULL);
 	return 0;

@@ -101,10 +101,17 @@ int store_compute_digest(struct vigil_store *st, const struct vigil_generation *
 int store_migrate_v2(struct vigil_store *st, struct vigil_err *err);
 
 /* store_retain.c */
-/* Deletes the record and object rows no stored generation holds. */
-int store_gc(struct vigil_store *st, struct vigil_err *err);
-/* Gives the free pages back to the file system (incremental vacuum). */
-int store_give_back(struct vigil_store *st, struct vigil_err *err);
+struct store_gc {
+	int64_t pages;            /* the file's pages before */
+	int64_t deleted, left;    /* rows deleted, rows left */
+};
+/* Deletes the record and object rows no stored generation holds; gc (may be
+ * NULL) gets what it did, for store_give_back(). */
+int store_gc(struct vigil_store *st, struct store_gc *gc, struct vigil_err *err);
+/* Gives the free pages back to the file system (incremental vacuum), and
+ * compacts the file (VACUUM) when gc deleted rows but their space stayed
+ * inside pages that kept other rows. */
+int store_give_back(struct vigil_store *st, const struct store_gc *gc, struct vigil_err *err);
 
 /* store_write.c */
 /* Steps an INSERT; a repeated key is -EEXIST naming path. */

@@ -17,20 +17,57 @@
 
 #include "store_priv.h"
 
-/* Rows are shared by the run of generations first_gen..last_gen (store.c):
- * one goes when no generation in its run is left. */
-int store_gc(struct vigil_store *st, struct vigil_err *err)
+static int64_t one_int(struct vigil_store *st, const char *sql)
 {
-	return store_exec(st, "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM generations g"
-			  " WHERE g.id BETWEEN records.first_gen AND records.last_gen);"
-			  "DELETE FROM objects WHERE NOT EXISTS (SELECT 1 FROM generations g"
-			  " WHERE g.id BETWEEN objects.first_gen AND objects.last_gen)",
-			  "deleting rows no generation holds", err);
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	if (store_prepare(st, sql, &s, "", NULL))
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
 }
 
-int store_give_back(struct vigil_store *st, struct vigil_err *err)
+/* Rows are shared by the run of generations first_gen..last_gen (store.c):
+ * one goes when no generation in its run is left. */
+int store_gc(struct vigil_store *st, struct store_gc *gc, struct vigil_err *err)
 {
-	return store_exec(st, "PRAGMA incremental_vacuum", "giving pages back", err);
+	int64_t before = sqlite3_total_changes64(st->db);
+	int rc;
+
+	if (gc)
+		gc->pages = one_int(st, "PRAGMA page_count");
+	rc = store_exec(st, "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM generations g"
+			" WHERE g.id BETWEEN records.first_gen AND records.last_gen);"
+			"DELETE FROM objects WHERE NOT EXISTS (SELECT 1 FROM generations g"
+			" WHERE g.id BETWEEN objects.first_gen AND objects.last_gen)",
+			"deleting rows no generation holds", err);
+	if (!rc && gc) {
+		gc->deleted = sqlite3_total_changes64(st->db) - before;
+		gc->left = one_int(st, "SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM objects)");
+	}
+	return rc;
+}
+
+/* The freed pages go back to the file system.  A row deleted from a page
+ * that keeps other rows (the other versions of its path sit beside it, in
+ * path order) frees no page: when a tenth of the rows or more went but the
+ * file shrank by less than half that share, VACUUM rewrites it compactly
+ * (pruning is rare: once after a scheduled generation at most). */
+int store_give_back(struct vigil_store *st, const struct store_gc *gc, struct vigil_err *err)
+{
+	int64_t pages;
+	int rc = store_exec(st, "PRAGMA incremental_vacuum", "giving pages back", err);
+
+	if (rc || !gc || gc->deleted <= 0 || gc->pages <= 0 || gc->left < 0)
+		return rc;
+	pages = one_int(st, "PRAGMA page_count");
+	if (gc->deleted * 10 < gc->deleted + gc->left ||
+	    (double)(gc->pages - pages) / (double)gc->pages >= (double)gc->deleted / (double)(gc->deleted + gc->left) / 2)
+		return 0;
+	return store_exec(st, "VACUUM", "compacting the baseline database", err);
 }
 
 static int is_protected(int64_t id, const int64_t *protect, size_t n)
@@ -45,6 +82,7 @@ int vigil_store_retain(struct vigil_store *st, unsigned keep, uint64_t max_age_s
 		       const int64_t *protect, size_t n_protect, int64_t **pruned, size_t *n_pruned,
 		       struct vigil_err *err)
 {
+	struct store_gc gc = { 0 };
 	sqlite3_stmt *s = NULL;
 	int64_t *out = NULL;
 	size_t n = 0, rank = 0;
@@ -92,14 +130,14 @@ int vigil_store_retain(struct vigil_store *st, unsigned keep, uint64_t max_age_s
 		sqlite3_finalize(s);
 	}
 	if (!rc && n)
-		rc = store_gc(st, err);
+		rc = store_gc(st, &gc, err);
 	if (!rc)
 		rc = store_exec(st, "COMMIT", "pruning generations", err);
 	else
 		store_exec(st, "ROLLBACK", "pruning generations", NULL);
 	/* the pages of the deleted rows go back to the file system */
 	if (!rc && n)
-		rc = store_give_back(st, err);
+		rc = store_give_back(st, &gc, err);
 	if (rc) {
 		free(out);
 		return rc;

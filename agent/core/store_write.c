@@ -396,6 +396,7 @@ void vigil_store_rollback(struct vigil_store *st)
 
 int vigil_store_prune(struct vigil_store *st, unsigned keep, struct vigil_err *err)
 {
+	struct store_gc gc;
 	sqlite3_stmt *s = NULL;
 	int rc;
 
@@ -417,12 +418,12 @@ int vigil_store_prune(struct vigil_store *st, unsigned keep, struct vigil_err *e
 		sqlite3_finalize(s);
 	}
 	if (!rc)
-		rc = store_gc(st, err);
+		rc = store_gc(st, &gc, err);
 	if (!rc)
 		rc = store_exec(st, "COMMIT", "pruning old generations", err);
 	if (rc) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
-	return store_give_back(st, err);
+	return store_give_back(st, &gc, err);
 }

@@ -150,7 +150,22 @@ static void keep_verdict(struct vigil_memdump_result *res, struct vigil_lime_out
 	}
 }
 
-static int run_lime(const struct vigil_memdump_opts *o, struct vigil_lime_out *out,
+/* The caller's sink, shut while LiME's file mode reads back the file LiME
+ * wrote itself (the bytes are already where they belong). */
+struct gate {
+	vigil_lime_sink_fn sink;
+	void *ctx;
+	int shut;
+};
+
+static int gate_sink(void *ctx, const void *buf, size_t len, struct vigil_err *err)
+{
+	struct gate *g = ctx;
+
+	return g->shut ? 0 : g->sink(g->ctx, buf, len, err);
+}
+
+static int run_lime(const struct vigil_memdump_opts *o, struct vigil_lime_out *out, struct gate *g,
 		    struct vigil_memdump_result *res, struct vigil_err *err)
 {
 	const char *name = res->modinfo.name[0] ? res->modinfo.name : "lime";
@@ -159,7 +174,14 @@ static int run_lime(const struct vigil_memdump_opts *o, struct vigil_lime_out *o
 	if (res->n_ram && vigil_lime_check_expect(vigil_lime_out_check(out), res->ram, res->n_ram))
 		return vigil_err_set(err, -ENOMEM, "out of memory");
 	read_line("/proc/sys/kernel/tainted", res->taint_before, sizeof(res->taint_before));
-	rc = vigil_limemod_acquire(res->module_path, name, o->timeout_ms, out, &res->lime, err);
+	if (o->lime_file) {
+		g->shut = 1;
+		rc = vigil_limemod_acquire_file(res->module_path, name, o->lime_file, o->timeout_ms, out,
+						&res->lime, err);
+		g->shut = 0;
+	} else {
+		rc = vigil_limemod_acquire(res->module_path, name, o->timeout_ms, out, &res->lime, err);
+	}
 	read_line("/proc/sys/kernel/tainted", res->taint_after, sizeof(res->taint_after));
 	res->method = VIGIL_MEMDUMP_LIME;
 	return rc;
@@ -168,12 +190,14 @@ static int run_lime(const struct vigil_memdump_opts *o, struct vigil_lime_out *o
 int vigil_memdump_run(const struct vigil_memdump_opts *o, vigil_lime_sink_fn sink, void *ctx,
 		      struct vigil_memdump_result *res, struct vigil_err *err)
 {
-	struct vigil_lime_out *out = vigil_lime_out_new(sink, ctx);
+	struct gate g = { sink, ctx, 0 };
+	struct vigil_lime_out *out = vigil_lime_out_new(gate_sink, &g);
 	struct vigil_err ie = { "" };
 	struct utsname u;
 	int rc, lime_ok = -1, kcore_ok = -1;
 
 	memset(res, 0, sizeof(*res));
+	snprintf(res->lime.mode, sizeof(res->lime.mode), "%s", o->lime_file ? "file" : "tcp");
 	if (!out)
 		return vigil_err_set(err, -ENOMEM, "out of memory");
 	uname(&u);
@@ -189,12 +213,13 @@ int vigil_memdump_run(const struct vigil_memdump_opts *o, vigil_lime_sink_fn sin
 		snprintf(res->why_not_lime, sizeof(res->why_not_lime), "not asked (--method kcore)");
 	if (o->method == VIGIL_MEMDUMP_LIME) {
 		snprintf(res->why_not_kcore, sizeof(res->why_not_kcore), "not asked (--method lime)");
-		rc = lime_ok ? vigil_err_set(err, lime_ok, "lime: %s", res->why_not_lime) : run_lime(o, out, res, err);
+		rc = lime_ok ? vigil_err_set(err, lime_ok, "lime: %s", res->why_not_lime) : run_lime(o, out, &g, res, err);
 		goto out;
 	}
 	if (o->method == VIGIL_MEMDUMP_AUTO && !lime_ok) {
-		rc = run_lime(o, out, res, err);
-		if (!rc || vigil_lime_out_bytes(out)) {
+		rc = run_lime(o, out, &g, res, err);
+		/* LiME's file mode wrote the file once it loaded: no going back either */
+		if (!rc || vigil_lime_out_bytes(out) || (o->lime_file && res->lime.loaded)) {
 			snprintf(res->why_not_kcore, sizeof(res->why_not_kcore), "not needed: lime ran");
 			goto out;
 		}

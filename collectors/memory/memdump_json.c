@@ -25,8 +25,8 @@ static json_t *ranges_json(const struct vigil_lime_range *r, size_t n)
 
 static json_t *lime_json(const struct vigil_memdump_result *res)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:s}",
-			 "module", res->module_path, "module_name", res->modinfo.name,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:s}",
+			 "mode", res->lime.mode, "module", res->module_path, "module_name", res->modinfo.name,
 			 "module_vermagic", res->modinfo.vermagic, "kernel_vermagic", res->kernel_vermagic,
 			 "loaded", res->lime.loaded, "unloaded", res->lime.unloaded,
 			 "load_errno", res->lime.load_errno, "lime_sha256", res->lime.lime_digest,

@@ -1,7 +1,7 @@
 /* dpkg_explain.c - the package explainer `check` and the daemon call for
  * each difference (see dpkg.h and compare.h's struct vigil_explainer).
  * Cost: nothing until the first difference; then the lazy database (status,
- * diversions, the owner index: about 3 MB here) and every dpkg.log event,
+ * diversions, the owner index: about 2 MB here) and every dpkg.log event,
  * and the .list and .md5sums of the packages that own a differing path; a
  * lookup per differing path, a scan of the log events per path whose content
  * matches its package, and the MD5 of each differing packaged file, read

@@ -39,12 +39,11 @@ int dpkg_read(const struct vigil_dpkg *db, int rootfd, const char *path, char **
 	return vigil_rootfs_read(rootfd, path, VIGIL_DPKG_MAX_FILE, buf, len);
 }
 
-int dpkg_read_info(const struct vigil_dpkg *db, int rootfd, const struct vigil_dpkg_pkg *p, const char *stem,
-		   const char *ext, char **buf, size_t *len, char *path, size_t size)
+int dpkg_info_names(const struct vigil_dpkg_pkg *p, const char *stem, const char *ext, char names[2][600])
 {
 	const char *alt[2] = { stem ? stem : p->id, NULL };
 	char other[512];
-	int rc = -ENOENT;
+	int n = 0;
 
 	if (!stem) {
 		if (strcmp(p->id, p->name))
@@ -52,10 +51,21 @@ int dpkg_read_info(const struct vigil_dpkg *db, int rootfd, const struct vigil_d
 		else if (p->arch && snprintf(other, sizeof(other), "%s:%s", p->name, p->arch) < (int)sizeof(other))
 			alt[1] = other;
 	}
-	for (int i = 0; i < 2 && alt[i]; i++) {
-		if (snprintf(path, size, "%s/%s.%s", VIGIL_DPKG_INFO, alt[i], ext) >= (int)size)
-			return -ENAMETOOLONG;
-		rc = dpkg_read(db, rootfd, path, buf, len);
+	for (int i = 0; i < 2 && alt[i]; i++)
+		if (snprintf(names[n], 600, "%s/%s.%s", VIGIL_DPKG_INFO, alt[i], ext) < 600)
+			n++;
+	return n;
+}
+
+int dpkg_read_info(const struct vigil_dpkg *db, int rootfd, const struct vigil_dpkg_pkg *p, const char *stem,
+		   const char *ext, char **buf, size_t *len, char *path, size_t size)
+{
+	char names[2][600];
+	int n = dpkg_info_names(p, stem, ext, names), rc = -ENAMETOOLONG;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(path, size, "%s", names[i]);
+		rc = dpkg_read(db, rootfd, names[i], buf, len);
 		if (rc != -ENOENT)
 			break;
 	}

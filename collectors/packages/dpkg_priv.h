@@ -45,9 +45,9 @@ struct vigil_dpkg {
 	char *warn;
 	size_t warn_len;
 	/* lazy databases only (vigil_dpkg_open_lazy, dpkg_lazy.c): who lists
-	 * which path, as (hash of the canonical path, package) sorted by hash,
+	 * which path, as (32-bit hash of the canonical path, package) in one sorted uint64,
 	 * and which packages' .list and .md5sums are read in (NULL: all) */
-	struct dpkg_own *own;
+	uint64_t *own; /* (32-bit hash << 32) | package: a match is only a candidate */
 	size_t n_own, cap_own;
 	unsigned char *loaded;
 	/* vigil_dpkg_open_reader: where the files come from (NULL: rootfd) */
@@ -55,10 +55,6 @@ struct vigil_dpkg {
 	void *rd_arg;
 };
 
-struct dpkg_own {
-	uint64_t hash;
-	uint32_t pkg;
-};
 
 /* dpkg_lines.c: splits buf into lines; each has its number; the last line
  * may lack its newline.  A NUL byte or a line over VIGIL_DPKG_MAX_LINE is an
@@ -84,6 +80,9 @@ void dpkg_pkg_clear(struct vigil_dpkg_pkg *p);
 /* FNV-1a over the path as the index keys it (canonical form) */
 uint64_t dpkg_path_hash(const struct vigil_dpkg *db, const char *path, size_t n);
 
+/* dpkg_open.c: the names info/STEM.EXT of package p may have, in the
+ * order tried (below); their number. */
+int dpkg_info_names(const struct vigil_dpkg_pkg *p, const char *stem, const char *ext, char names[2][600]);
 /* dpkg_open.c: info/STEM.EXT of package p (without a stem: its id, then
  * the other form of its name, as debsums does) into *buf, its name in path. */
 int dpkg_read_info(const struct vigil_dpkg *db, int rootfd, const struct vigil_dpkg_pkg *p, const char *stem,

@@ -68,6 +68,7 @@ int vigil_lime_tcp_fetch(const struct vigil_lime_tcp *t, struct vigil_lime_out *
 struct vigil_limemod_run {
 	int loaded, unloaded;
 	int load_errno;  /* finit_module's errno, 0 when it loaded */
+	char mode[8];    /* "tcp" or "file" */
 	char lime_digest[65];
 	char unload_error[128];
 };
@@ -79,5 +80,17 @@ struct vigil_limemod_run {
  * (vigil_lime_out_finish).  0 or -errno. */
 int vigil_limemod_acquire(const char *path, const char *modname, int timeout_ms, struct vigil_lime_out *out,
 			  struct vigil_limemod_run *run, struct vigil_err *err);
+
+/* The file mode: loads path with `format=lime path=FILE digest=sha256`;
+ * LiME writes the dump to FILE and its digest to FILE.sha256 itself (FILE
+ * absolute, without blanks or quotes: it travels as a module parameter; the
+ * caller creates FILE, in the evidence dir; FILE.sha256 is created here
+ * with O_EXCL so that LiME never writes through a planted name, and removed
+ * once read).  The load returns when both are written; a file that stops
+ * growing for timeout_ms is a timeout.  Then the module is unloaded, LiME's
+ * digest goes into run->lime_digest and FILE is read through out (SHA-256
+ * and validation; out's sink must not write FILE again).  0 or -errno. */
+int vigil_limemod_acquire_file(const char *path, const char *modname, const char *file, int timeout_ms,
+			       struct vigil_lime_out *out, struct vigil_limemod_run *run, struct vigil_err *err);
 
 #endif

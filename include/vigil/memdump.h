@@ -33,6 +33,10 @@ struct vigil_memdump_opts {
 	const char *lockdown_path; /* NULL: /sys/kernel/security/lockdown */
 	uint64_t max_bytes;        /* kcore only: stop after this many bytes, 0: all */
 	int timeout_ms;            /* per stage (LiME: connect, idle stream, digest, unload) */
+	/* LiME's file mode: LiME writes the dump itself to this absolute path (the
+	 * caller creates it in the evidence dir; the caller's sink writes the same
+	 * file when kcore runs instead) and vigil reads it back; NULL: tcp mode */
+	const char *lime_file;
 };
 
 struct vigil_memdump_result {

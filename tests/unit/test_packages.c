@@ -305,7 +305,7 @@ static void test_open_root(void **state)
 	put(dir, "var/lib/dpkg/status", status, strlen(status));
 	PUTS(dir, "var/lib/dpkg/info/a.list", "/bin\n/bin/a\n");
 	PUTS(dir, "var/lib/dpkg/info/a.md5sums", MD5A "  bin/a\n");
-	PUTS(dir, "var/lib/dpkg/info/m:amd64.list", "/usr/lib/m\n");
+	PUTS(dir, "var/lib/dpkg/info/m:amd64.list", "/usr/lib/m"); /* no last newline */
 	PUTS(dir, "var/lib/dpkg/info/m:amd64.md5sums", MD5B "  usr/lib/m\n");
 	PUTS(dir, "var/lib/dpkg/info/bad.list", "/usr/lib/bad\n");
 	PUTS(dir, "var/lib/dpkg/info/bad.md5sums", "xyz\n");

@@ -351,6 +351,36 @@ static void test_prune_gives_back(void **state)
 	assert_int_equal(verify(f, 4, &err), 0);
 }
 
+/* Pruned versions that sit beside kept versions of the same paths (the
+ * rows are in path order) free no whole page: the store is compacted. */
+static void test_prune_interleaved(void **state)
+{
+	struct fix *f = *state;
+	struct vigil_err err = { "" };
+	struct vigil_store *st;
+	int64_t before, after, prot = 2, *pruned = NULL;
+	size_t n = 0;
+
+	for (int g = 1; g <= 5; g++)
+		assert_int_equal(write_files(f, 0, 1000, g, -1), g); /* every file changes each time */
+	before = db_size(f);
+	st = open_rw(f);
+	/* keep 2 (4, 5) and 2: 1 and 3 go, their rows beside 2's, 4's and 5's */
+	if (vigil_store_retain(st, 2, 0, 0, &prot, 1, &pruned, &n, &err))
+		fail_msg("retain: %s", err.msg);
+	vigil_store_close(st);
+	free(pruned);
+	assert_int_equal(n, 2);
+	after = db_size(f);
+	print_message("      pruning 2 of 5 generations, versions interleaved: %" PRId64 " B -> %" PRId64 " B\n",
+		      before, after);
+	assert_true(after * 10 < before * 8);
+	assert_int_equal(count(f, "SELECT count(*) FROM records"), 3000);
+	for (int64_t g = 2; g <= 5; g++)
+		if (g != 3 && verify(f, g, &err))
+			fail_msg("verify %" PRId64 ": %s", g, err.msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_twice_after_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_gives_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_interleaved, setup, teardown),
 	};
 	struct vigil_err err = { "" };
 
