@@ -324,8 +324,50 @@ static int cases_cb(void *arg, uint64_t lineno, const char *line, size_t len, co
 int vigil_custody_cases(const char *state_dir, FILE *out, int json, struct vigil_err *err)
 {
 	struct cases c = { out, json };
+	struct evw_pendings p;
+	int rc = each_line(state_dir, cases_cb, &c, err);
 
-	return each_line(state_dir, cases_cb, &c, err);
+	/* then the captures with no outcome: running, or interrupted (never silent) */
+	if (rc || (rc = evw_pendings_load(state_dir, &p, err)))
+		return rc;
+	for (size_t i = 0; i < p.n; i++) {
+		const struct evw_pending *x = &p.v[i];
+		const char *why = evw_pending_why(x), *st = evw_pending_live(x) ? "running" : "interrupted";
+
+		if (json) {
+			json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "action", st, "case", x->case_id, "time",
+					      x->time, "archive", x->archive, "error", why, "acquired_seq",
+					      (json_int_t)x->seq);
+			char *t = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+			if (t)
+				fprintf(out, "%s\n", t);
+			free(t);
+			json_decref(j);
+		} else {
+			fprintf(out, "%s\t%s\t%s\t%s\t%s\n", x->case_id[0] ? x->case_id : "-", x->time[0] ? x->time : "-",
+				st, x->archive[0] ? x->archive : "-", why);
+		}
+	}
+	evw_pendings_free(&p);
+	return 0;
+}
+
+int vigil_custody_interrupted(const char *state_dir, uint64_t *n, struct vigil_err *err)
+{
+	struct evw_pendings p;
+	int rc = evw_pendings_load(state_dir, &p, err);
+
+	*n = 0;
+	for (size_t i = 0; !rc && i < p.n; i++)
+		*n += !evw_pending_live(&p.v[i]);
+	evw_pendings_free(&p);
+	return rc;
+}
+
+int custody_walk(const char *state_dir, custody_line_fn cb, void *arg, struct vigil_err *err)
+{
+	return each_line(state_dir, cb, arg, err);
 }
 
 struct segment {

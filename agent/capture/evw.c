@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,8 @@ static int ledger(struct vigil_evw *w, json_t *rec, char **line, struct vigil_er
 
 	json_object_set_new(rec, "case", json_string(w->case_id));
 	json_object_set_new(rec, "examiner", json_string(w->examiner));
+	if (w->acquired) /* the record this one is about (evw_sweep.c pairs them) */
+		json_object_set_new(rec, "acquired_seq", json_integer((json_int_t)evw_seq_of(w->acquired)));
 	text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
 	if (!text)
@@ -338,6 +341,7 @@ static int acquire(struct vigil_evw *w, struct vigil_err *err)
 	json_object_set_new(rec, "action", json_string("acquired"));
 	json_object_set_new(rec, "archive", json_string(w->name));
 	json_object_set_new(rec, "trigger_sha256", json_string(hex));
+	json_object_set_new(rec, "tmp", json_string(w->tmp));
 	return ledger(w, rec, &w->acquired, err);
 }
 
@@ -373,14 +377,19 @@ int vigil_evw_open(const struct vigil_evw_opts *o, struct vigil_evw **out, struc
 		rc = vigil_err_set(err, -errno, "cannot create the evidence dir '%s': %s", w->dir, strerror(errno));
 		goto fail;
 	}
-	if ((rc = acquire(w, err)))
-		goto fail;
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	evw_sweep_before(w);
+	/* the temporary archive first (locked before its name exists: the sweep of
+	 * another capture tells it from an interrupted one), then `acquired` naming it */
+	w->fd = evw_tmp_create(w->tmp);
 	if (w->fd < 0) {
 		rc = vigil_err_set(err, -errno, "cannot create '%s': %s", w->tmp, strerror(errno));
 		w->tmp[0] = '\0';
 		goto fail;
 	}
+	if ((rc = acquire(w, err)))
+		goto fail;
+	if (getenv("VIGIL_TEST_STOP_AFTER_ACQUIRED")) /* tests: stop here, to be killed or resumed */
+		raise(SIGSTOP);
 	if (!space_ok(w)) {
 		rc = vigil_err_set(err, -ENOSPC, "'%s': less than %llu bytes free", w->dir,
 				   (unsigned long long)o->min_free);
@@ -452,15 +461,6 @@ static int sign(struct vigil_evw *w, const char *hex, struct vigil_err *err)
 	return 0;
 }
 
-static uint64_t seq_of(const char *line)
-{
-	json_t *j = json_loads(line, 0, NULL);
-	json_int_t seq = j ? json_integer_value(json_object_get(j, "seq")) : 0;
-
-	json_decref(j);
-	return seq > 0 ? (uint64_t)seq : 0;
-}
-
 static int seal(struct vigil_evw *w, char seal_hex[65], struct vigil_err *err)
 {
 	unsigned char d[32];
@@ -482,7 +482,7 @@ static int seal(struct vigil_evw *w, char seal_hex[65], struct vigil_err *err)
 	if ((rc = ledger(w, rec, &sealed, err)))
 		return evw_fail(w, rc, "%s", err->msg);
 	/* the acquired..sealed stretch of the ledger, as it is there */
-	rc = vigil_custody_segment(w->o.state_dir, seq_of(w->acquired), seq_of(sealed), &custody, &len, err);
+	rc = vigil_custody_segment(w->o.state_dir, evw_seq_of(w->acquired), evw_seq_of(sealed), &custody, &len, err);
 	free(sealed);
 	if (rc)
 		return evw_fail(w, rc, "%s", err->msg);

@@ -75,4 +75,36 @@ int evw_header(struct vigil_evw *w, const char *member, const struct stat *st, u
 int evw_data(struct vigil_evw *w, const void *buf, size_t len);
 int evw_fail(struct vigil_evw *w, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* evw_sweep.c: the temporary archive path (ending in XXXXXX, filled in),
+ * created locked (flock LOCK_EX for the writer's life) before its name
+ * exists; an fd, or -1 and errno. */
+int evw_tmp_create(char *path);
+/* The sweep (vigil_evw_sweep) of w's output dir, before w makes its own
+ * temporary file; a failure is logged, never fatal to the capture. */
+void evw_sweep_before(struct vigil_evw *w);
+/* A ledger line's "seq" (0: none). */
+uint64_t evw_seq_of(const char *line);
+/* The ledger's captures with an `acquired` record and no `archived` or
+ * `failed` one after it, oldest first. */
+struct evw_pending {
+	uint64_t seq;
+	char *archive, *tmp, *case_id, *examiner, *time; /* "" when the record has none */
+	int sealed;
+};
+struct evw_pendings {
+	struct evw_pending *v;
+	size_t n, cap;
+};
+int evw_pendings_load(const char *state_dir, struct evw_pendings *p, struct vigil_err *err);
+void evw_pendings_free(struct evw_pendings *p);
+/* "running: ..." while its writer holds the temporary file, else "interrupted: ..." */
+const char *evw_pending_why(const struct evw_pending *x);
+int evw_pending_live(const struct evw_pending *x);
+
+/* custody.c: calls cb for each line of the ledger (without "\n"), the
+ * previous line beside it; a non-zero return stops the walk and is returned. */
+typedef int (*custody_line_fn)(void *arg, uint64_t lineno, const char *line, size_t len, const char *prev,
+			       size_t prev_len);
+int custody_walk(const char *state_dir, custody_line_fn cb, void *arg, struct vigil_err *err);
+
 #endif

@@ -256,9 +256,31 @@ static struct vigil_config *copy(const struct vigil_config *cfg)
 	return c;
 }
 
+/* The sweep at start and reload: each interrupted capture found is an event. */
+static void swept(void *arg, const char *case_id, const char *tmp, const char *why)
+{
+	emit(arg, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
+	     json_pack("{s:s?,s:s,s:s}", "case", case_id, "tmp", tmp, "error", why), "capture %s %s",
+	     case_id ? case_id : "(no ledger record)", why);
+}
+
+static char *out_dir(const struct vigil_config *cfg);
+
+static void sweep(struct vigil_capture_triggers *t, const struct vigil_config *cfg)
+{
+	struct vigil_err err = { "" };
+	char *dir = out_dir(cfg);
+
+	if (dir && vigil_evw_sweep(cfg->state_dir ? cfg->state_dir : "/var/lib/vigil", dir, swept, t, NULL, &err))
+		vigil_log_warn("evidence dir '%s': the sweep of interrupted captures failed: %s", dir, err.msg);
+	free(dir);
+}
+
 void vigil_capture_triggers_config(struct vigil_capture_triggers *t, const struct vigil_config *cfg)
 {
 	struct vigil_config *c = copy(cfg);
+
+	sweep(t, cfg); /* running captures hold their files' locks: left alone */
 
 	if (!c && cfg->n_triggers) {
 		emit(t, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH, json_pack("{s:s}", "error", "out of memory"),

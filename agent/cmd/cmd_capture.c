@@ -279,6 +279,10 @@ int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
 			return VIGIL_EXIT_DIFF;
 		}
 		printf("ledger verified: %llu records chained\n", (unsigned long long)n);
+		/* the chain is sound; captures started and never finished are said too */
+		if (!vigil_custody_interrupted(sd, &n, &err) && n)
+			printf("%llu capture%s interrupted: no seal or failure recorded (see `vigil cases`)\n",
+			       (unsigned long long)n, n == 1 ? "" : "s");
 		return VIGIL_EXIT_OK;
 	}
 	if (!pub) {

@@ -471,7 +471,7 @@ int vigil_store_open(const char *dir, unsigned flags, struct vigil_store **out, 
 		vigil_store_close(rw);
 		if (rc)
 			return vigil_err_prefix(err, rc, "baseline database of schema version 2 (an older vigil) "
-						"must be migrated, which needs write access:");
+						"must be migrated, which needs write access");
 		return vigil_store_open(dir, flags, out, err);
 	}
 	if (rc)

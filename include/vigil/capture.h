@@ -178,6 +178,19 @@ int vigil_custody_verify(const char *state_dir, uint64_t *n_records, struct vigi
 int vigil_custody_link_ok(const char *line, size_t len, const char *prev_line, size_t prev_len);
 /* Prints one line per case (case, time, outcome, archive, digest). */
 int vigil_custody_cases(const char *state_dir, FILE *out, int json, struct vigil_err *err);
+/* Captures the ledger holds as started but neither archived nor failed whose
+ * writer is gone (agent/capture/evw_sweep.c): their count in *n. */
+int vigil_custody_interrupted(const char *state_dir, uint64_t *n, struct vigil_err *err);
+
+/* The sweep (agent/capture/evw_sweep.c): temporary files in the evidence dir
+ * dir of captures that no longer run (their writer's lock is free) are
+ * removed, and each such capture gets one `failed` record ("interrupted:
+ * found unfinished at TIME, temporary removed"); running captures' files are
+ * left alone.  fn (may be NULL) is told of each (case_id NULL when no
+ * `acquired` record names the file).  Number removed in *removed. */
+typedef void (*vigil_evw_swept_fn)(void *arg, const char *case_id, const char *tmp, const char *why);
+int vigil_evw_sweep(const char *state_dir, const char *dir, vigil_evw_swept_fn fn, void *arg, unsigned *removed,
+		    struct vigil_err *err);
 
 /* ---- verifier (agent/capture/verify.c): reads hostile archives ---- */
 struct vigil_evverify {

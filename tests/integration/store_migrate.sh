@@ -7,7 +7,7 @@
 # command): every generation still verifies with its old signature, shared
 # rows are stored once, diff shows the same changes, the next generation
 # links on, and a tampered shared row is refused by every generation that
-# holds it.
+# holds it; on a read-only file system it is refused, saying why.
 . "$(dirname "$0")/lib.sh"
 set -e
 [ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
@@ -50,4 +50,21 @@ sqlite3 "$DB" "update records set size = size + 1 where path = cast('/data/f1' a
 expect_rc 3 V generations >"$T/gens"
 [ "$(grep -c 'DOES NOT VERIFY' "$T/gens")" = 3 ] || { cat "$T/gens"; fail "a tampered shared row is not refused by 1, 2 and 3"; }
 grep -q '^ *4 .* verified$' "$T/gens" || fail "generation 4 does not hold /data/f1 and should verify"
+# schema 2 on a read-only file system (a mounted image): refused, saying why
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -m 700 "$T/src" "$T/ro"
+	tar -xzf "$top_srcdir/tests/fixtures/store-v2/state.tar.gz" -C "$T/src"
+	chmod 600 "$T/src"/*
+	mount --bind "$T/src" "$T/ro" && on_exit "umount -l '$T/ro'" && mount -o remount,bind,ro "$T/ro" ||
+		fail "cannot bind-mount a read-only copy"
+	printf 'state_dir: %s\nscopes:\n  - name: t\n    paths: [/data]\n' "$T/ro" >"$T/ro.yaml"
+	set +e
+	"$VIGIL" -q --config "$T/ro.yaml" generations >/dev/null 2>"$T/ro.err"
+	rc=$?
+	set -e
+	[ $rc = 3 ] && grep -q 'schema version 2 .* must be migrated, which needs write access' "$T/ro.err" ||
+		fail "read-only schema 2: exit $rc, $(cat "$T/ro.err")"
+elif [ "${CI:-}" = true ]; then
+	fail "CI=true: the read-only case needs root"
+fi
 echo "store_migrate: ok ($v2rows record rows -> $v3rows)"
