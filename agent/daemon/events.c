@@ -219,48 +219,84 @@ static void start_job_check_reply(struct vigil_watch *w, struct change *c)
 	}
 }
 
+/* What a procs finding is, across runs: the process (pid and start time: a
+ * pid is reused, the pair is not), the finding's kind and its address (a
+ * page, a mapping; none for the process's own findings). */
+static void procs_key(json_t *f, char *key, size_t len)
+{
+	const char *addr = json_string_value(json_object_get(f, "address"));
+
+	snprintf(key, len, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "/%s/%s",
+		 json_integer_value(json_object_get(f, "pid")), json_integer_value(json_object_get(f, "start_time")),
+		 json_string_value(json_object_get(f, "action")) ? json_string_value(json_object_get(f, "action")) : "",
+		 addr ? addr : "");
+}
+
+/* One finding as one event. */
+static void procs_emit(struct vigil_watch *w, json_t *f)
+{
+	struct vigil_who who = { .known = 1, .uid = -1, .euid = -1, .auid = -1, .gid = -1 };
+	struct vigil_event ev = { 0 };
+	const char *sev = json_string_value(json_object_get(f, "severity"));
+	json_t *x = json_pack("{s:O}", "procs", f);
+	char *extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
+
+	who.pid = (pid_t)json_integer_value(json_object_get(f, "pid"));
+	if (json_object_get(f, "uid"))
+		who.uid = json_integer_value(json_object_get(f, "uid"));
+	who.exe = json_string_value(json_object_get(f, "exe"));
+	who.comm = json_string_value(json_object_get(f, "comm"));
+	who.container_id = json_string_value(json_object_get(f, "container_id"));
+	who.container_name = json_string_value(json_object_get(f, "container_name"));
+	ev.action = json_string_value(json_object_get(f, "action"));
+	ev.kind = "alert";
+	for (int s = VIGIL_SEV_LOW; s <= VIGIL_SEV_CRITICAL; s++)
+		if (sev && !strcmp(sev, vigil_severity_name(s)))
+			ev.severity = s;
+	ev.message = json_string_value(json_object_get(f, "detail"));
+	ev.source = "procs";
+	ev.who = &who;
+	ev.extra_json = extra;
+	ev.generation = w->gen;
+	vigil_watch_emit(w, &ev);
+	free(extra);
+	json_decref(x);
+}
+
 /* `action: procs`: one event per finding, the process in process.* and
- * container.*, the rest (mapping, address, file offset...) in vigil.procs. */
+ * container.*, the rest (mapping, address, file offset...) in vigil.procs.
+ * A finding is reported once while it persists: a run emits only what the
+ * previous run did not find, and its keys replace the previous run's, so a
+ * finding that went away and came back is reported again.  (Not the
+ * reported.c map: that one keeps a state per path across observations from
+ * several threads, with restores; here one thread compares two whole runs,
+ * and what vanished must be forgotten, which a set per run does by itself.)
+ * A failed run keeps the previous set. */
 static void on_procs(struct vigil_watch *w, struct change *c)
 {
-	json_t *all = c->extra ? json_loads(c->extra, 0, NULL) : NULL, *f;
-	size_t i;
+	json_t *all = c->extra ? json_loads(c->extra, 0, NULL) : NULL, *f, *now = json_object();
+	size_t i, fresh = 0;
+	char key[256];
 
-	if (c->rc || !all) {
+	if (c->rc || !all || !now) {
 		watch_emit_info(w, VIGIL_ACTION_PROCS_FAILED, VIGIL_SEV_HIGH, NULL, "scheduled procs failed: %s",
 				c->rc ? c->msg : "out of memory");
 		json_decref(all);
+		json_decref(now);
 		return;
 	}
 	json_array_foreach (all, i, f) {
-		struct vigil_who who = { .known = 1, .uid = -1, .euid = -1, .auid = -1, .gid = -1 };
-		struct vigil_event ev = { 0 };
-		const char *sev = json_string_value(json_object_get(f, "severity"));
-		json_t *x = json_pack("{s:O}", "procs", f);
-		char *extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
-
-		who.pid = (pid_t)json_integer_value(json_object_get(f, "pid"));
-		if (json_object_get(f, "uid"))
-			who.uid = json_integer_value(json_object_get(f, "uid"));
-		who.exe = json_string_value(json_object_get(f, "exe"));
-		who.comm = json_string_value(json_object_get(f, "comm"));
-		who.container_id = json_string_value(json_object_get(f, "container_id"));
-		who.container_name = json_string_value(json_object_get(f, "container_name"));
-		ev.action = json_string_value(json_object_get(f, "action"));
-		ev.kind = "alert";
-		for (int s = VIGIL_SEV_LOW; s <= VIGIL_SEV_CRITICAL; s++)
-			if (sev && !strcmp(sev, vigil_severity_name(s)))
-				ev.severity = s;
-		ev.message = json_string_value(json_object_get(f, "detail"));
-		ev.source = "procs";
-		ev.who = &who;
-		ev.extra_json = extra;
-		ev.generation = w->gen;
-		vigil_watch_emit(w, &ev);
-		free(extra);
-		json_decref(x);
+		procs_key(f, key, sizeof(key));
+		json_object_set_new(now, key, json_true());
+		if (w->procs_seen && json_object_get(w->procs_seen, key))
+			continue;
+		fresh++;
+		procs_emit(w, f);
 	}
-	vigil_log_info("scheduled procs: %zu findings over %" PRIu64 " processes", json_array_size(all), c->seen);
+	vigil_log(VIGIL_LOG_NOTICE, "scheduled procs: %zu findings (%zu new, reported) over %" PRIu64 " processes",
+		  json_array_size(all), fresh, c->seen);
+	json_decref(w->procs_seen);
+	w->procs_seen = now;
 	json_decref(all);
 }
 

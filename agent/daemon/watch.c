@@ -217,6 +217,7 @@ static void watch_release(struct vigil_watch *w)
 	for (size_t i = 0; i < w->nprefixes; i++)
 		free(w->prefixes[i]);
 	vigil_reported_free(w->rep);
+	json_decref(w->procs_seen);
 	free(w->scopes_sig);
 	pthread_mutex_destroy(&w->res_mu);
 	watch_cfgref_put(w->cr);

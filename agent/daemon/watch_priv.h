@@ -161,6 +161,7 @@ struct vigil_watch {
 	size_t nheld;
 
 	struct vigil_reported *rep;
+	json_t *procs_seen;     /* `action: procs`: the last run's findings (keys), loop thread only */
 
 	/* the state dir: changed by someone else -> verified again */
 	struct vigil_statewatch *sd;

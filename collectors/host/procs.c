@@ -65,6 +65,7 @@ json_t *procs_finding(json_t *findings, json_t *proc, const char *action, int se
 	json_object_set_new(f, "action", json_string(action));
 	json_object_set_new(f, "severity", json_string(vigil_severity_name(severity)));
 	copy_key(f, proc, "pid");
+	copy_key(f, proc, "start_time");
 	copy_key(f, proc, "uid");
 	copy_key(f, proc, "comm");
 	copy_key(f, proc, "exe");
@@ -191,6 +192,24 @@ static ssize_t read_text(const char *path, char *buf, size_t len)
 	return n;
 }
 
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks
+ * since boot; with the pid it names one process for as long as the host runs
+ * (a pid is reused, the pair is not).  -1 when unreadable.  comm (field 2)
+ * may hold spaces and parentheses: the fields are counted after its last ')'. */
+static long long start_ticks(struct pctx *x, pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int field = 2;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", x->proc, (int)pid);
+	if (read_text(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+		return -1;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return field == 22 && *p >= '0' && *p <= '9' ? strtoll(p, NULL, 10) : -1;
+}
+
 /* The process's entry, NULL when it is a kernel thread, gone, or not in the
  * container asked for. */
 static json_t *describe(struct pctx *x, pid_t pid)
@@ -219,6 +238,7 @@ static json_t *describe(struct pctx *x, pid_t pid)
 		return NULL;
 	json_object_set_new(o, "pid", json_integer(pid));
 	json_object_set_new(o, "ppid", json_integer(ppid));
+	json_object_set_new(o, "start_time", json_integer(start_ticks(x, pid)));
 	json_object_set_new(o, "uid", json_integer((json_int_t)uid));
 	if (!strncmp(buf, "Name:\t", 6) && (p = strchr(buf, '\n'))) {
 		*p = '\0';
