@@ -117,15 +117,26 @@ static int fetch_stream(const struct vigil_lime_tcp *t, struct vigil_lime_out *o
 
 static int fetch_digest(const struct vigil_lime_tcp *t, char hex[65], struct vigil_err *err)
 {
+	long long deadline = now_ms() + t->timeout_ms;
 	char buf[65];
 	size_t have = 0;
-	int fd = connect_retry(t, "digest", err), rc = 0;
+	int fd, rc = 0;
 
+again:
+	fd = connect_retry(t, "digest", err);
 	if (fd < 0)
 		return fd;
 	for (;;) {
 		ssize_t n = read_some(fd, buf + have, sizeof(buf) - have, t->timeout_ms);
 
+		/* Connected to the dump's listener in the moment before it closed
+		 * (its backlog is reset, or closed unread): LiME's digest listener
+		 * is not up yet; connect again. */
+		if (!have && (n == 0 || n == -ECONNRESET) && now_ms() < deadline) {
+			close(fd);
+			poll(NULL, 0, RETRY_MS);
+			goto again;
+		}
 		if (n == 0)
 			break;
 		if (n < 0) {

@@ -179,7 +179,7 @@ static void test_find(void **state)
 }
 
 /* ---- a LiME protocol server on 127.0.0.1, in a child process ---------- */
-enum srv_mode { SRV_GOOD, SRV_LATE, SRV_DIES, SRV_BAD_DIGEST, SRV_NO_DIGEST_LISTENER };
+enum srv_mode { SRV_GOOD, SRV_LATE, SRV_DIES, SRV_BAD_DIGEST, SRV_NO_DIGEST_LISTENER, SRV_DIGEST_CLOSED_FIRST };
 
 static int listen_on(int port)
 {
@@ -231,6 +231,8 @@ static pid_t server(int port, enum srv_mode mode)
 	serve_once(port, stream, mode == SRV_DIES ? sizeof(stream) - 100 : sizeof(stream));
 	if (mode == SRV_NO_DIGEST_LISTENER)
 		_exit(0);
+	if (mode == SRV_DIGEST_CLOSED_FIRST)
+		serve_once(port, hex, 0); /* as the dump's listener closing under a connect: nothing, closed */
 	usleep(100 * 1000); /* LiME sets up the second listener after the dump */
 	serve_once(port, hex, 64);
 	_exit(0);
@@ -300,6 +302,10 @@ static void test_tcp(void **state)
 	assert_int_equal(fetch(SRV_GOOD, 2000, &eq, &err), 0);
 	assert_int_equal(eq, 1);
 	assert_int_equal(fetch(SRV_LATE, 2000, &eq, &err), 0); /* connect retried */
+	assert_int_equal(eq, 1);
+	/* a first digest connection closed with nothing sent: connected again
+	 * (seen under load as ECONNRESET: the dump's listener closing) */
+	assert_int_equal(fetch(SRV_DIGEST_CLOSED_FIRST, 2000, &eq, &err), 0);
 	assert_int_equal(eq, 1);
 	assert_int_equal(fetch(SRV_BAD_DIGEST, 2000, &eq, &err), 0);
 	assert_int_equal(eq, 0); /* the caller sees the difference */
