@@ -3,8 +3,9 @@
  * first one's space, a shared row edited behind vigil's back is refused by
  * every generation that holds it, a path that changes and changes back reads
  * right in each generation, a path put twice is still refused when the
- * first put reused the previous generation's row, and pruning gives the
- * space of rows no generation holds back to the file system. */
+ * first put reused the previous generation's row, pruning gives the
+ * space of rows no generation holds back to the file system, and the Docker
+ * objects of two generations are diffed (vigil_gendiff_objects()). */
 #include "config.h"
 
 #include <errno.h>
@@ -23,7 +24,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "vigil/actions.h"
+#include "vigil/config.h"
 #include "vigil/crypto.h"
+#include "vigil/gendiff.h"
 #include "vigil/record.h"
 #include "vigil/sign.h"
 #include "vigil/store.h"
@@ -381,6 +385,91 @@ static void test_prune_interleaved(void **state)
 			fail_msg("verify %" PRId64 ": %s", g, err.msg);
 }
 
+/* A generation of Docker objects only: n pairs of (kind, key, data). */
+static int64_t write_objects(struct fix *f, const char *const (*o)[3], size_t n)
+{
+	struct vigil_err err = { "" };
+	struct vigil_store *st = open_rw(f);
+	struct vigil_generation g;
+
+	assert_int_equal(vigil_store_begin(st, "baseline", &err), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(vigil_store_put_object(st, o[i][0], o[i][1], o[i][2], strlen(o[i][2]), &err), 0);
+	assert_int_equal(vigil_store_commit(st, f->sk, &g, &err), 0);
+	vigil_store_close(st);
+	return g.id;
+}
+
+struct seen_obj {
+	char line[8][512];
+	size_t n;
+};
+
+static int seen_cb(void *arg, const struct vigil_run_diff *d)
+{
+	struct seen_obj *s = arg;
+
+	assert_null(d->path);
+	assert_true(s->n < 8);
+	snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %d %s %s", d->action, d->object, d->severity,
+		 d->message, d->extra_json);
+	return 0;
+}
+
+static void test_diff_objects(void **state)
+{
+	static const char *const g1[][3] = {
+		{ "layer", "sha256:a", "{\"images\":\"x:1\",\"status\":\"ok\"}" },
+		{ "layer", "sha256:b", "{\"images\":\"x:1\",\"status\":\"ok\"}" },
+		{ "image", "sha256:x", "{\"config_ok\":true,\"layers\":[\"sha256:a\",\"sha256:b\"],\"tags\":[\"x:1\"]}" },
+		{ "cis", "1 2.2", "{\"verdict\":\"pass\"}" },
+	};
+	static const char *const g2[][3] = {
+		{ "layer", "sha256:a", "{\"images\":\"x:1\",\"status\":\"modified\"}" },
+		{ "layer", "sha256:c", "{\"images\":\"y:1\",\"status\":\"ok\"}" },
+		{ "image", "sha256:x", "{\"config_ok\":true,\"layers\":[\"sha256:a\",\"sha256:b\"],\"tags\":[\"x:2\"]}" },
+		{ "image", "sha256:y", "{\"config_ok\":true,\"layers\":[\"sha256:c\"],\"tags\":[\"y:1\"]}" },
+		{ "cis", "1 2.2", "{\"verdict\":\"fail\"}" },
+	};
+	static const char *const want[] = {
+		VIGIL_ACTION_DIFF_LAYER_CHANGED " sha256:a 4 image layer sha256:a: stored differently (status) "
+		"{\"kind\":\"layer\",\"new\":{\"images\":\"x:1\",\"status\":\"modified\"},"
+		"\"old\":{\"images\":\"x:1\",\"status\":\"ok\"}}",
+		VIGIL_ACTION_DIFF_LAYER_REMOVED " sha256:b 1 image layer sha256:b: not in the newer generation "
+		"{\"kind\":\"layer\",\"new\":null,\"old\":{\"images\":\"x:1\",\"status\":\"ok\"}}",
+		VIGIL_ACTION_DIFF_LAYER_ADDED " sha256:c 1 image layer sha256:c: not in the older generation ",
+		VIGIL_ACTION_DIFF_IMAGE_CHANGED " sha256:x 1 image sha256:x: stored differently (tags) ",
+		VIGIL_ACTION_DIFF_IMAGE_ADDED " sha256:y 1 image sha256:y: not in the older generation ",
+	};
+	struct fix *f = *state;
+	struct vigil_err err = { "" };
+	struct vigil_store *st;
+	struct seen_obj seen = { .n = 0 };
+	size_t n = 0;
+
+	assert_int_equal(VIGIL_SEV_LOW, 1);
+	assert_int_equal(VIGIL_SEV_CRITICAL, 4);
+	assert_int_equal(write_objects(f, g1, 4), 1);
+	assert_int_equal(write_objects(f, g2, 5), 2);
+	st = open_rw(f);
+	if (vigil_gendiff_objects(st, 1, 2, seen_cb, &seen, &n, &err))
+		fail_msg("diff: %s", err.msg);
+	assert_int_equal(n, 5);
+	assert_int_equal(seen.n, 5);
+	for (size_t i = 0; i < 5; i++)
+		if (strncmp(seen.line[i], want[i], strlen(want[i])))
+			fail_msg("object %zu:\n  got  %s\n  want %s", i, seen.line[i], want[i]);
+	/* the other way round, and a generation against itself */
+	seen.n = 0;
+	assert_int_equal(vigil_gendiff_objects(st, 2, 1, seen_cb, &seen, &n, &err), 0);
+	assert_int_equal(n, 5);
+	assert_non_null(strstr(seen.line[1], VIGIL_ACTION_DIFF_LAYER_ADDED " sha256:b"));
+	seen.n = 0;
+	assert_int_equal(vigil_gendiff_objects(st, 2, 2, seen_cb, &seen, &n, &err), 0);
+	assert_int_equal(n, 0);
+	vigil_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +479,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_twice_after_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_gives_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_interleaved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diff_objects, setup, teardown),
 	};
 	struct vigil_err err = { "" };
 
