@@ -1,8 +1,9 @@
 #!/bin/sh
 # The whole test suite on a fresh Debian 12 machine: installs what it needs,
 # builds, runs `make distcheck` (the tarball builds and its `make check` passes:
-# unit tests + integration tests), `make check` again under ASan+UBSan, then
-# every fuzz target briefly on its seed corpus.  Exit 0 only when all passed.
+# unit tests + integration tests), `make check` again under ASan+UBSan, the
+# daemon's tests under valgrind, LiME/kcore under qemu (make check-memdump),
+# then every fuzz target briefly on its seed corpus.  Exit 0 only when all passed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

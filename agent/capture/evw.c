@@ -341,7 +341,14 @@ static int acquire(struct vigil_evw *w, struct vigil_err *err)
 	json_object_set_new(rec, "action", json_string("acquired"));
 	json_object_set_new(rec, "archive", json_string(w->name));
 	json_object_set_new(rec, "trigger_sha256", json_string(hex));
-	json_object_set_new(rec, "tmp", json_string(w->tmp));
+	{ /* absolute: `vigil cases` from any dir tests its lock */
+		char cwd[PATH_MAX], *abs = NULL;
+
+		if (w->tmp[0] != '/' && getcwd(cwd, sizeof(cwd)))
+			abs = xasprintf("%s/%s", cwd, w->tmp);
+		json_object_set_new(rec, "tmp", json_string(abs ? abs : w->tmp));
+		free(abs);
+	}
 	return ledger(w, rec, &w->acquired, err);
 }
 
