@@ -13,6 +13,7 @@
 #   confidentiality  lockdown=confidentiality: nothing runs, both reasons
 #   integrity-lime   lockdown=integrity, --method lime: the kernel refuses
 #               the unsigned module (finit_module EPERM, recorded), no dump
+#   integrity-lime-file  the same with --lime-mode file: no file left behind
 # The host then validates each dump (vigil memdump --validate against the
 # guest's own /proc/iomem: addresses move between boots) and checks
 # FILE.sha256 and the JSON record.
@@ -20,7 +21,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 VIGIL=${1:-${VIGIL:-$top/build/vigil}}
-cases=${QEMU_LIME_CASES:-lime lime-file kcore integrity confidentiality integrity-lime}
+cases=${QEMU_LIME_CASES:-lime lime-file kcore integrity confidentiality integrity-lime integrity-lime-file}
 fail() { echo "qemu-lime: FAIL: $*" >&2; exit 1; }
 . "$top/scripts/qemu-guest.sh"
 qemu_setup
@@ -116,6 +117,19 @@ for c in $cases; do
 			fail "integrity-lime: the refusal is not reported"
 		[ "$(json "$W/integrity-lime/mem.lime.json" 'd["lime"]["loaded"] or d["lime"]["load_errno"] != 1')" = False ] ||
 			fail "integrity-lime: the record does not say the load failed with EPERM"
+		;;
+	integrity-lime-file)
+		boot integrity-lime-file lime "lockdown=integrity vigil_limemode=file"
+		[ "$(cat "$W/integrity-lime-file/rc")" = 3 ] ||
+			fail "integrity-lime-file: memdump exited $(cat "$W/integrity-lime-file/rc")"
+		grep -q 'finit_module.*Operation not permitted' "$W/integrity-lime-file/log" ||
+			fail "integrity-lime-file: the refusal is not reported"
+		# what vigil made for LiME (FILE.part, LiME's digest file) is gone; the record stays
+		left=$(grep -v -x -e . -e .. -e lost+found -e iomem -e lockdown -e log -e rc -e times -e tainted \
+			-e ls -e lime_loaded_after -e mem.lime.json "$W/integrity-lime-file/ls" || true)
+		[ -z "$left" ] || fail "integrity-lime-file: files left in the evidence dir: $left"
+		[ "$(json "$W/integrity-lime-file/mem.lime.json" 'd["lime"]["mode"] + str(d["lime"]["load_errno"])')" = file1 ] ||
+			fail "integrity-lime-file: the record does not say the file mode's load failed with EPERM"
 		;;
 	*) fail "unknown case $c" ;;
 	esac
