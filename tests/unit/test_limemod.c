@@ -5,7 +5,8 @@
  * our TCP client against a LiME protocol server run by this test on
  * 127.0.0.1 (a test of our client, not a mock of the kernel): the two
  * connections, LiME's digest, a server that is late, one that dies
- * mid-stream, a bad digest, no server at all. */
+ * mid-stream, a bad digest, no server at all; LiME's file mode up to the
+ * load (refused paths, a planted digest name, a load the kernel refuses). */
 #include "config.h"
 
 #include <elf.h>
@@ -332,6 +333,56 @@ static void test_tcp_nobody(void **state)
 	vigil_lime_out_free(o);
 }
 
+/* LiME's file mode, up to what runs without loading a module: the paths a
+ * module parameter cannot carry, a digest file name planted beforehand
+ * (refused, never written through), and a load the kernel refuses (a file
+ * that is no module): recorded, and the digest file vigil made is gone. */
+static void test_file_mode(void **state)
+{
+	struct mem m = { 0 };
+	struct vigil_lime_out *o = vigil_lime_out_new(count_sink, &m);
+	struct vigil_limemod_run run;
+	struct vigil_err err;
+	char ko[128], file[128], planted[140], target[128], digest[140];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	snprintf(ko, sizeof(ko), "%s/notamodule.ko", dir);
+	fd = open(ko, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a module\n", 13), 13);
+	close(fd);
+	assert_int_equal(vigil_limemod_acquire_file(ko, "lime", "mem.lime.part", 1000, o, &run, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "absolute"));
+	assert_int_equal(vigil_limemod_acquire_file(ko, "lime", "/tmp/a b/mem.lime.part", 1000, o, &run, &err),
+			 -EINVAL);
+	assert_int_equal(vigil_limemod_acquire_file(ko, "lime", "/tmp/a\"b", 1000, o, &run, &err), -EINVAL);
+	assert_string_equal(run.mode, "file");
+
+	/* FILE.sha256 planted as a link: refused, its target never created */
+	snprintf(file, sizeof(file), "%s/planted.part", dir);
+	snprintf(planted, sizeof(planted), "%s.sha256", file);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	assert_int_equal(symlink(target, planted), 0);
+	assert_int_equal(vigil_limemod_acquire_file(ko, "lime", file, 1000, o, &run, &err), -EEXIST);
+	assert_int_equal(lstat(target, &st), -1);
+	assert_int_equal(lstat(planted, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+
+	/* the kernel refuses the load: recorded, vigil's digest file removed */
+	snprintf(file, sizeof(file), "%s/refused.part", dir);
+	snprintf(digest, sizeof(digest), "%s.sha256", file);
+	assert_true(vigil_limemod_acquire_file(ko, "lime", file, 1000, o, &run, &err) < 0);
+	print_message("refused: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "finit_module"));
+	assert_int_equal(run.loaded, 0);
+	assert_int_not_equal(run.load_errno, 0);
+	assert_int_equal(lstat(digest, &st), -1);
+	assert_int_equal(vigil_lime_out_bytes(o), 0);
+	vigil_lime_out_free(o);
+}
+
 static int setup(void **state)
 {
 	struct vigil_err err;
@@ -361,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_tcp_nobody),
+		cmocka_unit_test(test_file_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
