@@ -60,6 +60,7 @@ static void ahash_flush(struct vigil_evw *w)
 	if (!w->olen)
 		return;
 	vigil_hasher_write(w->ahasher, w->ad, w->obuf + (size_t)w->ocur * EVW_OBUF, w->olen);
+	vigil_hasher_write(w->bhasher, w->bd, w->obuf + (size_t)w->ocur * EVW_OBUF, w->olen);
 	w->ocur ^= 1;
 	w->olen = 0;
 }
@@ -382,8 +383,10 @@ int vigil_evw_open(const struct vigil_evw_opts *o, struct vigil_evw **out, struc
 	w->hasher = vigil_hasher_new();
 	w->obuf = malloc(2 * EVW_OBUF);
 	w->ahasher = vigil_hasher_new();
-	w->ad = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256) | VIGIL_ALGO_BIT(VIGIL_ALGO_BLAKE2B512));
-	if (!w->notes || !w->targets || !w->buf || !w->obuf || !w->ad || fill_ids(w, o)) {
+	w->bhasher = vigil_hasher_new();
+	w->ad = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
+	w->bd = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_BLAKE2B512));
+	if (!w->notes || !w->targets || !w->buf || !w->obuf || !w->ad || !w->bd || fill_ids(w, o)) {
 		rc = vigil_err_set(err, -ENOMEM, "out of memory"); /* vigil_evw_free frees what was made */
 		goto fail;
 	}
@@ -449,7 +452,7 @@ static int sign(struct vigil_evw *w, const char *hex, struct vigil_err *err)
 	if ((rc = vigil_seckey_load(w->o.state_dir, &key, err)))
 		return rc;
 	/* the archive's BLAKE2b-512 (minisign's prehash) was taken as its bytes were written */
-	vigil_digest_read(w->ad, VIGIL_ALGO_BLAKE2B512, b2);
+	vigil_digest_read(w->bd, VIGIL_ALGO_BLAKE2B512, b2);
 	rc = vigil_minisign_file_hashed(key, w->tmp, b2, comment, err);
 	vigil_seckey_free(key);
 	if (rc)
@@ -533,6 +536,7 @@ int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct v
 				     w->error);
 	ahash_flush(w);
 	vigil_hasher_sync(w->ahasher);
+	vigil_hasher_sync(w->bhasher);
 	vigil_digest_read(w->ad, VIGIL_ALGO_SHA256, d);
 	vigil_hex(d, 32, hex);
 	if ((rc = sign(w, hex, err)) || install(w->tmp, w->final) < 0) {
@@ -602,7 +606,9 @@ void vigil_evw_free(struct vigil_evw *w)
 	/* the hashers first: they may still be hashing into ad or a member's digest */
 	vigil_hasher_free(w->hasher);
 	vigil_hasher_free(w->ahasher);
+	vigil_hasher_free(w->bhasher);
 	vigil_digest_free(w->ad);
+	vigil_digest_free(w->bd);
 	free(w->obuf);
 	free(w->buf);
 	free(w->acquired);

@@ -33,11 +33,13 @@ struct vigil_evw {
 	unsigned char *buf;     /* 2 * EVW_BUF: members are read into one half while the other is hashed */
 	struct vigil_hasher *hasher; /* members' SHA-256 on a second core (NULL: in this thread) */
 	/* the archive's bytes as written, gathered in two halves of EVW_OBUF and
-	 * hashed (SHA-256, BLAKE2b-512) by ahasher on another core */
+	 * hashed on two other threads: SHA-256 into ad (ahasher), BLAKE2b-512,
+	 * minisign's prehash, into bd (bhasher) */
 	unsigned char *obuf;
 	size_t olen;
 	int ocur;
-	struct vigil_hasher *ahasher;
+	struct vigil_hasher *ahasher, *bhasher;
+	struct vigil_digest *bd;
 	int64_t start_ns;
 	int failed, finished;
 	int installed;          /* 1: NAME.sha256, 2: NAME.minisig put in place by us */
