@@ -247,6 +247,7 @@ static const struct enum_val pkg_accepts[] = {
 static const struct key packages_keys[] = {
 	{ "explain", config_p_bool, CFG(packages_explain), 0, 0, NULL, 0 },
 	{ "auto_accept", config_p_enum, CFG(packages_auto_accept), 0, 0, pkg_accepts, 0 },
+	{ "dpkg_wait", config_p_seconds, CFG(packages_dpkg_wait_s), 1, 86400, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -393,6 +394,7 @@ static int config_defaults(struct vigil_config *cfg)
 	cfg->audit_window_ms = 2000;
 	cfg->audit_exec_rate = 1000;
 	cfg->packages_explain = 1;
+	cfg->packages_dpkg_wait_s = 600;
 	if (set_str(&cfg->state_dir, "/var/lib/vigil") ||
 	    set_str(&cfg->control_socket, "/run/vigil/control.sock") ||
 	    set_str(&cfg->pid_file, "/run/vigil/vigil.pid"))

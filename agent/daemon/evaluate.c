@@ -210,6 +210,27 @@ static void queue_layer(struct vigil_watch *w, const struct job *pj)
 	vigil_docker_where_clear(&where);
 }
 
+/* dec concerns a package: 1 when j waits for dpkg (dpkgwait.c); past
+ * packages.dpkg_wait the event says that dpkg's lock was held too long. */
+static int dpkg_wait(struct vigil_watch *w, const struct job *j, struct vigil_decision *dec)
+{
+	char note[128];
+	size_t n;
+
+	if (!j->dpkg_overdue)
+		return vigil_dpkg_lock_held(NULL) == 1 && watch_dpkg_hold(w, j);
+	snprintf(note, sizeof(note), "dpkg's lock was held for longer than %ds (packages.dpkg_wait): judged anyway",
+		 j->cr->cfg->packages_dpkg_wait_s);
+	if (dec->message && dec->message != dec->msg_buf)
+		snprintf(dec->msg_buf, sizeof(dec->msg_buf), "%s", dec->message);
+	else if (!dec->message)
+		dec->msg_buf[0] = '\0';
+	n = strlen(dec->msg_buf);
+	snprintf(dec->msg_buf + n, sizeof(dec->msg_buf) - n, "%s%s", n ? "; " : "", note);
+	dec->message = dec->msg_buf;
+	return 0;
+}
+
 void watch_eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *j)
 {
 	const struct vigil_config *cfg = j->cr->cfg;
@@ -251,9 +272,13 @@ void watch_eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *
 	vigil_compare(sc, d.old, d.cur, &dec);
 	if (dec.action && px) { /* packages: the generation's time is "since" */
 		struct vigil_generation g;
+		const char *plain = dec.action;
 
 		if (!vigil_store_generation(st, __atomic_load_n(&w->gen, __ATOMIC_RELAXED), &g, NULL) &&
 		    px->explain(px->arg, g.created, j->path, j->len, d.old, d.cur, &dec))
+			goto out;
+		/* a package's path while dpkg runs: judged once it is done */
+		if ((dec.action != plain || dec.explain_json) && dpkg_wait(w, j, &dec))
 			goto out;
 	}
 	d.message = dec.message;

@@ -354,6 +354,7 @@ void watch_on_results(struct vigil_loop_async *a, void *ctx)
 	w->res_head = w->res_tail = NULL;
 	w->nres = 0;
 	pthread_mutex_unlock(&w->res_mu);
+	watch_dpkg_arm(w); /* paths held for dpkg: the lock is polled */
 	for (; c; c = next) {
 		next = c->next;
 		c->next = NULL;

@@ -450,3 +450,21 @@ struct job *watch_job_new(struct vigil_watch *w, int type, const char *path, siz
 {
 	return job_alloc(w->cr, type, path, len, source);
 }
+
+/* A J_PATH job again, with its config (any thread); NULL on ENOMEM. */
+struct job *watch_job_copy(const struct job *j)
+{
+	struct job *c = job_alloc(j->cr, j->type, j->path, j->len, j->source);
+
+	if (c && j->from && !(c->from = strdup(j->from))) {
+		watch_job_free(c);
+		return NULL;
+	}
+	if (c) {
+		c->mask = j->mask;
+		c->first_ns = j->first_ns;
+		c->time_ns = j->time_ns;
+		c->dpkg_since = j->dpkg_since;
+	}
+	return c;
+}

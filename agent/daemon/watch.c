@@ -185,6 +185,7 @@ static void watch_release(struct vigil_watch *w)
 	struct change *c, *next;
 
 	watch_workers_stop(w);
+	watch_dpkg_drop(w);
 	vigil_statewatch_free(w->sd);
 	watch_docker_stop(w);
 	vigil_ctl_free(w->ctl);
@@ -200,6 +201,7 @@ static void watch_release(struct vigil_watch *w)
 	vigil_loop_timer_free(w->debounce);
 	vigil_loop_timer_free(w->hold);
 	vigil_loop_timer_free(w->periodic);
+	vigil_loop_timer_free(w->dpkg_timer);
 	vigil_loop_timer_free(w->watchdog);
 	vigil_loop_async_free(w->wake);
 	vigil_output_free(w->out);
@@ -220,6 +222,7 @@ static void watch_release(struct vigil_watch *w)
 	json_decref(w->procs_seen);
 	free(w->scopes_sig);
 	pthread_mutex_destroy(&w->res_mu);
+	pthread_mutex_destroy(&w->dw_mu);
 	watch_cfgref_put(w->cr);
 	free(w->state_dir);
 	free(w);
@@ -248,6 +251,7 @@ static void stop_all(struct vigil_watch *w)
 {
 	drain_at_stop(w);
 	watch_workers_stop(w);
+	watch_dpkg_drop(w);
 	watch_on_results(w->wake, w); /* what the workers finished meanwhile */
 	watch_hold_fire(w->hold, 1, w);
 	if (w->not_evaluated)
@@ -282,6 +286,7 @@ static int watch_alloc(struct vigil_cli *cli, const char *pid_opt, struct vigil_
 	if (gethostname(w->host, sizeof(w->host) - 1) < 0)
 		strcpy(w->host, "localhost");
 	pthread_mutex_init(&w->res_mu, NULL);
+	pthread_mutex_init(&w->dw_mu, NULL);
 	watch_jobq_init(&w->fast);
 	watch_jobq_init(&w->slow);
 	w->pbuckets = 1024;
@@ -328,6 +333,8 @@ static int loop_setup(struct vigil_watch *w, struct vigil_err *err)
 		rc = vigil_loop_timer_new(w->loop, CLOCK_MONOTONIC, watch_hold_fire, w, &w->hold);
 	if (!rc)
 		rc = vigil_loop_timer_new(w->loop, CLOCK_MONOTONIC, watch_periodic_fire, w, &w->periodic);
+	if (!rc)
+		rc = vigil_loop_timer_new(w->loop, CLOCK_MONOTONIC, watch_dpkg_fire, w, &w->dpkg_timer);
 	if (!rc)
 		rc = vigil_loop_async_new(w->loop, watch_on_results, w, &w->wake);
 	if (rc && !err->msg[0])

@@ -68,6 +68,8 @@ struct job {
 	const char *source;
 	int startup;      /* J_CHECK: what changed while the daemon was down */
 	int untrusted;    /* J_CHECK: refused, the baseline did not verify */
+	int64_t dpkg_since; /* J_PATH: held for dpkg since (loop clock ns), 0 never */
+	int dpkg_overdue; /* J_PATH: dpkg's lock held past packages.dpkg_wait */
 	size_t len;
 	char path[];
 };
@@ -160,6 +162,12 @@ struct vigil_watch {
 	struct change *held_head, *held_tail;
 	size_t nheld;
 
+	/* paths waiting for dpkg to finish (dpkgwait.c) */
+	pthread_mutex_t dw_mu;
+	struct job *dw_head;
+	size_t ndw;
+	struct vigil_loop_timer *dpkg_timer;
+
 	struct vigil_reported *rep;
 	json_t *procs_seen;     /* `action: procs`: the last run's findings (keys), loop thread only */
 
@@ -215,6 +223,7 @@ void watch_done_push(struct vigil_watch *w, const struct job *j, int rc, const c
 		      const struct vigil_tally *t, int64_t new_gen);
 void watch_job_free(struct job *j);
 struct job *watch_job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source);
+struct job *watch_job_copy(const struct job *j);
 void watch_jobq_init(struct jobq *q);
 size_t watch_jobq_len(struct jobq *q);
 void watch_jobq_push(struct jobq *q, struct job *j);
@@ -254,6 +263,12 @@ void watch_periodic_arm(struct vigil_watch *w);
 void watch_periodic_fire(struct vigil_loop_timer *t, uint64_t n, void *ctx);
 int watch_rebuild(struct vigil_watch *w, int rescan, struct vigil_err *err);
 char *watch_scopes_signature(const struct vigil_config *cfg);
+
+/* dpkgwait.c */
+int watch_dpkg_hold(struct vigil_watch *w, const struct job *j);
+void watch_dpkg_arm(struct vigil_watch *w);
+void watch_dpkg_fire(struct vigil_loop_timer *t, uint64_t n, void *ctx);
+void watch_dpkg_drop(struct vigil_watch *w);
 
 /* docker_watch.c */
 void watch_docker_start(struct vigil_watch *w);

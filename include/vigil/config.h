@@ -122,6 +122,7 @@ struct vigil_config {
 	/* packages: dpkg's records explain changes (collectors/packages/) */
 	int packages_explain;     /* classify differences of packaged paths */
 	int packages_auto_accept; /* enum vigil_pkg_accept */
+	int packages_dpkg_wait_s; /* daemon: longest wait for dpkg's lock before judging */
 
 	/* capture: the daemon's triggered captures (agent/capture/trigger.c) */
 	char *evidence_dir;        /* NULL: STATE_DIR/evidence */

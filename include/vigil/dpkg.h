@@ -37,6 +37,8 @@
 #define VIGIL_DPKG_INFO "/var/lib/dpkg/info"
 #define VIGIL_DPKG_DIVERSIONS "/var/lib/dpkg/diversions"
 #define VIGIL_DPKG_LOG "/var/log/dpkg.log"
+#define VIGIL_DPKG_LOCK "/var/lib/dpkg/lock"
+#define VIGIL_DPKG_LOCK_FRONTEND "/var/lib/dpkg/lock-frontend"
 /* Bounds on what is read: larger files are refused (-EFBIG), never truncated. */
 #define VIGIL_DPKG_MAX_FILE (256u << 20)
 #define VIGIL_DPKG_MAX_LINE 65536
@@ -231,6 +233,11 @@ int vigil_dpkg_explain_new(const char *root, int auto_accept, struct vigil_dpkg_
 struct vigil_dpkg_explain *vigil_dpkg_explain_lazy(const char *root, int auto_accept);
 const struct vigil_explainer *vigil_dpkg_explainer(const struct vigil_dpkg_explain *x);
 void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x);
+/* 1 while dpkg or apt runs in root (NULL: the host): an fcntl lock is held on
+ * /var/lib/dpkg/lock-frontend or lock (asked about, never taken; dpkg puts a
+ * package's files in place before its new .md5sums, so they are judged once
+ * it is done); 0 when not (or no such file); -errno. */
+int vigil_dpkg_lock_held(const char *root);
 
 /* --- containers: an image's own database explains a container's drift ------
  * (dpkg_container.c; `vigil drift`).  rd reads a file of a view (the Docker
