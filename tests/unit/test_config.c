@@ -166,7 +166,7 @@ static void test_default_is_etc_file(void **state)
 		"critical", "debounce_ms", "rescan_interval", "control_socket", "pid_file",
 		"outputs", "type", "path", "target", "facility", "backlog", "schedule", "action",
 		"every", "at", "audit", "enabled", "install_rules", "execve", "window_ms", "exec_rate",
-		"execve_rules", "packages", "explain", "auto_accept",
+		"execve_rules", "packages", "explain", "auto_accept", "dpkg_wait",
 	};
 	struct vigil_config *cfg = NULL;
 	struct vigil_err err = { "" };

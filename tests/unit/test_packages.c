@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -407,6 +408,61 @@ static int mem_read(void *arg, const char *path, size_t max, char **buf, size_t 
  * merged-/usr kind (its .list says /bin/a, the file is /usr/bin/a), a
  * package upgraded, one installed, one removed (config-files) in the
  * container. */
+/* dpkg's lock: held while another process holds an fcntl lock on
+ * var/lib/dpkg/lock or lock-frontend under the root (as dpkg and apt do),
+ * free when it lets go, and free without the files. */
+static void test_lock_held(void **state)
+{
+	static const char *const names[] = { "lock", "lock-frontend" };
+	char dir[] = "/tmp/vigil-pkg-XXXXXX", path[256];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(vigil_dpkg_lock_held(dir), 0); /* no dpkg at all */
+	snprintf(path, sizeof(path), "mkdir -p '%s/var/lib/dpkg'", dir);
+	assert_int_equal(system(path), 0);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/var/lib/dpkg/%s", dir, names[i]);
+		fd = open(path, O_RDWR | O_CREAT, 0640);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_int_equal(vigil_dpkg_lock_held(dir), 0);
+	for (size_t i = 0; i < 2; i++) {
+		int go[2], done[2];
+		char c = 0;
+		pid_t pid;
+
+		assert_int_equal(pipe(go), 0);
+		assert_int_equal(pipe(done), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (!pid) { /* dpkg: the lock held until told */
+			struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+			close(go[0]);
+			close(done[1]);
+			snprintf(path, sizeof(path), "%s/var/lib/dpkg/%s", dir, names[i]);
+			fd = open(path, O_RDWR);
+			if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0 || write(go[1], "x", 1) != 1)
+				_exit(1);
+			_exit(read(done[0], &c, 1) < 0);
+		}
+		close(go[1]);
+		close(done[0]);
+		assert_int_equal(read(go[0], &c, 1), 1);
+		assert_int_equal(vigil_dpkg_lock_held(dir), 1);
+		close(done[1]);
+		close(go[0]);
+		assert_int_equal(waitpid(pid, &fd, 0), pid);
+		assert_int_equal(fd, 0);
+		assert_int_equal(vigil_dpkg_lock_held(dir), 0);
+	}
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 static void test_container(void **state)
 {
 	static const unsigned char a1[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
@@ -480,7 +536,7 @@ int main(void)
 		cmocka_unit_test(test_status_table), cmocka_unit_test(test_conffile_fields),
 		cmocka_unit_test(test_md5sums_table), cmocka_unit_test(test_usrmerge_and_owners),
 		cmocka_unit_test(test_diversions), cmocka_unit_test(test_log_table),
-		cmocka_unit_test(test_open_root), cmocka_unit_test(test_container),
+		cmocka_unit_test(test_open_root), cmocka_unit_test(test_container), cmocka_unit_test(test_lock_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
