@@ -93,51 +93,7 @@ out:
 
 /* --- Docker objects ------------------------------------------------------------------ */
 
-struct objs {
-	char **key, **data;
-	size_t n, cap;
-};
-
-static void objs_free(struct objs *o)
-{
-	for (size_t i = 0; i < o->n; i++) {
-		free(o->key[i]);
-		free(o->data[i]);
-	}
-	free(o->key);
-	free(o->data);
-	memset(o, 0, sizeof(*o));
-}
-
-/* vigil_store_objects() gives them in key order. */
-static int objs_add(void *arg, const char *kind, const char *key, const void *data, size_t len)
-{
-	struct objs *o = arg;
-
-	(void)kind;
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 32;
-		char **k = realloc(o->key, cap * sizeof(*k)), **d;
-
-		if (!k)
-			return -ENOMEM;
-		o->key = k;
-		d = realloc(o->data, cap * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		o->data = d;
-		o->cap = cap;
-	}
-	o->key[o->n] = strdup(key);
-	o->data[o->n] = strndup(data, len);
-	if (!o->key[o->n] || !o->data[o->n]) {
-		free(o->key[o->n]);
-		free(o->data[o->n]);
-		return -ENOMEM;
-	}
-	o->n++;
-	return 0;
-}
+/* The objects of one kind come from vigil_store_objects() in key order. */
 
 /* The top-level fields of two stored objects that differ, "a, b", in
  * out; 1 when one that matters for integrity is among them (a layer no
@@ -213,12 +169,12 @@ static int emit_object(const char *kind, const char *key, const char *old, const
 static int diff_kind(struct vigil_store *st, int64_t a, int64_t b, const char *kind, vigil_run_diff_cb cb,
 		     void *arg, size_t *n, struct vigil_err *err)
 {
-	struct objs oa = { 0 }, ob = { 0 };
+	struct vigil_store_objlist oa = { 0 }, ob = { 0 };
 	size_t i = 0, j = 0;
-	int rc = vigil_store_objects(st, a, kind, objs_add, &oa, err);
+	int rc = vigil_store_objects(st, a, kind, vigil_store_objlist_add, &oa, err);
 
 	if (!rc)
-		rc = vigil_store_objects(st, b, kind, objs_add, &ob, err);
+		rc = vigil_store_objects(st, b, kind, vigil_store_objlist_add, &ob, err);
 	if (rc == -ENOMEM)
 		vigil_err_set(err, rc, "diff of %s objects: out of memory", kind);
 	while (!rc && (i < oa.n || j < ob.n)) {
@@ -236,8 +192,8 @@ static int diff_kind(struct vigil_store *st, int64_t a, int64_t b, const char *k
 		i += c <= 0;
 		j += c >= 0;
 	}
-	objs_free(&oa);
-	objs_free(&ob);
+	vigil_store_objlist_free(&oa);
+	vigil_store_objlist_free(&ob);
 	return rc;
 }
 

@@ -430,3 +430,43 @@ void vigil_store_scratch_end(struct vigil_store *st)
 	}
 	st->scratch = 0;
 }
+
+int vigil_store_objlist_add(void *arg, const char *kind, const char *key, const void *data, size_t len)
+{
+	struct vigil_store_objlist *l = arg;
+
+	(void)kind;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		char **k = realloc(l->key, cap * sizeof(*k)), **d;
+
+		if (!k)
+			return -ENOMEM;
+		l->key = k;
+		d = realloc(l->data, cap * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		l->data = d;
+		l->cap = cap;
+	}
+	l->key[l->n] = strdup(key);
+	l->data[l->n] = strndup(data, len);
+	if (!l->key[l->n] || !l->data[l->n]) {
+		free(l->key[l->n]);
+		free(l->data[l->n]);
+		return -ENOMEM;
+	}
+	l->n++;
+	return 0;
+}
+
+void vigil_store_objlist_free(struct vigil_store_objlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->key[i]);
+		free(l->data[i]);
+	}
+	free(l->key);
+	free(l->data);
+	memset(l, 0, sizeof(*l));
+}

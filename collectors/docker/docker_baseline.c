@@ -122,45 +122,10 @@ int vigil_docker_layers_baseline(const char *root, struct vigil_store *st, int t
 	return rc ? rc : bad;
 }
 
-struct known {
-	char **keys;
-	char **data;
-	size_t n, cap;
-};
-
-static int collect(void *arg, const char *kind, const char *key, const void *data, size_t len)
-{
-	struct known *k = arg;
-
-	(void)kind;
-	if (k->n == k->cap) {
-		size_t ncap = k->cap ? k->cap * 2 : 64;
-		char **nk = realloc(k->keys, ncap * sizeof(*nk)), **nd;
-
-		if (!nk)
-			return -ENOMEM;
-		k->keys = nk;
-		nd = realloc(k->data, ncap * sizeof(*nd));
-		if (!nd)
-			return -ENOMEM;
-		k->data = nd;
-		k->cap = ncap;
-	}
-	k->keys[k->n] = strdup(key);
-	k->data[k->n] = strndup(data, len);
-	if (!k->keys[k->n] || !k->data[k->n]) {
-		free(k->keys[k->n]);
-		free(k->data[k->n]);
-		return -ENOMEM;
-	}
-	k->n++;
-	return 0;
-}
-
-static long known_find(const struct known *k, const char *key)
+static long known_find(const struct vigil_store_objlist *k, const char *key)
 {
 	for (size_t i = 0; i < k->n; i++) /* objects come in key order; n is small (layers) */
-		if (k->keys[i] && !strcmp(k->keys[i], key))
+		if (k->key[i] && !strcmp(k->key[i], key))
 			return (long)i;
 	return -1;
 }
@@ -200,20 +165,9 @@ struct check {
 	void *arg;
 };
 
-static void known_free(struct known *k)
-{
-	for (size_t i = 0; i < k->n; i++) {
-		free(k->keys[i]);
-		free(k->data[i]);
-	}
-	free(k->keys);
-	free(k->data);
-	memset(k, 0, sizeof(*k));
-}
-
 /* One layer's verification, reported; *critical counts layer-changed. */
 static int report_layer(const struct check *c, const struct vigil_docker *d, const struct vigil_docker_verify *x,
-			struct known *k, int *critical)
+			struct vigil_store_objlist *k, int *critical)
 {
 	long at = known_find(k, x->layer->chain_id);
 	char msg[1024], *ex = extra(d, x, at >= 0 ? k->data[at] : NULL), *users;
@@ -236,8 +190,8 @@ static int report_layer(const struct check *c, const struct vigil_docker *d, con
 		rc = c->cb(c->arg, VIGIL_ACTION_LAYER_ADDED, VIGIL_SEV_LOW, x->layer->chain_id, msg, ex);
 	}
 	if (at >= 0) {
-		free(k->keys[at]);
-		k->keys[at] = NULL;
+		free(k->key[at]);
+		k->key[at] = NULL;
 	}
 	free(users);
 	free(ex);
@@ -264,8 +218,8 @@ static int layers_differ(const char *old, const struct vigil_strv *ids)
  * said by its new layers; a removed one is quiet, like its layers. */
 static int check_images(const struct check *c, const struct vigil_docker *d, int *critical, struct vigil_err *err)
 {
-	struct known k = { 0 };
-	int rc = vigil_store_objects(c->st, c->gen, IMAGE_KIND, collect, &k, err);
+	struct vigil_store_objlist k = { 0 };
+	int rc = vigil_store_objects(c->st, c->gen, IMAGE_KIND, vigil_store_objlist_add, &k, err);
 
 	for (size_t i = 0; i < vigil_docker_n_images(d) && !rc; i++) {
 		const struct vigil_docker_image *im = vigil_docker_image(d, i);
@@ -299,19 +253,19 @@ static int check_images(const struct check *c, const struct vigil_docker *d, int
 		free(ex);
 		(*critical)++;
 	}
-	known_free(&k);
+	vigil_store_objlist_free(&k);
 	return rc;
 }
 
 static int check_run(const struct check *c, struct vigil_err *err)
 {
-	struct known k = { 0 };
+	struct vigil_store_objlist k = { 0 };
 	struct vigil_docker *d = NULL;
 	struct vigil_docker_verify *v = NULL;
 	size_t n = 0;
 	int rc, critical = 0;
 
-	rc = vigil_store_objects(c->st, c->gen, LAYER_KIND, collect, &k, err);
+	rc = vigil_store_objects(c->st, c->gen, LAYER_KIND, vigil_store_objlist_add, &k, err);
 	if (rc)
 		goto out;
 	rc = vigil_docker_load(c->root, NULL, &d, err);
@@ -326,15 +280,15 @@ static int check_run(const struct check *c, struct vigil_err *err)
 	for (size_t i = 0; i < k.n && !rc && c->report_retired; i++) {
 		char msg[256];
 
-		if (!k.keys[i])
+		if (!k.key[i])
 			continue;
-		snprintf(msg, sizeof(msg), "image layer %s is gone (image removed)", k.keys[i]);
-		rc = c->cb(c->arg, VIGIL_ACTION_LAYER_RETIRED, VIGIL_SEV_LOW, k.keys[i], msg, NULL);
+		snprintf(msg, sizeof(msg), "image layer %s is gone (image removed)", k.key[i]);
+		rc = c->cb(c->arg, VIGIL_ACTION_LAYER_RETIRED, VIGIL_SEV_LOW, k.key[i], msg, NULL);
 	}
 	if (!rc && !c->refs)
 		rc = check_images(c, d, &critical, err);
 out:
-	known_free(&k);
+	vigil_store_objlist_free(&k);
 	vigil_docker_verify_free(v, n);
 	vigil_docker_free(d);
 	return rc < 0 ? rc : critical;

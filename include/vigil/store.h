@@ -164,6 +164,15 @@ typedef int (*vigil_store_object_cb)(void *arg, const char *kind, const char *ke
 				     const void *data, size_t len);
 int vigil_store_objects(struct vigil_store *st, int64_t gen, const char *kind,
 			vigil_store_object_cb cb, void *arg, struct vigil_err *err);
+/* The objects of one kind in memory (keys and data as strings, in key
+ * order): vigil_store_objects(st, gen, kind, vigil_store_objlist_add, &l, err)
+ * then vigil_store_objlist_free(&l).  A caller may free and NULL an entry. */
+struct vigil_store_objlist {
+	char **key, **data;
+	size_t n, cap;
+};
+int vigil_store_objlist_add(void *arg, const char *kind, const char *key, const void *data, size_t len);
+void vigil_store_objlist_free(struct vigil_store_objlist *l);
 
 /* A scratch table for `check`: the current scan is written to it and then
  * merged against a generation in path order (bounded memory).  */
