@@ -254,6 +254,26 @@ static void check_started(void *arg, const struct vigil_generation *gen)
 	fflush(stdout);
 }
 
+/* check does not wait for a running dpkg, but a package verdict reached
+ * while dpkg's lock is held says so: the file may be half-upgraded. */
+struct lock_note {
+	const struct vigil_explainer *px;
+	const char *root;
+};
+
+static int explain_noting_lock(void *arg, int64_t since, const char *path, size_t len,
+			       const struct vigil_record *old, const struct vigil_record *cur,
+			       struct vigil_decision *d)
+{
+	const struct lock_note *ln = arg;
+	const char *plain = d->action;
+	int rc = ln->px->explain(ln->px->arg, since, path, len, old, cur, d);
+
+	if (!rc && (d->action != plain || d->explain_json) && vigil_dpkg_lock_held(ln->root) == 1)
+		vigil_dpkg_note(d, "dpkg's lock was held when this was judged: an upgrade may be half done");
+	return rc;
+}
+
 int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
@@ -265,6 +285,8 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 	};
 	struct vigil_docker_locator *loc = NULL;
 	struct vigil_dpkg_explain *px = NULL;
+	struct lock_note ln = { .root = cli->root };
+	struct vigil_explainer lx = { .explain = explain_noting_lock, .arg = &ln };
 	struct vigil_run_result res;
 	struct vigil_err err = { "" };
 	int ret, o_;
@@ -290,7 +312,10 @@ int vigil_cmd_check(struct vigil_cli *cli, int argc, char **argv)
 		vigil_log_err("out of memory");
 		return VIGIL_EXIT_FAIL;
 	}
-	o.explain = vigil_dpkg_explainer(px);
+	if ((ln.px = vigil_dpkg_explainer(px))) {
+		lx.algos = ln.px->algos;
+		o.explain = &lx;
+	}
 	progress_start(&prog, &o);
 	ret = vigil_run_check(&o, &res, &err);
 	progress_end(&prog);

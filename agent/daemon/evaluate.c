@@ -215,19 +215,12 @@ static void queue_layer(struct vigil_watch *w, const struct job *pj)
 static int dpkg_wait(struct vigil_watch *w, const struct job *j, struct vigil_decision *dec)
 {
 	char note[128];
-	size_t n;
 
 	if (!j->dpkg_overdue)
 		return vigil_dpkg_lock_held(NULL) == 1 && watch_dpkg_hold(w, j);
 	snprintf(note, sizeof(note), "dpkg's lock was held for longer than %ds (packages.dpkg_wait): judged anyway",
 		 j->cr->cfg->packages_dpkg_wait_s);
-	if (dec->message && dec->message != dec->msg_buf)
-		snprintf(dec->msg_buf, sizeof(dec->msg_buf), "%s", dec->message);
-	else if (!dec->message)
-		dec->msg_buf[0] = '\0';
-	n = strlen(dec->msg_buf);
-	snprintf(dec->msg_buf + n, sizeof(dec->msg_buf) - n, "%s%s", n ? "; " : "", note);
-	dec->message = dec->msg_buf;
+	vigil_dpkg_note(dec, note);
 	return 0;
 }
 

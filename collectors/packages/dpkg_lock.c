@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "vigil/compare.h"
 #include "vigil/dpkg.h"
 #include "vigil/rootfs.h"
 
@@ -51,4 +53,17 @@ int vigil_dpkg_lock_held(const char *root)
 		rc = held(rootfd, locks[i]);
 	close(rootfd);
 	return rc;
+}
+
+void vigil_dpkg_note(struct vigil_decision *d, const char *note)
+{
+	size_t n;
+
+	if (d->message && d->message != d->msg_buf)
+		snprintf(d->msg_buf, sizeof(d->msg_buf), "%s", d->message);
+	else if (!d->message)
+		d->msg_buf[0] = '\0';
+	n = strlen(d->msg_buf);
+	snprintf(d->msg_buf + n, sizeof(d->msg_buf) - n, "%s%s", n ? "; " : "", note);
+	d->message = d->msg_buf;
 }

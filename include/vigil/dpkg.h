@@ -238,6 +238,9 @@ void vigil_dpkg_explain_free(struct vigil_dpkg_explain *x);
  * package's files in place before its new .md5sums, so they are judged once
  * it is done); 0 when not (or no such file); -errno. */
 int vigil_dpkg_lock_held(const char *root);
+/* Appends note to d's message (in d's buffer, "; " between). */
+struct vigil_decision;
+void vigil_dpkg_note(struct vigil_decision *d, const char *note);
 
 /* --- containers: an image's own database explains a container's drift ------
  * (dpkg_container.c; `vigil drift`).  rd reads a file of a view (the Docker

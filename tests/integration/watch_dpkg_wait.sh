@@ -17,6 +17,7 @@
 #  3. lock held, THANKS.gz changed while the daemon is down:
 #     found by the startup check and a `ctl check` (run.c), neither judges
 #     it while held; records written and lock released -> one package-upgrade;
+#     `vigil check` meanwhile: its verdict says that dpkg's lock was held;
 #  4. packages.dpkg_wait: 2s and the lock held on: copyright's verdict
 #     comes anyway, saying that the lock was held too long.
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
@@ -157,6 +158,21 @@ _rc=0; ctl check >/dev/null || _rc=$?
 wait_for '"action":"check-summary"' $((_sums + 1)) 60 || fail "no check-summary after ctl check"
 [ "$(any_path "$D/THANKS.gz")" = 0 ] ||
 	fail "THANKS.gz judged by ctl check while dpkg's lock was held: $(grep THANKS "$EV")"
+# `vigil check` does not wait, but its verdict says that dpkg's lock was held
+cli_check() {
+	_rc=0; $DAEMON_WRAP "$VIGIL" --config "$CONF" check --json >"$T/cli.json" 2>>"$T/cli.err" || _rc=$?
+	[ "$_rc" = 1 ] || fail "vigil check exited $_rc, expected 1 (differences)"
+	python3 - "$T/cli.json" "$D/THANKS.gz" "$1" "$2" <<'PY' || fail "vigil check's THANKS.gz verdict: $(grep THANKS "$T/cli.json")"
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1]) if ('"path":"%s"' % sys.argv[2]) in l]
+assert len(e) == 1, e
+e = e[0]
+assert e["event"]["action"] == sys.argv[3], e
+assert ("dpkg's lock was held" in e.get("message", "")) == (sys.argv[4] == "held"), e
+PY
+}
+cli_check package-file-tampered held
+[ "$(any_path "$D/THANKS.gz")" = 0 ] || fail "THANKS.gz judged while dpkg's lock was held: $(grep THANKS "$EV")"
 dpkg_upgrade THANKS.gz "$OLDV+vigil1" "$OLDV+vigil2"
 sleep 1
 [ "$(any_path "$D/THANKS.gz")" = 0 ] || fail "THANKS.gz judged while dpkg's lock was held: $(grep THANKS "$EV")"
@@ -165,7 +181,8 @@ wait_for "\"path\":\"$D/THANKS.gz\"" 1 30 || fail "THANKS.gz not judged after dp
 sleep 3
 [ "$(any_path "$D/THANKS.gz")" = 1 ] || fail "THANKS.gz: not exactly one event: $(grep THANKS "$EV")"
 [ "$(n_path package-upgrade "$D/THANKS.gz")" = 1 ] || fail "THANKS.gz not package-upgrade: $(grep THANKS "$EV")"
-echo "ok: a change found by a check while dpkg runs is one package-upgrade, after it"
+cli_check package-upgrade free
+echo "ok: a change found by a check while dpkg runs is one package-upgrade, after it; vigil check says the lock was held"
 stop_daemon
 
 # 4. the lock held past packages.dpkg_wait: judged anyway, and said
