@@ -107,3 +107,51 @@ void watch_dpkg_drop(struct vigil_watch *w)
 		watch_job_free(j);
 	}
 }
+
+/* --- the daemon's runs (run.c: startup check, rescans, ctl check) ----------
+ * The explainer a run is given wraps the package explainer: a difference
+ * whose verdict it changed while dpkg's lock is held is marked, and the
+ * run's diff callback (watch_dpkg_run_hold) holds its path as above instead
+ * of reporting it: evaluated as a single path once the lock is free. */
+static int run_explain(void *arg, int64_t since, const char *path, size_t len, const struct vigil_record *old,
+		       const struct vigil_record *cur, struct vigil_decision *d)
+{
+	struct watch_dpkg_run *dr = arg;
+	const char *plain = d->action;
+	int rc = dr->px->explain(dr->px->arg, since, path, len, old, cur, d);
+
+	dr->held = !rc && (d->action != plain || d->explain_json) && vigil_dpkg_lock_held(NULL) == 1;
+	return rc;
+}
+
+/* The explainer for a run of j's; NULL when there is none. */
+const struct vigil_explainer *watch_dpkg_run_init(struct watch_dpkg_run *dr, const struct job *j)
+{
+	memset(dr, 0, sizeof(*dr));
+	if (!(dr->px = vigil_dpkg_explainer(j->cr->pkg)))
+		return NULL;
+	dr->wrap.algos = dr->px->algos;
+	dr->wrap.explain = run_explain;
+	dr->wrap.arg = dr;
+	return &dr->wrap;
+}
+
+/* The run of j reports d: 1 when its path is held for dpkg (not reported
+ * now), 0 when it is reported now (no package verdict, the lock free, or
+ * the path could not be held: no scope would judge it later, no memory). */
+int watch_dpkg_run_hold(struct vigil_watch *w, struct watch_dpkg_run *dr, const struct job *j,
+			const struct vigil_run_diff *d)
+{
+	struct job *pj;
+	int held;
+
+	if (!dr->held || !d->path)
+		return 0;
+	dr->held = 0;
+	if (!vigil_walk_scope_for(j->cr->cfg, d->path, d->path_len) ||
+	    !(pj = watch_job_path_for(j, d->path, d->path_len)))
+		return 0;
+	held = watch_dpkg_hold(w, pj);
+	watch_job_free(pj);
+	return held;
+}

@@ -244,6 +244,8 @@ void watch_eval_path(struct vigil_watch *w, struct vigil_store *st, struct job *
 	uint64_t stamp;
 	int rc, has_old;
 
+	if (!sc && j->dpkg_since) /* held for dpkg by a check: any scope judges it */
+		sc = vigil_walk_scope_for(cfg, j->path, j->len);
 	if (!sc)
 		return;
 	if (sc->auto_kind == VIGIL_AUTO_DOCKER_LAYERS || vigil_docker_in_layer(j->cr->loc, j->path, j->len)) {
@@ -303,6 +305,7 @@ struct rescan {
 	uint64_t stamp; /* taken before the walk: every record is at least that new */
 	int force;
 	struct vigil_tally t;
+	struct watch_dpkg_run dr; /* package verdicts while dpkg runs: held */
 };
 
 /* A walk of a large tree can take minutes: at stop it gives up at the next
@@ -318,7 +321,8 @@ static int rescan_diff(void *arg, const struct vigil_run_diff *d)
 {
 	struct rescan *r = arg;
 
-	decide(r->w, r->j, d, r->stamp, r->force, &r->t);
+	if (!watch_dpkg_run_hold(r->w, &r->dr, r->j, d))
+		decide(r->w, r->j, d, r->stamp, r->force, &r->t);
 	return 0;
 }
 
@@ -354,7 +358,7 @@ void watch_run_compare(struct vigil_watch *w, struct vigil_store *st, struct job
 	struct vigil_run_opts o = {
 		.loc = j->cr->loc, .state_dir = w->state_dir, .st = st,
 		.gen = __atomic_load_n(&w->gen, __ATOMIC_RELAXED),
-		.diff = rescan_diff, .diff_arg = &r, .say = watch_say_log, .explain = vigil_dpkg_explainer(j->cr->pkg),
+		.diff = rescan_diff, .diff_arg = &r, .say = watch_say_log, .explain = watch_dpkg_run_init(&r.dr, j),
 		.cancelled = walk_cancelled, .cancel_arg = &r,
 	};
 	struct vigil_run_result res;

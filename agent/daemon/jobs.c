@@ -468,3 +468,9 @@ struct job *watch_job_copy(const struct job *j)
 	}
 	return c;
 }
+
+/* A J_PATH job for path, with j's config and source; NULL on ENOMEM. */
+struct job *watch_job_path_for(const struct job *j, const char *path, size_t len)
+{
+	return job_alloc(j->cr, J_PATH, path, len, j->source);
+}

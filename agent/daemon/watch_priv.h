@@ -224,6 +224,7 @@ void watch_done_push(struct vigil_watch *w, const struct job *j, int rc, const c
 void watch_job_free(struct job *j);
 struct job *watch_job_new(struct vigil_watch *w, int type, const char *path, size_t len, const char *source);
 struct job *watch_job_copy(const struct job *j);
+struct job *watch_job_path_for(const struct job *j, const char *path, size_t len);
 void watch_jobq_init(struct jobq *q);
 size_t watch_jobq_len(struct jobq *q);
 void watch_jobq_push(struct jobq *q, struct job *j);
@@ -269,6 +270,15 @@ int watch_dpkg_hold(struct vigil_watch *w, const struct job *j);
 void watch_dpkg_arm(struct vigil_watch *w);
 void watch_dpkg_fire(struct vigil_loop_timer *t, uint64_t n, void *ctx);
 void watch_dpkg_drop(struct vigil_watch *w);
+/* a run's (run.c) package verdicts while dpkg's lock is held: held too */
+struct watch_dpkg_run {
+	const struct vigil_explainer *px; /* the package explainer */
+	struct vigil_explainer wrap;      /* what the run is given */
+	int held;                         /* the last difference explained: hold it */
+};
+const struct vigil_explainer *watch_dpkg_run_init(struct watch_dpkg_run *dr, const struct job *j);
+int watch_dpkg_run_hold(struct vigil_watch *w, struct watch_dpkg_run *dr, const struct job *j,
+			const struct vigil_run_diff *d);
 
 /* docker_watch.c */
 void watch_docker_start(struct vigil_watch *w);

@@ -14,7 +14,10 @@
 #     the lock released: exactly one event, package-upgrade;
 #  2. lock held, README changed and the .md5sums never: released ->
 #     package-file-tampered, once;
-#  3. packages.dpkg_wait: 2s and the lock held on: copyright's verdict
+#  3. lock held, THANKS.gz changed while the daemon is down:
+#     found by the startup check and a `ctl check` (run.c), neither judges
+#     it while held; records written and lock released -> one package-upgrade;
+#  4. packages.dpkg_wait: 2s and the lock held on: copyright's verdict
 #     comes anyway, saying that the lock was held too long.
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
 command -v unshare >/dev/null || skip "unshare missing (util-linux)"
@@ -84,6 +87,29 @@ sentinel() {
 	sleep 1
 }
 
+# dpkg_upgrade FILE FROM TO: what dpkg writes after a package's files: FILE's
+# new sum in sed's .md5sums, sed's Version in status, dpkg.log's lines
+dpkg_upgrade() {
+	python3 - "$T/dpkg" "$(md5sum <"$T/docsed/$1" | cut -d' ' -f1)" "$1" "$2" "$3" <<'PY' || fail "dpkg's records not written"
+import sys
+d, md5, name, old, new = sys.argv[1:6]
+p = d + "/info/sed.md5sums"
+lines = open(p).read().splitlines(True)
+with open(p, "w") as f:
+    for l in lines:
+        f.write(md5 + "  usr/share/doc/sed/" + name + "\n" if l.endswith(" usr/share/doc/sed/" + name + "\n") else l)
+st = open(d + "/status").read().split("\n\n")
+for i, s in enumerate(st):
+    if s.startswith("Package: sed\n"):
+        st[i] = s.replace("\nVersion: " + old + "\n", "\nVersion: " + new + "\n")
+        assert st[i] != s
+open(d + "/status", "w").write("\n\n".join(st))
+PY
+	_now=$(date '+%Y-%m-%d %H:%M:%S')
+	printf '%s upgrade sed:%s %s %s\n%s status installed sed:%s %s\n' \
+		"$_now" "$ARCH" "$2" "$3" "$_now" "$ARCH" "$3" >>"$T/dpkg.log"
+}
+
 start_daemon
 
 # 1. an upgrade as dpkg does it: files first, then sums, status, log; lock released
@@ -91,27 +117,9 @@ hold_lock
 printf 'sed was written by many people.\n' >"$T/docsed/AUTHORS"
 sentinel s1
 [ "$(any_path "$D/AUTHORS")" = 0 ] || fail "AUTHORS judged while dpkg's lock was held: $(grep AUTHORS "$EV")"
-NEWMD5=$(md5sum <"$T/docsed/AUTHORS" | cut -d' ' -f1)
 OLDV=$(dpkg-query -W -f='${Version}' sed)
 ARCH=$(dpkg-query -W -f='${Architecture}' sed)
-python3 - "$T/dpkg" "$NEWMD5" "$OLDV" <<'PY'
-import sys
-d, md5, old = sys.argv[1:4]
-p = d + "/info/sed.md5sums"
-lines = open(p).read().splitlines(True)
-with open(p, "w") as f:
-    for l in lines:
-        f.write(md5 + "  usr/share/doc/sed/AUTHORS\n" if l.endswith(" usr/share/doc/sed/AUTHORS\n") else l)
-st = open(d + "/status").read().split("\n\n")
-for i, s in enumerate(st):
-    if s.startswith("Package: sed\n"):
-        st[i] = s.replace("\nVersion: " + old + "\n", "\nVersion: " + old + "+vigil1\n")
-        assert st[i] != s
-open(d + "/status", "w").write("\n\n".join(st))
-PY
-NOW=$(date '+%Y-%m-%d %H:%M:%S')
-printf '%s upgrade sed:%s %s %s+vigil1\n%s status installed sed:%s %s+vigil1\n' \
-	"$NOW" "$ARCH" "$OLDV" "$OLDV" "$NOW" "$ARCH" "$OLDV" >>"$T/dpkg.log"
+dpkg_upgrade AUTHORS "$OLDV" "$OLDV+vigil1"
 sleep 1
 [ "$(any_path "$D/AUTHORS")" = 0 ] || fail "AUTHORS judged while dpkg's lock was held: $(grep AUTHORS "$EV")"
 release_lock
@@ -134,7 +142,33 @@ sleep 3
 echo "ok: a tampered file while dpkg runs is package-file-tampered once it is done"
 stop_daemon
 
-# 3. the lock held past packages.dpkg_wait: judged anyway, and said
+# 3. changed while the daemon was down, dpkg's lock held: found by the
+# comparison at start (run.c), not inotify, and by a `ctl check` after it:
+# neither judges it while the lock is held; once dpkg's records are written
+# and the lock released, exactly one package-upgrade
+hold_lock
+printf 'thanks to all\n' >"$T/docsed/THANKS.gz"
+start_daemon
+[ "$(any_path "$D/THANKS.gz")" = 0 ] ||
+	fail "THANKS.gz judged by the startup check while dpkg's lock was held: $(grep THANKS "$EV")"
+_sums=$(count '"action":"check-summary"')
+_rc=0; ctl check >/dev/null || _rc=$?
+[ "$_rc" = 1 ] || fail "vigil ctl check exited $_rc, expected 1 (differences)"
+wait_for '"action":"check-summary"' $((_sums + 1)) 60 || fail "no check-summary after ctl check"
+[ "$(any_path "$D/THANKS.gz")" = 0 ] ||
+	fail "THANKS.gz judged by ctl check while dpkg's lock was held: $(grep THANKS "$EV")"
+dpkg_upgrade THANKS.gz "$OLDV+vigil1" "$OLDV+vigil2"
+sleep 1
+[ "$(any_path "$D/THANKS.gz")" = 0 ] || fail "THANKS.gz judged while dpkg's lock was held: $(grep THANKS "$EV")"
+release_lock
+wait_for "\"path\":\"$D/THANKS.gz\"" 1 30 || fail "THANKS.gz not judged after dpkg's lock was released"
+sleep 3
+[ "$(any_path "$D/THANKS.gz")" = 1 ] || fail "THANKS.gz: not exactly one event: $(grep THANKS "$EV")"
+[ "$(n_path package-upgrade "$D/THANKS.gz")" = 1 ] || fail "THANKS.gz not package-upgrade: $(grep THANKS "$EV")"
+echo "ok: a change found by a check while dpkg runs is one package-upgrade, after it"
+stop_daemon
+
+# 4. the lock held past packages.dpkg_wait: judged anyway, and said
 cp "$T/base.yaml" "$CONF"
 printf 'packages:\n  explain: true\n  dpkg_wait: 2s\n' >>"$CONF"
 start_daemon
