@@ -16,7 +16,8 @@
 #                               /out land in $W/NAME; QEMU_DISK (default 400M) sizes /out
 # QEMU_MEM (default 256M: the initramfs carries vigil's shared libraries, ~46 MB
 # with libarchive's libxml2 and ICU, and 160M no longer holds it unpacked),
-# QEMU_ACCEL (default tcg; kvm where usable).  Needs root (apt-get), about
+# QEMU_ACCEL (default tcg; kvm where usable), QEMU_SMP (default 1: virtual CPUs;
+# under TCG each is a host thread).  Needs root (apt-get), about
 # 80 s of package installs the first time.
 qemu_fail() { echo "qemu: FAIL: $*" >&2; exit 1; }
 
@@ -96,7 +97,8 @@ qemu_boot() { # qemu_boot NAME APPEND FILES...
 	truncate -s "${QEMU_DISK:-400M}" "$W/disk.img"
 	mke2fs -q -t ext2 -F "$W/disk.img"
 	t0=$(date +%s)
-	timeout 900 qemu-system-x86_64 -accel "${QEMU_ACCEL:-tcg}" -m "${QEMU_MEM:-256M}" -nic none -display none \
+	timeout 900 qemu-system-x86_64 -accel "${QEMU_ACCEL:-tcg}" -m "${QEMU_MEM:-256M}" -smp "${QEMU_SMP:-1}" \
+		-nic none -display none \
 		-no-reboot -serial file:"$W/$c.console" -kernel /boot/vmlinuz-"$kver" -initrd "$W/initrd.gz" \
 		-drive file="$W/disk.img",format=raw,if=virtio \
 		-append "console=ttyS0 quiet panic=-1 $extra" </dev/null \
