@@ -1,6 +1,12 @@
 /* evw.c - the evidence writer: temporary archive, libarchive output with
  * free-space checks, members from memory, the seal, signature and rename.
  * Reading sources is evw_read.c; the manifest and timeline evw_manifest.c.
+ * Why this file is long (about 620 lines): it is the writer's whole life
+ * cycle, open, the output path (out_write and the archive's hashers), seal,
+ * sign, install and free, and each step's failure handling depends on what the
+ * steps before it left (temporary names, installed companions, the ledger's
+ * acquired record); the parts that stand alone are already out (evw_read,
+ * evw_stream, evw_manifest, evw_union, evw_sweep).
  */
 #include "config.h"
 

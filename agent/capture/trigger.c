@@ -5,6 +5,9 @@
  * code as `vigil capture`) and signals the loop through an async handle; the
  * loop joins it and emits the outcome.  A job owns copies of everything it
  * reads, so a reload (a new config) never touches a running capture.
+ * Why this file is long (about 610 lines): matching, the cooldown, quota and
+ * concurrency policy, the rules' copies and the worker threads share one lock
+ * and one state; splitting them would spread that lock's rules over files.
  */
 #include "config.h"
 
