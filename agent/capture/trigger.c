@@ -1,11 +1,12 @@
 /* trigger.c - rules on events start captures in worker threads.
+ * Why this file is long (about 610 lines): see the end of this comment.
  *
  * The loop thread matches, applies cooldown, quota and concurrency, and
  * starts a thread per capture; the thread runs vigil_capture_run() (the same
  * code as `vigil capture`) and signals the loop through an async handle; the
  * loop joins it and emits the outcome.  A job owns copies of everything it
  * reads, so a reload (a new config) never touches a running capture.
- * Why this file is long (about 610 lines): matching, the cooldown, quota and
+ * It is long because matching, the cooldown, quota and
  * concurrency policy, the rules' copies and the worker threads share one lock
  * and one state; splitting them would spread that lock's rules over files.
  */
