@@ -1,5 +1,5 @@
 /* trigger.c - rules on events start captures in worker threads.
- * Why this file is long (about 610 lines): see the end of this comment.
+ * Why this file is long (about 625 lines): see the end of this comment.
  *
  * The loop thread matches, applies cooldown, quota and concurrency, and
  * starts a thread per capture; the thread runs vigil_capture_run() (the same
@@ -260,23 +260,32 @@ static struct vigil_config *copy(const struct vigil_config *cfg)
 	return c;
 }
 
-/* The sweep at start and reload: each interrupted capture found is an event. */
-static void swept(void *arg, const char *case_id, const char *tmp, const char *why)
+/* The sweep at start and reload: each interrupted capture closed is an event
+ * (an archive found complete: capture-completed, "recovered"). */
+static void swept(void *arg, int kind, const char *case_id, const char *path, const char *msg)
 {
-	emit(arg, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
-	     json_pack("{s:s?,s:s,s:s}", "case", case_id, "tmp", tmp, "error", why), "capture %s %s",
-	     case_id ? case_id : "(no ledger record)", why);
+	if (kind == VIGIL_EVW_SWEPT_ARCHIVED)
+		emit(arg, VIGIL_ACTION_CAPTURE_DONE, VIGIL_SEV_LOW,
+		     json_pack("{s:s?,s:s,s:s,s:b}", "case", case_id, "archive", path, "note", msg, "recovered", 1),
+		     "%s", msg);
+	else if (kind == VIGIL_EVW_SWEPT_FAILED)
+		emit(arg, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
+		     json_pack("{s:s?,s:s,s:s}", "case", case_id, "tmp", path, "error", msg), "capture %s %s",
+		     case_id ? case_id : "(no ledger record)", msg);
+	/* left open (a dir not there, unmounted media): logged by the sweep */
 }
 
 static char *out_dir(const struct vigil_config *cfg);
 
+/* The evidence dir and every dir the ledger's open captures name. */
 static void sweep(struct vigil_capture_triggers *t, const struct vigil_config *cfg)
 {
 	struct vigil_err err = { "" };
 	char *dir = out_dir(cfg);
 
-	if (dir && vigil_evw_sweep(cfg->state_dir ? cfg->state_dir : "/var/lib/vigil", dir, swept, t, NULL, &err))
-		vigil_log_warn("evidence dir '%s': the sweep of interrupted captures failed: %s", dir, err.msg);
+	if (vigil_evw_sweep_ledger(cfg->state_dir ? cfg->state_dir : "/var/lib/vigil", dir,
+				   VIGIL_EVW_SWEEP_ARCHIVES, swept, t, NULL, &err))
+		vigil_log_warn("the sweep of interrupted captures failed: %s", err.msg);
 	free(dir);
 }
 
