@@ -27,6 +27,7 @@
 #ifndef VIGIL_CAPTURE_H
 #define VIGIL_CAPTURE_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -215,5 +216,25 @@ int vigil_evidence_check_fd(int fd, struct vigil_evverify *v, struct vigil_err *
 /* The above on file, then its signature with the public key file pubkey
  * (file.minisig), and file.sha256 when present. */
 int vigil_evidence_verify(const char *file, const char *pubkey, struct vigil_evverify *v, struct vigil_err *err);
+
+/* ---- export (agent/capture/export.c): a verified archive handed over ----
+ * The archive is verified (vigil_evidence_verify with pubkey), copied with
+ * its .sha256 and .minisig into dest_dir (temporary names, the copy's SHA-256
+ * compared with the verified one, fsync, renamed without replacing a file,
+ * the archive last), and an `exported` record is appended to the ledger in
+ * state_dir.  0 exported; 1 the archive does not verify (r->fault; nothing
+ * copied); -errno otherwise (nothing left in dest_dir, unless r->copied: the
+ * copy is complete but the ledger record could not be written). */
+struct vigil_export_opts {
+	const char *archive, *dest_dir, *pubkey, *state_dir;
+	const char *to, *examiner, *note, *case_id; /* may be NULL */
+};
+struct vigil_export_result {
+	char sha256[65];
+	char dest[PATH_MAX]; /* the copy's path */
+	char fault[2048];
+	int copied;
+};
+int vigil_evidence_export(const struct vigil_export_opts *o, struct vigil_export_result *r, struct vigil_err *err);
 
 #endif
