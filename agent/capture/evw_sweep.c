@@ -6,7 +6,8 @@
  * exists unlocked, and the lock lives as long as the writer (the kernel drops
  * it when the process dies, however it dies).  A sweeper that gets the lock
  * knows the writer is gone: it removes the temporary archive and its
- * signature's and digest's temporaries, and appends one `failed` record
+ * signature's and digest's temporaries (and `.mem.lime`, LiME's file-mode
+ * spool, with LiME's digest beside it), and appends one `failed` record
  * ("interrupted: found unfinished at TIME, temporary removed") for the
  * capture whose `acquired` record names that temporary file.  One that does
  * not get the lock leaves everything alone.  Two sweepers at once: the one
@@ -287,7 +288,9 @@ static int kind_of(const char *nm, size_t *mlen)
 		*mlen = (size_t)(t - nm) + 11;
 		if (!t[11])
 			return T_MAIN;
-		if (!strcmp(t + 11, ".minisig") || !strncmp(t + 11, ".minisig.tmp-", 13))
+		/* companions: the signature's temporary, LiME's spool and its digest */
+		if (!strcmp(t + 11, ".minisig") || !strncmp(t + 11, ".minisig.tmp-", 13) ||
+		    !strcmp(t + 11, VIGIL_EVW_MEM_SPOOL) || !strcmp(t + 11, VIGIL_EVW_MEM_SPOOL ".sha256"))
 			return T_SIG;
 		return -1;
 	}
@@ -322,25 +325,30 @@ static int name_live(int dfd, const char *name, size_t len)
 }
 
 /* The main temporary file `name`, its writer gone: removed (with its
- * signature's temporary).  1 removed, 0 left (running, or another sweeper's). */
+ * signature's temporary and LiME's spool, if any).  1 removed, 0 left (running, or another sweeper's). */
 static int take(int dfd, const char *name)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), rc = 0;
 	struct stat a, b;
-	char sig[NAME_MAX + 16];
+	char sig[NAME_MAX + 32];
 
 	if (fd < 0)
 		return 0;
 	if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && S_ISREG(a.st_mode) && a.st_nlink > 0 &&
 	    !fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+		static const char *const comp[] = { ".minisig", VIGIL_EVW_MEM_SPOOL, VIGIL_EVW_MEM_SPOOL ".sha256" };
+
 		if (unlinkat(dfd, name, 0) < 0) { /* a read-only dir (the daemon's unit): said, left open */
 			vigil_log_warn("cannot remove '%s', the temporary archive of an interrupted capture: %s",
 				       name, strerror(errno));
-		} else {
-			snprintf(sig, sizeof(sig), "%s.minisig", name);
-			unlinkat(dfd, sig, 0);
-			rc = 1;
+			close(fd);
+			return 0;
 		}
+		for (size_t i = 0; i < sizeof(comp) / sizeof(comp[0]); i++) {
+			snprintf(sig, sizeof(sig), "%s%s", name, comp[i]);
+			unlinkat(dfd, sig, 0);
+		}
+		rc = 1;
 	}
 	close(fd); /* after the unlink: a sweeper waiting for the lock sees st_nlink 0 */
 	return rc;

@@ -62,8 +62,9 @@ static const char capture_usage[] =
 	"       [--case ID] [--examiner NAME] [--note TEXT] [-o DIR] [--max-file-size SIZE] [--min-free SIZE]\n"
 	"       [--compress zstd|gzip|none] [--freeze] [--merged] [--engine-binaries] [--data-root DIR]\n"
 	"       [--threads N] [--memory [--method auto|lime|kcore] [--max-bytes SIZE] [--module LIME.ko]\n"
-	"       [--mem-timeout SECONDS]]\n"
+	"       [--lime-mode tcp|file] [--mem-timeout SECONDS]]\n"
 	"--memory streams a memory dump into memory/mem.lime (--max-bytes: kcore only, tests);\n"
+	"--lime-mode file: LiME writes a spool in the output dir, read back into the archive, removed\n"
 	"for tests: --kcore FILE --iomem FILE --lockdown FILE --modules-root DIR\n";
 
 static struct vigil_memdump_opts mem_opts = { .timeout_ms = 600 * 1000 };
@@ -80,6 +81,14 @@ static int parse_memory(int c, struct vigil_capture_req *r)
 	case 'L': mem_opts.lockdown_path = optarg; return 1;
 	case 'R': mem_opts.modules_root = optarg; return 1;
 	case 'D': mem_opts.module = optarg; return 1;
+	case 'P':
+		if (strcmp(optarg, "tcp") && strcmp(optarg, "file")) {
+			fprintf(stderr, "vigil capture: --lime-mode tcp or file\n");
+			return -1;
+		}
+		/* non-NULL: file mode; capture_mem.c makes the spool's path */
+		mem_opts.lime_file = strcmp(optarg, "file") ? NULL : "";
+		return 1;
 	case 'T': mem_opts.timeout_ms = atoi(optarg) > 0 ? atoi(optarg) * 1000 : 1000; return 1;
 	case 'W':
 		if ((mem_opts.method = vigil_memdump_method_parse(optarg)) < 0) {
@@ -114,7 +123,7 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		{ "max-bytes", required_argument, NULL, 'X' }, { "module", required_argument, NULL, 'D' },
 		{ "mem-timeout", required_argument, NULL, 'T' }, { "kcore", required_argument, NULL, 'K' },
 		{ "iomem", required_argument, NULL, 'I' },    { "lockdown", required_argument, NULL, 'L' },
-		{ "modules-root", required_argument, NULL, 'R' },
+		{ "modules-root", required_argument, NULL, 'R' }, { "lime-mode", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long v;
@@ -162,6 +171,10 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 	}
 	if (optind < argc || (!*n && !r->all_containers && !r->engine && !r->host && !r->memory)) {
 		fputs(capture_usage, stderr);
+		return -1;
+	}
+	if (mem_opts.lime_file && mem_opts.method == VIGIL_MEMDUMP_KCORE) {
+		fprintf(stderr, "vigil capture: --lime-mode is LiME's: not with --method kcore\n");
 		return -1;
 	}
 	if (mem_opts.max_bytes && mem_opts.method != VIGIL_MEMDUMP_KCORE) {

@@ -114,6 +114,12 @@ int vigil_evw_stream_begin(struct vigil_evw *w, const char *member, const char *
 int vigil_evw_stream_write(struct vigil_evw_stream *s, const void *buf, size_t len, struct vigil_err *err);
 uint64_t vigil_evw_stream_bytes(const struct vigil_evw_stream *s);
 int vigil_evw_stream_end(struct vigil_evw_stream *s, struct json_t *extra, const char *note);
+/* The absolute path of the temporary archive's companion `<tmp><suffix>` in
+ * the evidence dir (a spool a kernel module writes by name: LiME's file
+ * mode).  The sweep of interrupted captures removes `.mem.lime` and
+ * `.mem.lime.sha256` companions with their temporary archive.  0 or -errno. */
+#define VIGIL_EVW_MEM_SPOOL ".mem.lime"
+int vigil_evw_spool_path(const struct vigil_evw *w, const char *suffix, char *out, size_t len);
 /* Appends fields (a JSON object: "action" and the record's own fields; the
  * case and examiner are added) to the custody ledger. */
 int vigil_evw_custody(struct vigil_evw *w, struct json_t *fields, struct vigil_err *err);
