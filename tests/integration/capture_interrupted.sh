@@ -104,7 +104,7 @@ stopped "$E"
 kill -KILL "$E"
 wait "$E" 2>/dev/null || true
 TMPE=$(ls -d "$S"/evidence/.INT-E-*.tmp.*) || fail "no temporary archive of E"
-daemon_start_stop
+daemon_start_stop capture-failed INT-E
 [ ! -e "$TMPE" ] || fail "the daemon did not sweep $TMPE at start: $(cat "$T/daemon.err")"
 grep 'capture-failed' "$T/events" | grep -q 'INT-E' || fail "no capture-failed event for E: $(cat "$T/events")"
 grep '"action":"failed"' "$S/custody.jsonl" | grep -q '"case":"INT-E"' || fail "no failed record for E"

@@ -28,10 +28,10 @@ stopped() {
 	fail "capture $1 never stopped"
 }
 
-# daemon_start_stop: `vigil watch` with the state dir $S (its evidence dir
-# the default) started until it says watch-started, then stopped; its events
-# in $T/events, its stderr in $T/daemon.err.
-daemon_start_stop() {
+# daemon_start: `vigil watch` with the state dir $S (its evidence dir the
+# default) and the scope $D, started until it says watch-started (pid in $W);
+# its events in $T/events, its stderr in $T/daemon.err.
+daemon_start() {
 	cat >"$T/daemon.yaml" <<EOC
 state_dir: $S
 scopes:
@@ -54,14 +54,30 @@ EOC
 	fi
 	"$VIGIL" -q --config "$T/daemon.yaml" baseline || fail "baseline"
 	"$VIGIL" --config "$T/daemon.yaml" watch 2>"$T/daemon.err" 9>&- &
-	_w=$!
-	on_exit "kill -TERM $_w"
+	W=$!
+	on_exit "kill -TERM $W"
+	daemon_wait watch-started
+}
+
+# daemon_wait ACTION [TEXT]: until an event line has action ACTION (and TEXT)
+daemon_wait() {
 	_i=0
-	while ! grep -q '"action":"watch-started"' "$T/events" 2>/dev/null && [ "$_i" -lt 600 ]; do
-		kill -0 "$_w" 2>/dev/null || fail "the daemon exited: $(cat "$T/daemon.err")"
+	while ! grep "\"action\":\"$1\"" "$T/events" 2>/dev/null | grep -qF -- "${2:-\"}" && [ "$_i" -lt 600 ]; do
+		kill -0 "$W" 2>/dev/null || fail "the daemon exited: $(cat "$T/daemon.err")"
 		sleep 0.05
 		_i=$((_i + 1))
 	done
-	kill -TERM "$_w"
-	wait "$_w" || fail "the daemon exited $?: $(cat "$T/daemon.err")"
+}
+
+daemon_stop() {
+	kill -TERM "$W"
+	wait "$W" || fail "the daemon exited $?: $(cat "$T/daemon.err")"
+}
+
+# daemon_start_stop [ACTION TEXT]: daemon_start, daemon_wait ACTION TEXT
+# (the sweep runs on a thread), daemon_stop.
+daemon_start_stop() {
+	daemon_start
+	[ $# -eq 0 ] || daemon_wait "$@"
+	daemon_stop
 }

@@ -21,7 +21,9 @@
 #     created, exit 0; back in place: closed;
 #  6. the daemon's start sweeps a dir other than its evidence dir: the
 #     archive of a capture killed after its rename recorded, a
-#     capture-completed event with "recovered".
+#     capture-completed event with "recovered"; the sweep runs on its own
+#     thread (delayed by VIGIL_TEST_SWEEP_DELAY_MS): a file added meanwhile
+#     is reported before the sweep's event.
 set -eu
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 missing"
@@ -139,7 +141,16 @@ sweep
 
 # 6. the daemon's start sweeps another dir
 killed RENAME REC-H "$T/o5"
-daemon_start_stop
+VIGIL_TEST_SWEEP_DELAY_MS=1500
+export VIGIL_TEST_SWEEP_DELAY_MS
+daemon_start
+unset VIGIL_TEST_SWEEP_DELAY_MS
+echo x >"$D/during-the-sweep"
+daemon_wait file-added "$D/during-the-sweep"
+grep -q '"file-added".*during-the-sweep' "$T/events" || fail "no file-added event while the sweep ran"
+grep '"capture-completed"' "$T/events" | grep -q REC-H && fail "the sweep held the loop: its event came first"
+daemon_wait capture-completed REC-H
+daemon_stop
 [ "$(n REC-H archived)" -eq 1 ] || fail "the daemon did not record H's archive: $(grep REC-H "$L")"
 grep '"capture-completed"' "$T/events" | grep 'REC-H' | grep -q '"recovered":true' ||
 	fail "no capture-completed event for H: $(cat "$T/events")"
