@@ -201,15 +201,22 @@ static int put(struct job *j, json_t *extra, const char *note)
 	return rc;
 }
 
+static int executable(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
 static const char *journalctl_path(void)
 {
 	static const char *const paths[] = { "/usr/bin/journalctl", "/bin/journalctl", NULL };
 	const char *knob = secure_getenv("VIGIL_TEST_JOURNALCTL");
 
 	if (knob)
-		return access(knob, X_OK) ? NULL : knob;
+		return executable(knob) ? knob : NULL;
 	for (const char *const *p = paths; *p; p++)
-		if (!access(*p, X_OK))
+		if (executable(*p))
 			return *p;
 	return NULL;
 }

@@ -19,29 +19,9 @@
 #     journal files: a note, no member
 . "$(dirname "$0")/lib.sh"
 set -e
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-JR=/lib/systemd/systemd-journal-remote
-[ -x "$JR" ] || skip "systemd-journal-remote missing (scripts/setup.sh installs it)"
-for b in journalctl bsdtar python3 sha256sum; do
-	command -v $b >/dev/null || skip "$b missing (scripts/setup.sh installs it)"
-done
-S=$T/state
-mkdir -m 700 "$S"
-V() { "$VIGIL" -q --state-dir "$S" "$@"; }
-V keygen >/dev/null
-BOOT=0123456789abcdef0123456789abcdef
+. "$(dirname "$0")/journal_lib.sh"
 MID=11111111111111111111111111111111
 MID2=22222222222222222222222222222222
-# journal FILE UNIT=MESSAGE...: a journal file holding one entry per argument
-journal() {
-	_f=$1; shift
-	_t=1764590000000000
-	for _e in "$@"; do
-		_t=$((_t + 1000000))
-		printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%s\n_BOOT_ID=%s\n_SYSTEMD_UNIT=%s\nMESSAGE=%s\n\n' \
-			$_t $_t $BOOT "${_e%%=*}" "${_e#*=}"
-	done | "$JR" -o "$_f" - 2>"$T/jr.err" || fail "systemd-journal-remote: $(cat "$T/jr.err")"
-}
 I=$T/img
 mkdir -p "$I/var/log/journal/$MID" "$I/run/log/journal/$MID" "$T/hostj"
 journal "$I/var/log/journal/$MID/system.journal" "docker.service=IMG dockerd started" \
@@ -52,22 +32,11 @@ journal "$T/hostj/host.journal" "docker.service=HOST SECRET not in the image"
 ln -s "$T/hostj" "$I/var/log/journal/$MID2"
 ln -s "$T/hostj/host.journal" "$I/var/log/journal/$MID/leak.journal"
 
-# entry ARCHIVE: the manifest's journal entry (or "none"), then the notes about journals
-entry() {
-	bsdtar -xOf "$1" MANIFEST.json | python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-e = [e for e in m["members"] if "journalctl" in (e.get("source") or "")]
-print(json.dumps(e[0]) if e else "none")
-print("\n".join(n for n in m["notes"] if "journal" in n))'
-}
-
 VIGIL_TEST_JOURNAL_DIR=$T/hostj V --root "$I" capture --engine --host --case JI -o "$T/o1" >"$T/c1.out" ||
 	fail "--root capture failed"
 A=$(head -n 1 "$T/c1.out")
 bsdtar -xOf "$A" docker/engine/journal.export >"$T/export" || fail "--root: no member docker/engine/journal.export"
-"$JR" -o "$T/back.journal" "$T/export" 2>"$T/jr.err" || fail "the export does not parse back: $(cat "$T/jr.err")"
-journalctl --file "$T/back.journal" -o json --no-pager >"$T/back.json"
+parse_back "$T/export" "$T/back.json"
 python3 -c '
 import json, sys
 got = sorted((e["_SYSTEMD_UNIT"], e["MESSAGE"]) for e in map(json.loads, open(sys.argv[1])))
@@ -111,19 +80,9 @@ grep -rq 'HOST SECRET' "$T/x/host" && fail "--host: a journal file outside the i
 V verify "$A" >/dev/null || fail "the --root archive does not verify"
 echo "ok: --host: the image's journal files copied raw, the archive verifies"
 
-VIGIL_TEST_JOURNALCTL=$T/no-journalctl V --root "$I" capture --engine --case JI2 -o "$T/o2" >"$T/c2.out" ||
-	fail "--root capture without journalctl failed"
-A=$(head -n 1 "$T/c2.out")
-entry "$A" >"$T/e2"
-[ "$(head -n 1 "$T/e2")" = none ] || fail "an entry without journalctl: $(cat "$T/e2")"
-grep -q 'journalctl is not installed' "$T/e2" || fail "no note that journalctl is missing: $(cat "$T/e2")"
-echo "ok: no journalctl: $(tail -n 1 "$T/e2")"
-
+mkdir "$T/no-journalctl.d" # a directory is no journalctl either
+noted no-journalctl 'journalctl is not installed' VIGIL_TEST_JOURNALCTL=$T/no-journalctl.d --root "$I" \
+	capture --engine --case JI2
 mkdir -p "$T/img2/var/log/journal"
-V --root "$T/img2" capture --engine --case JI3 -o "$T/o3" >"$T/c3.out" || fail "--root capture without journal files failed"
-A=$(head -n 1 "$T/c3.out")
-entry "$A" >"$T/e3"
-[ "$(head -n 1 "$T/e3")" = none ] || fail "an entry without journal files: $(cat "$T/e3")"
-grep -q 'the image holds no journal file' "$T/e3" || fail "no note that the image has no journal: $(cat "$T/e3")"
-echo "ok: no journal files: $(tail -n 1 "$T/e3")"
+noted no-journal-files 'the image holds no journal file' - --root "$T/img2" capture --engine --case JI3
 echo "ok: capture_journal_image"

@@ -21,12 +21,10 @@
 . "$(dirname "$0")/lib.sh"
 set -e
 need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
+. "$(dirname "$0")/journal_lib.sh"
 JD=/lib/systemd/systemd-journald
-JR=/lib/systemd/systemd-journal-remote
 [ -x "$JD" ] || skip "systemd-journald missing (scripts/setup.sh installs systemd)"
-[ -x "$JR" ] || skip "systemd-journal-remote missing (scripts/setup.sh installs it)"
-for b in journalctl systemd-cat unshare mount bsdtar python3 sha256sum; do
+for b in systemd-cat unshare mount; do
 	command -v $b >/dev/null || skip "$b missing (scripts/setup.sh installs it)"
 done
 [ -s /etc/machine-id ] || skip "/etc/machine-id missing (journald needs it)"
@@ -43,9 +41,6 @@ else
 	skip "no cgroup hierarchy journald reads units from"
 fi
 export CGS=$CGR/vigiljd$$.slice PIDF=$T/journald.pid T VIGIL
-S=$T/state
-mkdir -m 700 "$S"
-"$VIGIL" -q --state-dir "$S" keygen >/dev/null
 export S
 # stop: journald by its pid file, the feeders by theirs, then the cgroups
 stop_all() {
@@ -120,8 +115,7 @@ echo "ok: journald ran standalone, fed 3 entries through cgroups of docker, cont
 
 A=$(head -n 1 "$T/c.out")
 bsdtar -xOf "$A" docker/engine/journal.export >"$T/export" || fail "no member docker/engine/journal.export"
-"$JR" -o "$T/back.journal" "$T/export" 2>"$T/jr.err" || fail "the export does not parse back: $(cat "$T/jr.err")"
-journalctl --file "$T/back.journal" -o json --no-pager >"$T/back.json"
+parse_back "$T/export" "$T/back.json"
 python3 -c '
 import json, sys
 es = [json.loads(l) for l in open(sys.argv[1])]
@@ -148,6 +142,6 @@ bsdtar -xf "$A" -C "$T/x" "host/var/log/journal/$MID/system.journal" ||
 	fail "--host: journald's open file is not in the archive: $(bsdtar -tf "$A" | grep journal)"
 journalctl --file "$T/x/host/var/log/journal/$MID/system.journal" _SYSTEMD_UNIT=cron.service -o cat --no-pager 2>"$T/jc.err" |
 	grep -qxF "vigil-jd: not the engine" || fail "--host: the copy of journald's open file does not read back: $(cat "$T/jc.err")"
-"$VIGIL" -q --state-dir "$S" verify "$A" >/dev/null || fail "the archive does not verify"
+V verify "$A" >/dev/null || fail "the archive does not verify"
 echo "ok: the export holds docker.service and containerd.service as journald stored them, the archive verifies"
 echo "ok: capture_journald"
