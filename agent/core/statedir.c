@@ -205,6 +205,23 @@ int vigil_statedir_sync_dir(const char *file)
 	return rc;
 }
 
+int vigil_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 int vigil_statedir_write_tmp(const char *file, const void *data, size_t len, mode_t mode, char *tmp,
 			     size_t tmpsize, struct vigil_err *err)
 {
@@ -229,17 +246,9 @@ int vigil_statedir_write_tmp(const char *file, const void *data, size_t len, mod
 		rc = vigil_err_set(err, -errno, "cannot chmod '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = vigil_err_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
+	if ((rc = vigil_write_all(fd, p, len))) {
+		vigil_err_set(err, rc, "cannot write '%s': %s", tmp, strerror(-rc));
+		goto out;
 	}
 	if (fsync(fd) < 0)
 		rc = vigil_err_set(err, -errno, "cannot write '%s': %s", tmp, strerror(errno));

@@ -78,5 +78,6 @@ int vigil_cmd_procs(struct vigil_cli *cli, int argc, char **argv);   /* agent/cm
 int vigil_cmd_capture(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv);
 int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv);
+int vigil_cmd_export(struct vigil_cli *cli, int argc, char **argv);
 
 #endif

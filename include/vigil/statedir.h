@@ -40,6 +40,8 @@ int vigil_statedir_read_small(const char *file, const char *what, size_t max, ch
  * without "\n" or "\r\n", or NULL at the end. */
 char *vigil_statedir_next_line(char **p, char *end);
 
+/* write(2) until all of data is written (EINTR retried): 0 or -errno. */
+int vigil_write_all(int fd, const void *data, size_t len);
 /* Writes data to a fresh temporary name beside file (O_EXCL, exactly mode,
  * fsync'ed) and returns that name in tmp; the caller renames or links it. */
 int vigil_statedir_write_tmp(const char *file, const void *data, size_t len, mode_t mode, char *tmp,
