@@ -14,6 +14,12 @@
 #   integrity-lime   lockdown=integrity, --method lime: the kernel refuses
 #               the unsigned module (finit_module EPERM, recorded), no dump
 #   integrity-lime-file  the same with --lime-mode file: no file left behind
+#   capture-lime-file  `vigil capture --memory --method lime --lime-mode file`:
+#               LiME writes its spool in the output dir, vigil reads it back
+#               into the archive's memory/mem.lime; the archive verifies, the
+#               member validates against the guest's iomem, the records say
+#               the file mode, no spool is left in the output dir
+#   capture-lime  the same in the tcp mode (LiME streams into the archive)
 # The host then validates each dump (vigil memdump --validate against the
 # guest's own /proc/iomem: addresses move between boots) and checks
 # FILE.sha256 and the JSON record.
@@ -21,7 +27,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 VIGIL=${1:-${VIGIL:-$top/build/vigil}}
-cases=${QEMU_LIME_CASES:-lime lime-file kcore integrity confidentiality integrity-lime integrity-lime-file}
+cases=${QEMU_LIME_CASES:-lime lime-file kcore integrity confidentiality integrity-lime integrity-lime-file capture-lime-file capture-lime}
 fail() { echo "qemu-lime: FAIL: $*" >&2; exit 1; }
 . "$top/scripts/qemu-guest.sh"
 qemu_setup
@@ -31,6 +37,20 @@ mode=$(sed -n 's/.*vigil_mode=\([a-z]*\).*/\1/p' /proc/cmdline)
 limemode=$(sed -n 's/.*vigil_limemode=\([a-z]*\).*/\1/p' /proc/cmdline)
 cat /sys/kernel/security/lockdown >/out/lockdown 2>/dev/null
 start=$(cat /proc/uptime)
+if grep -q vigil_capture=1 /proc/cmdline; then
+	# capture --memory into an archive in /out/cap (its key's public half beside it)
+	mkdir -p /tmp/state /tmp/none /out/cap
+	printf 'state_dir: /tmp/state\nscopes:\n  - name: t\n    paths: [/tmp/none]\n' >/tmp/vigil.yaml
+	/bin/vigil -q --config /tmp/vigil.yaml keygen >/out/log 2>&1
+	cp /tmp/state/vigil.pub /out/vigil.pub
+	/bin/vigil --config /tmp/vigil.yaml capture --memory --method "$mode" ${limemode:+--lime-mode $limemode} \
+		--mem-timeout 300 --case QEMU -o /out/cap >>/out/log 2>&1
+	echo $? >/out/rc
+	ls -a /out/cap >/out/capls
+	grep -c lime /proc/modules >/out/lime_loaded_after || true
+	echo "guest: capture --memory --method $mode exited $(cat /out/rc): $(cat /out/log)"
+	exit 0
+fi
 /bin/vigil memdump --method "$mode" ${limemode:+--lime-mode $limemode} --timeout 300 -o /out/mem.lime >/out/log 2>&1
 echo $? >/out/rc
 echo "$start $(cat /proc/uptime)" >/out/times
@@ -60,6 +80,49 @@ check_dump() { # check_dump CASE METHOD: the dump validates on the host against 
 	[ "$(json "$W/$c/mem.lime.json" 'd["method"]')" = "$2" ] || fail "$c: method is not $2"
 	ram=$(grep -c ': System RAM$' "$W/$c/iomem")
 	[ "$(grep -c '^range ' "$W/$c/validate")" -eq "$ram" ] || fail "$c: ranges differ from iomem's $ram"
+}
+
+check_capture() { # check_capture CASE MODE: the archive verifies, its member validates, records say MODE
+	c=$1
+	disk=${QEMU_DISK:-}
+	QEMU_DISK=1G # the spool (all of the guest's memory) and the archive side by side
+	boot "$c" lime "vigil_capture=1 $([ "$2" = file ] && echo vigil_limemode=file)"
+	QEMU_DISK=$disk
+	debugfs -R "rdump /cap $W/$c" "$W/disk.img" >/dev/null 2>&1 || fail "$c: cannot read the archive back"
+	debugfs -R "dump /vigil.pub $W/$c/vigil.pub" "$W/disk.img" >/dev/null 2>&1
+	debugfs -R "dump /capls $W/$c/capls" "$W/disk.img" >/dev/null 2>&1
+	[ "$(cat "$W/$c/rc")" = 0 ] || fail "$c: capture exited $(cat "$W/$c/rc")"
+	a=$(ls "$W/$c"/cap/QEMU-*.tar.zst) || fail "$c: no archive"
+	mkdir -p "$W/$c/st"
+	"$VIGIL" --state-dir "$W/$c/st" verify -p "$W/$c/vigil.pub" "$a" || fail "$c: the archive does not verify"
+	bsdtar -xOf "$a" memory/mem.lime >"$W/$c/mem.lime"
+	bsdtar -xOf "$a" MANIFEST.json >"$W/$c/man.json"
+	bsdtar -xOf "$a" custody.jsonl >"$W/$c/cust.jsonl"
+	rm -f "$a"
+	"$VIGIL" memdump --validate "$W/$c/mem.lime" --iomem "$W/$c/iomem" >"$W/$c/validate" ||
+		fail "$c: the member does not validate against the guest's iomem"
+	head -n1 "$W/$c/validate"
+	ram=$(grep -c ': System RAM$' "$W/$c/iomem")
+	[ "$(grep -c '^range ' "$W/$c/validate")" -eq "$ram" ] || fail "$c: ranges differ from iomem's $ram"
+	python3 - "$W/$c/man.json" "$W/$c/cust.jsonl" "$W/$c/mem.lime" "$2" <<'PY' || fail "$c: the records"
+import hashlib, json, sys
+man, mode = json.load(open(sys.argv[1])), sys.argv[4]
+e = [x for x in man["members"] if x.get("member") == "memory/mem.lime"][0]
+d = e["memdump"]
+h = hashlib.sha256()
+with open(sys.argv[3], "rb") as f:
+    for b in iter(lambda: f.read(1 << 20), b""):
+        h.update(b)
+assert e["sha256"] == h.hexdigest() == d["sha256"] == d["lime"]["lime_sha256"], (e["sha256"], d["lime"])
+assert d["method"] == "lime" and d["valid"] is True and d["lime"]["mode"] == mode, d["lime"]
+assert d["lime"]["loaded"] and d["lime"]["unloaded"], d["lime"]
+mem = [json.loads(l) for l in open(sys.argv[2]) if '"action":"memory"' in l]
+assert len(mem) == 1 and mem[0]["lime_mode"] == mode and mem[0]["valid"], mem
+PY
+	[ "$(cat "$W/$c/lime_loaded_after")" = 0 ] || fail "$c: the module is still loaded"
+	left=$(grep -v -x -e . -e .. -e 'QEMU-.*\.tar\.zst' -e 'QEMU-.*\.tar\.zst\.minisig' \
+		-e 'QEMU-.*\.tar\.zst\.sha256' "$W/$c/capls" || true)
+	[ -z "$left" ] || fail "$c: files left in the output dir: $left"
 }
 
 for c in $cases; do
@@ -131,6 +194,8 @@ for c in $cases; do
 		[ "$(json "$W/integrity-lime-file/mem.lime.json" 'd["lime"]["mode"] + str(d["lime"]["load_errno"])')" = file1 ] ||
 			fail "integrity-lime-file: the record does not say the file mode's load failed with EPERM"
 		;;
+	capture-lime-file) check_capture capture-lime-file file ;;
+	capture-lime) check_capture capture-lime tcp ;;
 	*) fail "unknown case $c" ;;
 	esac
 	echo "qemu-lime: $c: ok"

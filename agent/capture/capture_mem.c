@@ -12,13 +12,22 @@
  * write.  A stream that ends short is zero-padded and says so in the
  * manifest; one that would run past the plan fails the dump.
  *
+ * LiME's file mode (`--lime-mode file`, for when LiME's TCP stream would be
+ * too slow): LiME writes the dump by name into a spool beside the temporary
+ * archive in the evidence dir (nowhere else on the host), vigil reads it back
+ * into the same member (memdump's code: collectors/memory/), and the spool is
+ * removed whatever happened.
+ *
  * Then memory/procs.json: `vigil procs --verify`'s report (code in memory
  * against its files), taken after the dump since reading other processes'
  * code faults pages in. */#include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -78,6 +87,66 @@ static void plan(const struct vigil_memdump_opts *o, struct memsink *m)
 	free(r);
 }
 
+/* LiME's spool, `<tmp>.mem.lime` beside the temporary archive: created here
+ * (O_EXCL, O_NOFOLLOW: LiME opens it as root, following links, so a name
+ * planted there is refused, never written through), on a fs that holds the
+ * planned dump and min_free beside it (LiME writes the whole of memory).  A
+ * capture killed meanwhile leaves it to the next sweep, with its temporary
+ * archive (evw_sweep.c). */
+static int spool_open(struct cctx *x, const struct memsink *m, char *path, size_t len, struct vigil_err *err)
+{
+	struct statvfs sv;
+	int fd, rc;
+
+	if (!m->size)
+		return vigil_err_set(err, -EINVAL, "LiME's file mode: the dump's size cannot be planned: %s",
+				     m->plan_error);
+	if ((rc = vigil_evw_spool_path(x->w, VIGIL_EVW_MEM_SPOOL, path, len)))
+		return vigil_err_set(err, rc, "LiME's file mode: the spool's path: %s", strerror(-rc));
+	if (!statvfs(x->r->ev.out_dir, &sv) &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < m->size + x->r->ev.min_free)
+		return vigil_err_set(err, -ENOSPC, "LiME's file mode: %llu bytes free in '%s', the dump needs %llu "
+				     "and %llu must stay free", (unsigned long long)sv.f_bavail * sv.f_frsize,
+				     x->r->ev.out_dir, (unsigned long long)m->size,
+				     (unsigned long long)x->r->ev.min_free);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		return vigil_err_set(err, rc, "LiME's file mode: create '%s': %s", path, strerror(-rc));
+	}
+	close(fd);
+	return 0;
+}
+
+/* The acquisition (memdump's), in LiME's file mode through the spool, which
+ * is removed afterwards whatever happened (failure, SIGTERM: the cancelled
+ * archive refuses the read-back and we come back here). */
+static int acquire(struct cctx *x, struct memsink *m, struct vigil_memdump_result *res, struct vigil_err *err)
+{
+	struct vigil_memdump_opts o = *x->r->memory;
+	char spool[4300], digest[4400];
+	int rc;
+
+	if (!o.lime_file || o.method == VIGIL_MEMDUMP_KCORE) {
+		o.lime_file = NULL;
+		return vigil_memdump_run(&o, sink, m, res, err);
+	}
+	if ((rc = spool_open(x, m, spool, sizeof(spool), err))) {
+		memset(res, 0, sizeof(*res));
+		snprintf(res->lime.mode, sizeof(res->lime.mode), "file");
+		snprintf(res->why_not_lime, sizeof(res->why_not_lime), "%s", err->msg);
+		return rc;
+	}
+	o.lime_file = spool;
+	o.lime_file_to_sink = 1;
+	rc = vigil_memdump_run(&o, sink, m, res, err);
+	snprintf(digest, sizeof(digest), "%s.sha256", spool);
+	if (unlink(spool))
+		vigil_log_warn("memory: LiME's spool '%s' not removed: %s", spool, strerror(errno));
+	unlink(digest); /* removed once read; still there when the load failed or hung */
+	return rc;
+}
+
 static int custody(struct vigil_evw *w, const struct vigil_memdump_result *res, const char *member, int rc,
 		   const char *error)
 {
@@ -91,6 +160,8 @@ static int custody(struct vigil_evw *w, const struct vigil_memdump_result *res, 
 		return -ENOMEM;
 	if (res->method)
 		json_object_set_new(f, "lime_sha256", json_string(res->sha256));
+	if (res->method == VIGIL_MEMDUMP_LIME || !strcmp(res->lime.mode, "file"))
+		json_object_set_new(f, "lime_mode", json_string(res->lime.mode));
 	if (rc)
 		json_object_set_new(f, "error", json_string(error));
 	rc = vigil_evw_custody(w, f, &e);
@@ -118,7 +189,6 @@ static int capture_procs(struct cctx *x)
 
 int capture_memory(struct cctx *x)
 {
-	const struct vigil_memdump_opts *o = x->r->memory;
 	struct memsink m = { .w = x->w };
 	struct vigil_memdump_result res;
 	struct vigil_err err = { "" };
@@ -129,8 +199,8 @@ int capture_memory(struct cctx *x)
 
 	if (!x->live)
 		return vigil_evw_note(x->w, "memory not captured: not the live host (--root %s)", x->r->ev.root);
-	plan(o, &m);
-	rc = vigil_memdump_run(o, sink, &m, &res, &err);
+	plan(x->r->memory, &m);
+	rc = acquire(x, &m, &res, &err);
 	rec = vigil_memdump_result_json(&res);
 	if (rec && rc)
 		json_object_set_new(rec, "error", json_string(err.msg));

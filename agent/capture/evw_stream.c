@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <archive.h>
 
@@ -128,4 +129,17 @@ int vigil_evw_custody(struct vigil_evw *w, json_t *fields, struct vigil_err *err
 	rc = vigil_custody_append(w->o.state_dir, text, NULL, err);
 	free(text);
 	return rc;
+}
+
+int vigil_evw_spool_path(const struct vigil_evw *w, const char *suffix, char *out, size_t len)
+{
+	char cwd[4096] = "";
+
+	if (!w->tmp || !w->tmp[0])
+		return -ENOENT;
+	if (w->tmp[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	if ((size_t)snprintf(out, len, "%s%s%s%s", cwd, cwd[0] ? "/" : "", w->tmp, suffix) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }

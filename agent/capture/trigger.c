@@ -1,14 +1,11 @@
 /* trigger.c - rules on events start captures in worker threads.
- * Why this file is long (about 610 lines): see the end of this comment.
  *
  * The loop thread matches, applies cooldown, quota and concurrency, and
  * starts a thread per capture; the thread runs vigil_capture_run() (the same
  * code as `vigil capture`) and signals the loop through an async handle; the
  * loop joins it and emits the outcome.  A job owns copies of everything it
- * reads, so a reload (a new config) never touches a running capture.
- * It is long because matching, the cooldown, quota and
- * concurrency policy, the rules' copies and the worker threads share one lock
- * and one state; splitting them would spread that lock's rules over files.
+ * reads, so a reload (a new config) never touches a running capture
+ * (trigger_cfg.c: the copies, and a job's memory options).
  */
 #include "config.h"
 
@@ -31,6 +28,7 @@
 #include "vigil/capture_trigger.h"
 #include "vigil/clock.h"
 #include "vigil/docker.h"
+#include "trigger_priv.h"
 
 #define COOL_SLOTS 256
 
@@ -40,7 +38,8 @@ struct job {
 	volatile sig_atomic_t cancel;
 	int done, rc;
 	char *rule, *line, *container, *out_dir, *state_dir, *case_id, *data_root;
-	int engine, host, freeze;
+	int engine, host, freeze, memory;
+	struct trigger_mem mem; /* memory: true */
 	uint64_t min_free, max_file_size;
 	struct vigil_evw_result res;
 	struct vigil_err err;
@@ -98,6 +97,7 @@ static void job_free(struct job *j)
 	free(j->state_dir);
 	free(j->case_id);
 	free(j->data_root);
+	trigger_mem_clear(&j->mem);
 	free(j);
 }
 
@@ -121,6 +121,7 @@ static void *job_run(void *arg)
 	r.host = j->host;
 	r.freeze = j->freeze;
 	r.data_root = j->data_root;
+	r.memory = j->memory ? &j->mem.o : NULL;
 	r.threads = 1; /* the daemon's hash workers keep the other cores */
 	j->rc = vigil_capture_run(&r, &j->res, &j->err);
 	pthread_mutex_lock(&j->t->mu);
@@ -184,105 +185,40 @@ int vigil_capture_triggers_new(struct vigil_loop *loop, vigil_capture_emit_fn fn
 	return 0;
 }
 
-static void strv_free(struct vigil_strv *v)
-{
-	for (size_t k = 0; k < v->n; k++)
-		free(v->v[k]);
-	free(v->v);
-	v->v = NULL;
-	v->n = 0;
-}
-
-/* 0, or 1 when out of memory (d then holds what was copied: strv_free it). */
-static int strv_copy(struct vigil_strv *d, const struct vigil_strv *s)
-{
-	d->n = 0;
-	d->v = calloc(s->n + 1, sizeof(char *));
-	if (!d->v)
-		return 1;
-	for (; d->n < s->n; d->n++)
-		if (!(d->v[d->n] = strdup(s->v[d->n])))
-			return 1;
-	return 0;
-}
-
-static void copy_free(struct vigil_config *c)
-{
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->n_triggers; i++) {
-		free(c->triggers[i].name);
-		free(c->triggers[i].action);
-		free(c->triggers[i].scope);
-		strv_free(&c->triggers[i].paths);
-		strv_free(&c->triggers[i].containers);
-	}
-	free(c->triggers);
-	free(c->evidence_dir);
-	free(c->capture_data_root);
-	free(c->state_dir);
-	free(c);
-}
-
 #define DUP(dst, src) ((src) && !((dst) = strdup(src)))
 
-static struct vigil_config *copy(const struct vigil_config *cfg)
+/* The sweep at start and reload: each interrupted capture closed is an event
+ * (an archive found complete: capture-completed, "recovered"). */
+static void swept(void *arg, int kind, const char *case_id, const char *path, const char *msg)
 {
-	struct vigil_config *c = calloc(1, sizeof(*c));
-	int bad = !c;
-
-	if (bad)
-		return NULL;
-	c->capture_min_free = cfg->capture_min_free;
-	c->capture_quota = cfg->capture_quota;
-	c->capture_max_file_size = cfg->capture_max_file_size;
-	c->capture_max_concurrent = cfg->capture_max_concurrent;
-	c->capture_cooldown_s = cfg->capture_cooldown_s;
-	bad = DUP(c->evidence_dir, cfg->evidence_dir) || DUP(c->state_dir, cfg->state_dir) ||
-	      DUP(c->capture_data_root, cfg->capture_data_root);
-	c->triggers = calloc(cfg->n_triggers + 1, sizeof(*c->triggers));
-	bad |= !c->triggers;
-	for (size_t i = 0; !bad && i < cfg->n_triggers; i++) {
-		const struct vigil_trigger *r = &cfg->triggers[i];
-		struct vigil_trigger *d = &c->triggers[i];
-
-		*d = *r;
-		d->name = d->action = d->scope = NULL;
-		d->paths = d->containers = (struct vigil_strv){ NULL, 0 };
-		c->n_triggers++;
-		bad = DUP(d->name, r->name) || DUP(d->action, r->action) || DUP(d->scope, r->scope) ||
-		      strv_copy(&d->paths, &r->paths) || strv_copy(&d->containers, &r->containers);
-	}
-	if (bad) {
-		copy_free(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* The sweep at start and reload: each interrupted capture found is an event. */
-static void swept(void *arg, const char *case_id, const char *tmp, const char *why)
-{
-	emit(arg, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
-	     json_pack("{s:s?,s:s,s:s}", "case", case_id, "tmp", tmp, "error", why), "capture %s %s",
-	     case_id ? case_id : "(no ledger record)", why);
+	if (kind == VIGIL_EVW_SWEPT_ARCHIVED)
+		emit(arg, VIGIL_ACTION_CAPTURE_DONE, VIGIL_SEV_LOW,
+		     json_pack("{s:s?,s:s,s:s,s:b}", "case", case_id, "archive", path, "note", msg, "recovered", 1),
+		     "%s", msg);
+	else if (kind == VIGIL_EVW_SWEPT_FAILED)
+		emit(arg, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
+		     json_pack("{s:s?,s:s,s:s}", "case", case_id, "tmp", path, "error", msg), "capture %s %s",
+		     case_id ? case_id : "(no ledger record)", msg);
+	/* left open (a dir not there, unmounted media): logged by the sweep */
 }
 
 static char *out_dir(const struct vigil_config *cfg);
 
+/* The evidence dir and every dir the ledger's open captures name. */
 static void sweep(struct vigil_capture_triggers *t, const struct vigil_config *cfg)
 {
 	struct vigil_err err = { "" };
 	char *dir = out_dir(cfg);
 
-	if (dir && vigil_evw_sweep(cfg->state_dir ? cfg->state_dir : "/var/lib/vigil", dir, swept, t, NULL, &err))
-		vigil_log_warn("evidence dir '%s': the sweep of interrupted captures failed: %s", dir, err.msg);
+	if (vigil_evw_sweep_ledger(cfg->state_dir ? cfg->state_dir : "/var/lib/vigil", dir,
+				   VIGIL_EVW_SWEEP_ARCHIVES, swept, t, NULL, &err))
+		vigil_log_warn("the sweep of interrupted captures failed: %s", err.msg);
 	free(dir);
 }
 
 void vigil_capture_triggers_config(struct vigil_capture_triggers *t, const struct vigil_config *cfg)
 {
-	struct vigil_config *c = copy(cfg);
+	struct vigil_config *c = trigger_cfg_copy(cfg);
 
 	sweep(t, cfg); /* running captures hold their files' locks: left alone */
 
@@ -291,7 +227,7 @@ void vigil_capture_triggers_config(struct vigil_capture_triggers *t, const struc
 		     "capture triggers: out of memory: the previous rules are kept");
 		return;
 	}
-	copy_free(t->cfg);
+	trigger_cfg_free(t->cfg);
 	t->cfg = c;
 }
 
@@ -430,6 +366,11 @@ static struct job *job_new(struct vigil_capture_triggers *t, const struct vigil_
 	j->engine = r->engine;
 	j->host = r->host;
 	j->freeze = r->freeze;
+	j->memory = r->memory;
+	if (r->memory && trigger_mem_init(&j->mem, cfg)) {
+		job_free(j);
+		return NULL;
+	}
 	j->min_free = cfg->capture_min_free ? cfg->capture_min_free : 64u << 20;
 	j->max_file_size = cfg->capture_max_file_size;
 	if (DUP(j->data_root, cfg->capture_data_root)) {
@@ -477,7 +418,7 @@ static void fire(struct vigil_capture_triggers *t, const struct vigil_trigger *r
 	struct job *j;
 	int running;
 
-	if (r->container && !container && !r->engine && !r->host)
+	if (r->container && !container && !r->engine && !r->host && !r->memory)
 		return; /* nothing to capture: the event names no container */
 	snprintf(key, sizeof(key), "%s/%s", r->name, container ? container : "-");
 	emit(t, VIGIL_ACTION_CAPTURE_TRIGGERED, VIGIL_SEV_MEDIUM,
@@ -519,7 +460,7 @@ void vigil_capture_triggers_observe(struct vigil_capture_triggers *t, const stru
 }
 
 /* `vigil ctl capture`: {"cmd":"capture","container":S,"engine":B,"host":B,
- * "freeze":B,"case":S}.  Not subject to the cooldown (a person asked), only to
+ * "memory":B,"freeze":B,"case":S}.  Not subject to the cooldown (a person asked), only to
  * max_concurrent.  The reply says which case was started; its outcome is an event. */
 char *vigil_capture_triggers_request(struct vigil_capture_triggers *t, json_t *req)
 {
@@ -536,8 +477,9 @@ char *vigil_capture_triggers_request(struct vigil_capture_triggers *t, json_t *r
 	r.engine = json_is_true(json_object_get(req, "engine"));
 	r.host = json_is_true(json_object_get(req, "host"));
 	r.freeze = json_is_true(json_object_get(req, "freeze"));
-	if (!t->cfg || (!r.container && !r.engine && !r.host)) {
-		o = json_pack("{s:b,s:s}", "ok", 0, "error", "nothing to capture: container, engine or host");
+	r.memory = json_is_true(json_object_get(req, "memory"));
+	if (!t->cfg || (!r.container && !r.engine && !r.host && !r.memory)) {
+		o = json_pack("{s:b,s:s}", "ok", 0, "error", "nothing to capture: container, engine, host or memory");
 		goto out;
 	}
 	if (vigil_capture_triggers_running(t) >= max) {
@@ -585,7 +527,7 @@ void vigil_capture_triggers_free(struct vigil_capture_triggers *t)
 	}
 	vigil_loop_async_free(t->async);
 	pthread_mutex_destroy(&t->mu);
-	copy_free(t->cfg);
+	trigger_cfg_free(t->cfg);
 	free(t);
 }
 
@@ -600,11 +542,12 @@ char *vigil_capture_ctl_request(int argc, char **argv)
 
 		if ((!strcmp(a, "--container") || !strcmp(a, "--case")) && i + 1 < argc)
 			json_object_set_new(o, a + 2, json_string(argv[++i]));
-		else if (!strcmp(a, "--engine") || !strcmp(a, "--host") || !strcmp(a, "--freeze"))
+		else if (!strcmp(a, "--engine") || !strcmp(a, "--host") || !strcmp(a, "--freeze") ||
+			 !strcmp(a, "--memory"))
 			json_object_set_new(o, a + 2, json_true());
 		else {
 			fprintf(stderr, "usage: vigil ctl capture [--container ID|NAME] [--engine] [--host] "
-					"[--freeze] [--case ID]\n");
+					"[--memory] [--freeze] [--case ID]\n");
 			json_decref(o);
 			return NULL;
 		}

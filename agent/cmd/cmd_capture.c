@@ -62,8 +62,9 @@ static const char capture_usage[] =
 	"       [--case ID] [--examiner NAME] [--note TEXT] [-o DIR] [--max-file-size SIZE] [--min-free SIZE]\n"
 	"       [--compress zstd|gzip|none] [--freeze] [--merged] [--engine-binaries] [--data-root DIR]\n"
 	"       [--threads N] [--memory [--method auto|lime|kcore] [--max-bytes SIZE] [--module LIME.ko]\n"
-	"       [--mem-timeout SECONDS]]\n"
+	"       [--lime-mode tcp|file] [--mem-timeout SECONDS]]\n"
 	"--memory streams a memory dump into memory/mem.lime (--max-bytes: kcore only, tests);\n"
+	"--lime-mode file: LiME writes a spool in the output dir, read back into the archive, removed\n"
 	"for tests: --kcore FILE --iomem FILE --lockdown FILE --modules-root DIR\n";
 
 static struct vigil_memdump_opts mem_opts = { .timeout_ms = 600 * 1000 };
@@ -80,6 +81,14 @@ static int parse_memory(int c, struct vigil_capture_req *r)
 	case 'L': mem_opts.lockdown_path = optarg; return 1;
 	case 'R': mem_opts.modules_root = optarg; return 1;
 	case 'D': mem_opts.module = optarg; return 1;
+	case 'P':
+		if (strcmp(optarg, "tcp") && strcmp(optarg, "file")) {
+			fprintf(stderr, "vigil capture: --lime-mode tcp or file\n");
+			return -1;
+		}
+		/* non-NULL: file mode; capture_mem.c makes the spool's path */
+		mem_opts.lime_file = strcmp(optarg, "file") ? NULL : "";
+		return 1;
 	case 'T': mem_opts.timeout_ms = atoi(optarg) > 0 ? atoi(optarg) * 1000 : 1000; return 1;
 	case 'W':
 		if ((mem_opts.method = vigil_memdump_method_parse(optarg)) < 0) {
@@ -114,7 +123,7 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 		{ "max-bytes", required_argument, NULL, 'X' }, { "module", required_argument, NULL, 'D' },
 		{ "mem-timeout", required_argument, NULL, 'T' }, { "kcore", required_argument, NULL, 'K' },
 		{ "iomem", required_argument, NULL, 'I' },    { "lockdown", required_argument, NULL, 'L' },
-		{ "modules-root", required_argument, NULL, 'R' },
+		{ "modules-root", required_argument, NULL, 'R' }, { "lime-mode", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long v;
@@ -162,6 +171,10 @@ static int parse_capture(int argc, char **argv, struct vigil_capture_req *r, con
 	}
 	if (optind < argc || (!*n && !r->all_containers && !r->engine && !r->host && !r->memory)) {
 		fputs(capture_usage, stderr);
+		return -1;
+	}
+	if (mem_opts.lime_file && mem_opts.method == VIGIL_MEMDUMP_KCORE) {
+		fprintf(stderr, "vigil capture: --lime-mode is LiME's: not with --method kcore\n");
 		return -1;
 	}
 	if (mem_opts.max_bytes && mem_opts.method != VIGIL_MEMDUMP_KCORE) {
@@ -306,14 +319,43 @@ int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
 
 int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "sweep", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	static const char usage[] = "usage: vigil cases [--sweep] [--json]\n";
+	const char *sd = vigil_cli_state_dir(cli);
+	struct vigil_evw_sweep_counts n;
 	struct vigil_err err = { "" };
-	int json = argc > 1 && !strcmp(argv[1], "--json");
+	char dir[PATH_MAX];
+	int c, json = 0, sweep = 0;
 
-	if (argc > 2 || (argc == 2 && !json)) {
-		fputs("usage: vigil cases [--json]\n", stderr);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 's': sweep = 1; break;
+		case 'h': fputs(usage, stdout); return VIGIL_EXIT_OK;
+		default: fputs(usage, stderr); return VIGIL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
 		return VIGIL_EXIT_USAGE;
 	}
-	if (vigil_custody_cases(vigil_cli_state_dir(cli), stdout, json, &err)) {
+	/* first the sweep: the default evidence dir and every dir the ledger's
+	 * open captures name; archives renamed but not recorded are checked.
+	 * Each outcome is logged (stderr); the list is stdout's. */
+	snprintf(dir, sizeof(dir), "%s/evidence", sd);
+	if (sweep && vigil_evw_sweep_ledger(sd, dir, VIGIL_EVW_SWEEP_ARCHIVES, NULL, NULL, &n, &err)) {
+		vigil_log_err("sweep: %s", err.msg);
+		return VIGIL_EXIT_FAIL;
+	}
+	if (sweep && vigil_log_get_level() >= VIGIL_LOG_WARNING)
+		fprintf(stderr, "sweep: %u dir%s swept, %u temporary archive%s removed, %u archive%s recorded, "
+			"%u capture%s failed, %u left open\n", n.dirs, n.dirs == 1 ? "" : "s", n.removed,
+			n.removed == 1 ? "" : "s", n.archived, n.archived == 1 ? "" : "s", n.failed,
+			n.failed == 1 ? "" : "s", n.skipped);
+	if (vigil_custody_cases(sd, stdout, json, &err)) {
 		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}

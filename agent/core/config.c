@@ -251,7 +251,10 @@ static const struct key packages_keys[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-/* capture: and triggers: (agent/capture/trigger.c) */
+/* capture: and triggers: (agent/capture/trigger.c); the values of enum
+ * vigil_memdump_method (memdump.h) */
+static const struct enum_val memory_methods[] = { { "auto", 0 }, { "lime", 1 }, { "kcore", 2 }, { NULL, 0 } };
+static const struct enum_val lime_modes[] = { { "tcp", 0 }, { "file", 1 }, { NULL, 0 } };
 static const struct key capture_keys[] = {
 	{ "evidence_dir", config_p_path, CFG(evidence_dir), 0, 0, NULL, 0 },
 	{ "data_root", config_p_path, CFG(capture_data_root), 0, 0, NULL, 0 },
@@ -260,6 +263,10 @@ static const struct key capture_keys[] = {
 	{ "max_file_size", config_p_size, CFG(capture_max_file_size), 0, 0, NULL, 0 },
 	{ "max_concurrent", config_p_int, CFG(capture_max_concurrent), 1, 64, NULL, 0 },
 	{ "cooldown", config_p_seconds, CFG(capture_cooldown_s), 0, 366LL * 86400, NULL, 0 },
+	{ "memory_method", config_p_enum, CFG(capture_memory_method), 0, 0, memory_methods, 0 },
+	{ "lime_mode", config_p_enum, CFG(capture_lime_file), 0, 0, lime_modes, 0 },
+	{ "lime_module", config_p_path, CFG(capture_lime_module), 0, 0, NULL, 0 },
+	{ "memory_timeout", config_p_seconds, CFG(capture_memory_timeout_s), 1, 86400, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -275,6 +282,7 @@ static const struct key trigger_keys[] = {
 	{ "engine", config_p_bool, TRIG(engine), 0, 0, NULL, 0 },
 	{ "host", config_p_bool, TRIG(host), 0, 0, NULL, 0 },
 	{ "freeze", config_p_bool, TRIG(freeze), 0, 0, NULL, 0 },
+	{ "memory", config_p_bool, TRIG(memory), 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -288,8 +296,8 @@ static int trigger_check(struct ctx *c, const struct node *m, void *elem, const 
 	const struct vigil_trigger *t = elem;
 
 	(void)seen;
-	if (!t->container && !t->engine && !t->host)
-		return fail(c, m, "a trigger needs a target: container, engine or host: true");
+	if (!t->container && !t->engine && !t->host && !t->memory)
+		return fail(c, m, "a trigger needs a target: container, engine, host or memory: true");
 	return 0;
 }
 
@@ -564,6 +572,7 @@ void vigil_config_free(struct vigil_config *cfg)
 	free(cfg->triggers);
 	free(cfg->evidence_dir);
 	free(cfg->capture_data_root);
+	free(cfg->capture_lime_module);
 	free(cfg->source);
 	free(cfg->state_dir);
 	free(cfg->control_socket);

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,7 @@ static int start_load(const char *path, const char *params, pthread_t *th, struc
 		      struct vigil_err *err)
 {
 	struct loader *l = calloc(1, sizeof(*l));
+	sigset_t all, old;
 	int rc;
 
 	if (!l)
@@ -133,7 +135,13 @@ static int start_load(const char *path, const char *params, pthread_t *th, struc
 		free(l);
 		return vigil_err_set(err, rc, "open %s: %s", path, strerror(-rc));
 	}
+	/* signals stay with the other threads: a SIGTERM for the capture must
+	 * not land in the thread that sits in finit_module (LiME's init would
+	 * see it pending and could cut its writes short) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(th, NULL, load_thread, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		close(l->fd);
 		free(l);

@@ -151,7 +151,9 @@ static void keep_verdict(struct vigil_memdump_result *res, struct vigil_lime_out
 }
 
 /* The caller's sink, shut while LiME's file mode reads back the file LiME
- * wrote itself (the bytes are already where they belong). */
+ * wrote itself when that file is the sink's own (memdump: the bytes are
+ * already where they belong); open when the sink is elsewhere (an archive
+ * member: the read-back is what goes in). */
 struct gate {
 	vigil_lime_sink_fn sink;
 	void *ctx;
@@ -175,7 +177,7 @@ static int run_lime(const struct vigil_memdump_opts *o, struct vigil_lime_out *o
 		return vigil_err_set(err, -ENOMEM, "out of memory");
 	read_line("/proc/sys/kernel/tainted", res->taint_before, sizeof(res->taint_before));
 	if (o->lime_file) {
-		g->shut = 1;
+		g->shut = !o->lime_file_to_sink;
 		rc = vigil_limemod_acquire_file(res->module_path, name, o->lime_file, o->timeout_ms, out,
 						&res->lime, err);
 		g->shut = 0;

@@ -39,7 +39,7 @@ void vigil_capture_triggers_observe(struct vigil_capture_triggers *t, const stru
 struct json_t;
 char *vigil_capture_triggers_request(struct vigil_capture_triggers *t, struct json_t *req);
 /* The client side (here too, so the ctl client needs no command code): the request object of `vigil ctl
- * capture [--container ID|NAME] [--engine] [--host] [--freeze] [--case ID]`
+ * capture [--container ID|NAME] [--engine] [--host] [--memory] [--freeze] [--case ID]`
  * as JSON text (malloc'd), NULL after a usage message. */
 char *vigil_capture_ctl_request(int argc, char **argv);
 

@@ -89,6 +89,7 @@ struct vigil_trigger {
 	int container;           /* capture the container the event names */
 	int engine, host;        /* capture the engine, the host */
 	int freeze;
+	int memory;              /* physical memory first (capture.memory_method, .lime_mode) */
 };
 
 struct vigil_config {
@@ -132,6 +133,10 @@ struct vigil_config {
 	uint64_t capture_max_file_size;
 	int capture_max_concurrent;
 	int capture_cooldown_s;    /* per trigger and target */
+	int capture_memory_method; /* enum vigil_memdump_method: auto, lime, kcore */
+	int capture_lime_file;     /* 1: LiME's file mode (a spool in the evidence dir) */
+	char *capture_lime_module; /* NULL: looked for under /lib/modules */
+	int capture_memory_timeout_s; /* per LiME stage; 0: 600 s */
 	struct vigil_trigger *triggers;
 	size_t n_triggers;
 	/* retention: (`vigil prune`): keep the newest N generations (0: all) and

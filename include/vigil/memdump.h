@@ -37,6 +37,11 @@ struct vigil_memdump_opts {
 	 * caller creates it in the evidence dir; the caller's sink writes the same
 	 * file when kcore runs instead) and vigil reads it back; NULL: tcp mode */
 	const char *lime_file;
+	/* 1: what LiME wrote into lime_file is read back into the sink as well
+	 * (`capture --memory`: the archive member; the file is the caller's to
+	 * remove); 0: the sink gets nothing from LiME's file (memdump: it is the
+	 * sink's own file) */
+	int lime_file_to_sink;
 };
 
 struct vigil_memdump_result {

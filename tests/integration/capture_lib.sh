@@ -1,0 +1,67 @@
+# capture_lib.sh - helpers of the capture tests that need no dockerd (sourced
+# after lib.sh): memory captures of the synthetic kcore, captures stopped by a
+# test knob, the daemon's start.
+
+# kcore_fixture: $T/kcore, $T/iomem, $T/lock (tests/helpers/mkkcore.py), the
+# state dir $S with a signing key, the scope $D, and $M: the capture options
+# of a memory capture of that kcore.
+kcore_fixture() {
+	python3 "$top_srcdir/tests/helpers/mkkcore.py" "$T/kcore" "$T/iomem"
+	printf '[none] integrity confidentiality\n' >"$T/lock"
+	S="$T/state" D="$T/none"
+	mkdir -p "$D"
+	fim_config
+	V keygen >/dev/null
+	M="--memory --method kcore --kcore $T/kcore --iomem $T/iomem --lockdown $T/lock"
+}
+
+# stopped PID: waits (bounded) until PID is stopped; fails if it exits first
+stopped() {
+	_i=0
+	while [ "$_i" -lt 3000 ]; do
+		[ -r "/proc/$1/stat" ] || fail "capture $1 exited before it stopped itself"
+		# field 3 of /proc/PID/stat, after the ")" closing the command name
+		[ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" = T ] && return 0
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	fail "capture $1 never stopped"
+}
+
+# daemon_start_stop: `vigil watch` with the state dir $S (its evidence dir
+# the default) started until it says watch-started, then stopped; its events
+# in $T/events, its stderr in $T/daemon.err.
+daemon_start_stop() {
+	cat >"$T/daemon.yaml" <<EOC
+state_dir: $S
+scopes:
+  - name: t
+    paths: [$D]
+    watch: true
+watch:
+  control_socket: $T/sock
+  pid_file: $T/pid
+outputs:
+  - type: jsonl
+    path: $T/events
+schedule: []
+audit:
+  enabled: false
+EOC
+	if command -v flock >/dev/null; then # as watch_lib.sh: the inotify limits tests' lock, shared
+		exec 9>"$( [ -d /run/lock ] && echo /run/lock || echo /tmp)/vigil-watch-tests.lock"
+		flock -s 9
+	fi
+	"$VIGIL" -q --config "$T/daemon.yaml" baseline || fail "baseline"
+	"$VIGIL" --config "$T/daemon.yaml" watch 2>"$T/daemon.err" 9>&- &
+	_w=$!
+	on_exit "kill -TERM $_w"
+	_i=0
+	while ! grep -q '"action":"watch-started"' "$T/events" 2>/dev/null && [ "$_i" -lt 600 ]; do
+		kill -0 "$_w" 2>/dev/null || fail "the daemon exited: $(cat "$T/daemon.err")"
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	kill -TERM "$_w"
+	wait "$_w" || fail "the daemon exited $?: $(cat "$T/daemon.err")"
+}
