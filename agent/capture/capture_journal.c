@@ -43,6 +43,7 @@
 
 #include "capture_priv.h"
 #include "vigil/rootfs.h"
+#include "vigil/statedir.h"
 
 #define JBUF (256u << 10)
 #define JMEMBER "docker/engine/journal.export"
@@ -77,21 +78,6 @@ static int tmpfile_in(const char *dir)
 		return -errno;
 	unlink(path);
 	return fd;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
 }
 
 static int spawn(char *const *argv, struct spool *sp, int out, pid_t *pid)
@@ -146,7 +132,7 @@ static int run(struct cctx *x, char *const *argv, struct spool *sp, char *buf)
 			continue;
 		if (n <= 0)
 			break;
-		if (vigil_evw_cancelled(x->w) || (wrc = write_all(sp->out, buf, (size_t)n))) {
+		if (vigil_evw_cancelled(x->w) || (wrc = vigil_write_all(sp->out, buf, (size_t)n))) {
 			sp->cut = 1;
 			break;
 		}
