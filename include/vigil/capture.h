@@ -224,6 +224,11 @@ struct vigil_evw_sweep_counts {
 };
 int vigil_evw_sweep_ledger(const char *state_dir, const char *dir, int flags, vigil_evw_sweep_fn fn, void *arg,
 			   struct vigil_evw_sweep_counts *counts, struct vigil_err *err);
+/* An open capture (its `acquired` record's seq) that no sweep can close (its
+ * output dir gone, or not the dir it wrote into) closed by hand: a `failed`
+ * record "closed by hand: WHY" with closed_by.  -ENOENT no such open capture,
+ * -EBUSY it runs, -EEXIST its dir is there (the sweep closes it). */
+int vigil_evw_close(const char *state_dir, uint64_t seq, const char *why, struct vigil_err *err);
 
 /* ---- verifier (agent/capture/verify.c): reads hostile archives ---- */
 struct vigil_evverify {

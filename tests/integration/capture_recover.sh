@@ -23,7 +23,10 @@
 #     archive of a capture killed after its rename recorded, a
 #     capture-completed event with "recovered"; the sweep runs on its own
 #     thread (delayed by VIGIL_TEST_SWEEP_DELAY_MS): a file added meanwhile
-#     is reported before the sweep's event.
+#     is reported before the sweep's event;
+#  7. a dir gone for good: left open by the sweep, closed by hand (`cases
+#     --close SEQ --why TEXT`: a `failed` record saying why and who); refused
+#     for a capture whose dir is there, and for one already closed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 missing"
@@ -154,5 +157,36 @@ daemon_stop
 [ "$(n REC-H archived)" -eq 1 ] || fail "the daemon did not record H's archive: $(grep REC-H "$L")"
 grep '"capture-completed"' "$T/events" | grep 'REC-H' | grep -q '"recovered":true' ||
 	fail "no capture-completed event for H: $(cat "$T/events")"
+# 7. a dir gone for good: the sweep leaves it open, the examiner closes it by
+#    hand (`cases --close SEQ --why`); not a running capture, nor one whose
+#    dir is there (the sweep's), nor one already closed
+seq_of() { python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("action") == "acquired" and r.get("case") == sys.argv[2]: print(r["seq"])' "$L" "$1"; }
+killed ACQUIRED REC-I "$T/o6"
+rm -rf "$T/o6"
+sweep
+[ "$(n REC-I failed)" -eq 0 ] || fail "I closed by a sweep with its dir gone"
+killed ACQUIRED REC-J "$T/o7"
+SI=$(seq_of REC-I) SJ=$(seq_of REC-J)
+set +e
+"$VIGIL" -q --config "$T/vigil.yaml" cases --close "$SJ" --why "J's dir is there" 2>"$T/close.err"
+rc=$?
+set -e
+[ $rc -eq 3 ] && grep -q "its output dir '$T/o7' is there: .vigil cases --sweep. closes it" "$T/close.err" ||
+	fail "closing J (its dir there) by hand: exit $rc: $(cat "$T/close.err")"
+expect_rc 2 "$VIGIL" -q --config "$T/vigil.yaml" cases --close "$SI"
+"$VIGIL" -q --config "$T/vigil.yaml" cases --close "$SI" --why "USB stick lost in transit" >"$T/close.out" ||
+	fail "cases --close: $(cat "$T/close.out")"
+[ "$(n REC-I failed)" -eq 1 ] || fail "I: not one failed record: $(grep REC-I "$L")"
+grep '"case":"REC-I"' "$L" | grep '"action":"failed"' | grep -q '"error":"closed by hand: USB stick lost in transit"' ||
+	fail "I's record does not say why: $(grep REC-I "$L")"
+grep '"case":"REC-I"' "$L" | grep '"action":"failed"' | grep -q '"closed_by":' || fail "I's record lacks closed_by"
+expect_rc 3 "$VIGIL" -q --config "$T/vigil.yaml" cases --close "$SI" --why again
+[ "$(n REC-I failed)" -eq 1 ] || fail "I closed twice"
+[ ! -e "$T/o6" ] || fail "closing by hand created the dir"
+sweep
+[ "$(n REC-J failed)" -eq 1 ] || fail "J not closed by the sweep: $(grep REC-J "$L")"
 V verify --ledger >/dev/null || fail "the ledger does not verify at the end"
 echo "ok"
