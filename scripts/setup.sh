@@ -16,6 +16,11 @@ test_pkgs="$build_pkgs docker.io auditd aide inotify-tools minisign sleuthkit rs
 libarchive-tools busybox-static attr libcap2-bin e2fsprogs acl clang libclang-rt-14-dev \
 valgrind strace systemd util-linux hyperfine procps python3 file jq sqlite3 time \
 linux-headers-amd64 lime-forensics-dkms linux-image-amd64 qemu-system-x86 cpio"
+# vigil procs --verify on a 32-bit process with text relocations (procs_textrel32.sh)
+test_pkgs="$test_pkgs gcc-multilib"
+# vigil packages verify against Debian's debsums, on this host's real packages,
+# libpq-dev's pg_config diverted by postgresql-common among them (packages_verify.sh)
+test_pkgs="$test_pkgs debsums libpq-dev postgresql-common"
 # capture's journal export: journal files made from export text (tests/integration/capture_journal.sh)
 test_pkgs="$test_pkgs systemd-journal-remote"
 # vigil cis: its HTML report rendered in headless chromium (tests/integration/cis_docker.sh)

@@ -102,36 +102,69 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off)
 	return (size_t)n == len ? 0 : -EINVAL;
 }
 
-/* The dynamic section of a 64-bit little- or native-endian ELF: only native
- * objects run here, so only the native class and byte order are read. */
+/* Whether the dynamic section at (off, size) of an ELF of class c64 (else
+ * 32-bit) has DT_TEXTREL or DF_TEXTREL: 1, 0, or -errno. */
+static int dyn_textrel(int fd, int c64, uint64_t off, uint64_t size)
+{
+	size_t dsz = c64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
+
+	for (uint64_t o = 0; o + dsz <= size && o < (1u << 20); o += dsz) {
+		union {
+			Elf64_Dyn d64;
+			Elf32_Dyn d32;
+		} d;
+		int64_t tag;
+		uint64_t val;
+		int rc = pread_all(fd, &d, dsz, off + o);
+
+		if (rc)
+			return rc;
+		tag = c64 ? d.d64.d_tag : d.d32.d_tag;
+		val = c64 ? d.d64.d_un.d_val : d.d32.d_un.d_val;
+		if (tag == DT_NULL)
+			break;
+		if (tag == DT_TEXTREL || (tag == DT_FLAGS && (val & DF_TEXTREL)))
+			return 1;
+	}
+	return 0;
+}
+
+/* The dynamic section of a 64- or 32-bit (a 32-bit process on a 64-bit
+ * kernel) native-endian ELF: only native objects run here. */
 int vigil_elf_textrel(int fd)
 {
-	Elf64_Ehdr eh;
-	int rc;
+	union {
+		Elf64_Ehdr e64;
+		Elf32_Ehdr e32;
+	} eh;
+	int rc = pread_all(fd, &eh, sizeof(eh.e32), 0), c64;
+	uint64_t phoff, phent;
+	unsigned phnum;
 
-	if ((rc = pread_all(fd, &eh, sizeof(eh), 0)))
+	if (rc)
 		return rc;
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 4096)
+	if (memcmp(eh.e32.e_ident, ELFMAG, SELFMAG) ||
+	    (eh.e32.e_ident[EI_CLASS] != ELFCLASS64 && eh.e32.e_ident[EI_CLASS] != ELFCLASS32))
 		return -ENOEXEC;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	c64 = eh.e32.e_ident[EI_CLASS] == ELFCLASS64;
+	if (c64 && (rc = pread_all(fd, &eh, sizeof(eh.e64), 0)))
+		return rc;
+	phoff = c64 ? eh.e64.e_phoff : eh.e32.e_phoff;
+	phent = c64 ? eh.e64.e_phentsize : eh.e32.e_phentsize;
+	phnum = c64 ? eh.e64.e_phnum : eh.e32.e_phnum;
+	if (phent != (c64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) || phnum > 4096)
+		return -ENOEXEC;
+	for (unsigned i = 0; i < phnum; i++) {
+		union {
+			Elf64_Phdr p64;
+			Elf32_Phdr p32;
+		} ph;
 
-		if ((rc = pread_all(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph))))
+		if ((rc = pread_all(fd, &ph, phent, phoff + (uint64_t)i * phent)))
 			return rc;
-		if (ph.p_type != PT_DYNAMIC)
-			continue;
-		for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= ph.p_filesz && o < (1u << 20); o += sizeof(Elf64_Dyn)) {
-			Elf64_Dyn d;
-
-			if ((rc = pread_all(fd, &d, sizeof(d), ph.p_offset + o)))
-				return rc;
-			if (d.d_tag == DT_NULL)
-				break;
-			if (d.d_tag == DT_TEXTREL || (d.d_tag == DT_FLAGS && (d.d_un.d_val & DF_TEXTREL)))
-				return 1;
-		}
-		return 0;
+		if ((c64 ? ph.p64.p_type : ph.p32.p_type) == PT_DYNAMIC)
+			return c64 ? dyn_textrel(fd, 1, ph.p64.p_offset, ph.p64.p_filesz)
+				   : dyn_textrel(fd, 0, ph.p32.p_offset, ph.p32.p_filesz);
 	}
 	return 0; /* static: nothing relocates its text */
 }

@@ -139,31 +139,72 @@ static void test_bad_lines(void **state)
 	}
 }
 
-/* A minimal ELF64 file with one PT_DYNAMIC holding dyn[] (n entries). */
-static int elf_with(const Elf64_Dyn *dyn, size_t n, int dynamic, char *path, size_t plen)
+/* A minimal ELF file (64-bit, or 32-bit when c32) with one program header,
+ * PT_DYNAMIC (else PT_LOAD) over the dynamic entries dyn (len bytes). */
+static int elf_file(int c32, const void *dyn, size_t len, int dynamic, char *path, size_t plen)
 {
-	Elf64_Ehdr eh = { 0 };
-	Elf64_Phdr ph = { 0 };
+	Elf64_Ehdr e64 = { 0 };
+	Elf64_Phdr p64 = { 0 };
+	Elf32_Ehdr e32 = { 0 };
+	Elf32_Phdr p32 = { 0 };
+	unsigned char *id = c32 ? e32.e_ident : e64.e_ident;
+	size_t eh = c32 ? sizeof(e32) : sizeof(e64), ph = c32 ? sizeof(p32) : sizeof(p64);
 	int fd;
 
 	snprintf(path, plen, "%s/vigil-procmaps.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_DYN;
-	eh.e_phoff = sizeof(eh);
-	eh.e_phentsize = sizeof(ph);
-	eh.e_phnum = 1;
-	ph.p_type = dynamic ? PT_DYNAMIC : PT_LOAD;
-	ph.p_offset = sizeof(eh) + sizeof(ph);
-	ph.p_filesz = n * sizeof(*dyn);
-	assert_int_equal(write(fd, &eh, sizeof(eh)), sizeof(eh));
-	assert_int_equal(write(fd, &ph, sizeof(ph)), sizeof(ph));
-	assert_int_equal(write(fd, dyn, n * sizeof(*dyn)), (ssize_t)(n * sizeof(*dyn)));
+	memcpy(id, ELFMAG, SELFMAG);
+	id[EI_CLASS] = c32 ? ELFCLASS32 : ELFCLASS64;
+	id[EI_DATA] = ELFDATA2LSB;
+	id[EI_VERSION] = EV_CURRENT;
+	e64.e_type = e32.e_type = ET_DYN;
+	e64.e_phoff = e32.e_phoff = (Elf32_Off)eh;
+	e64.e_phentsize = e32.e_phentsize = (Elf32_Half)ph;
+	e64.e_phnum = e32.e_phnum = 1;
+	p64.p_type = p32.p_type = dynamic ? PT_DYNAMIC : PT_LOAD;
+	p64.p_offset = p32.p_offset = (Elf32_Off)(eh + ph);
+	p64.p_filesz = p32.p_filesz = (Elf32_Word)len;
+	assert_int_equal(write(fd, c32 ? (void *)&e32 : (void *)&e64, eh), (ssize_t)eh);
+	assert_int_equal(write(fd, c32 ? (void *)&p32 : (void *)&p64, ph), (ssize_t)ph);
+	assert_int_equal(write(fd, dyn, len), (ssize_t)len);
 	return fd;
+}
+
+static int elf_with(const Elf64_Dyn *dyn, size_t n, int dynamic, char *path, size_t plen)
+{
+	return elf_file(0, dyn, n * sizeof(*dyn), dynamic, path, plen);
+}
+
+static int elf32_with(const Elf32_Dyn *dyn, size_t n, char *path, size_t plen)
+{
+	return elf_file(1, dyn, n * sizeof(*dyn), 1, path, plen);
+}
+
+static void test_textrel32(void **state)
+{
+	Elf32_Dyn plain[] = { { DT_NEEDED, { 1 } }, { DT_FLAGS, { DF_BIND_NOW } }, { DT_NULL, { 0 } } };
+	Elf32_Dyn tr[] = { { DT_NEEDED, { 1 } }, { DT_TEXTREL, { 0 } }, { DT_NULL, { 0 } } };
+	Elf32_Dyn fl[] = { { DT_FLAGS, { DF_TEXTREL } }, { DT_NULL, { 0 } } };
+	char path[256];
+	int fd;
+
+	(void)state;
+	fd = elf32_with(plain, 3, path, sizeof(path));
+	assert_int_equal(vigil_elf_textrel(fd), 0);
+	close(fd);
+	unlink(path);
+	fd = elf32_with(tr, 3, path, sizeof(path));
+	assert_int_equal(vigil_elf_textrel(fd), 1);
+	close(fd);
+	unlink(path);
+	fd = elf32_with(fl, 2, path, sizeof(path));
+	assert_int_equal(vigil_elf_textrel(fd), 1);
+	/* a program header size that is not Elf32_Phdr's (Elf64_Phdr's) */
+	assert_int_equal(pwrite(fd, "\x38", 1, offsetof(Elf32_Ehdr, e_phentsize)), 1);
+	assert_int_equal(vigil_elf_textrel(fd), -ENOEXEC);
+	close(fd);
+	unlink(path);
 }
 
 static void test_textrel(void **state)
@@ -231,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_memfd_deleted_spaces),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_textrel),
+		cmocka_unit_test(test_textrel32),
 		cmocka_unit_test(test_own_maps),
 	};
 
