@@ -68,7 +68,7 @@ static const struct command commands[] = {
 	{ "capture", vigil_cmd_capture, 1, "snapshot containers, the engine, the host into a signed archive" },
 	{ "verify", vigil_cmd_verify, 1, "check an evidence ARCHIVE (members, seal, signature) | --ledger" },
 	{ "export", vigil_cmd_export, 1, "verify an evidence ARCHIVE and copy it to DEST_DIR, with custody" },
-	{ "cases", vigil_cmd_cases, 1, "list the captures recorded in the custody ledger [--json]" },
+	{ "cases", vigil_cmd_cases, 1, "list the captures in the custody ledger [--json] [--sweep: close interrupted ones]" },
 
 	{ NULL, NULL, 0, NULL },
 };

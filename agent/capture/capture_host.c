@@ -39,6 +39,8 @@ int capture_host(struct cctx *x)
 
 	vigil_evw_target(x->w, "{\"type\":\"host\"}");
 	rc = capture_globs(x, host_files, "host", 0);
+	if (!rc) /* journald's files: the host's logs where no syslog daemon runs (Debian 12's default) */
+		rc = capture_globs(x, capture_journal_globs, "host", 0);
 	if (!rc)
 		rc = capture_globs(x, host_meta, "host", VIGIL_EVW_META_ONLY);
 	if (!x->live)

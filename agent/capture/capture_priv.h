@@ -30,6 +30,8 @@ int capture_engine(struct cctx *x);
 
 /* capture_journal.c: docker/engine/journal.export (journalctl -o export), or a note */
 int capture_engine_journal(struct cctx *x);
+/* The journal files' globs (/var/log/journal/X/, /run/log/journal/X/), NULL-ended. */
+extern const char *const capture_journal_globs[];
 
 /* capture_mem.c: memory/mem.lime and its record (x->r->memory set) */
 int capture_memory(struct cctx *x);

@@ -313,12 +313,14 @@ static int cases_cb(void *arg, uint64_t lineno, const char *line, size_t len, co
 		const char *a = json_string_value(json_object_get(rec, exported ? "destination" : "archive"));
 		const char *d = json_string_value(json_object_get(rec, "sha256"));
 		const char *e = json_string_value(json_object_get(rec, "error"));
+		const char *rv = json_string_value(json_object_get(rec, "recovered"));
 
 		if (c->json)
 			fprintf(c->out, "%.*s\n", (int)len, line);
 		else
-			fprintf(c->out, "%s\t%s\t%s\t%s\t%s\n", cs ? cs : "-", t ? t : "-", action,
-				a ? a : "-", d ? d : (e ? e : "-"));
+			fprintf(c->out, "%s\t%s\t%s\t%s\t%s%s\n", cs ? cs : "-", t ? t : "-", action,
+				a ? a : "-", d ? d : (e ? e : "-"),
+				rv ? " (recovered by the sweep: interrupted after the rename)" : "");
 	}
 	json_decref(rec);
 	return 0;

@@ -1,7 +1,7 @@
 /* evw.c - the evidence writer: temporary archive, libarchive output with
  * free-space checks, members from memory, the seal, signature and rename.
  * Reading sources is evw_read.c; the manifest and timeline evw_manifest.c.
- * Why this file is long (about 620 lines): it is the writer's whole life
+ * Why this file is long (about 645 lines): it is the writer's whole life
  * cycle, open, the output path (out_write and the archive's hashers), seal,
  * sign, install and free, and each step's failure handling depends on what the
  * steps before it left (temporary names, installed companions, the ledger's
@@ -368,6 +368,14 @@ static int acquire(struct vigil_evw *w, struct vigil_err *err)
 		json_object_set_new(rec, "tmp", json_string(abs ? abs : w->tmp));
 		free(abs);
 	}
+	{ /* the dir's identity: the sweep tells a missing archive from unmounted media */
+		struct stat st;
+
+		if (!stat(w->dir, &st)) {
+			json_object_set_new(rec, "dir_dev", json_integer((json_int_t)st.st_dev));
+			json_object_set_new(rec, "dir_ino", json_integer((json_int_t)st.st_ino));
+		}
+	}
 	return ledger(w, rec, &w->acquired, err);
 }
 
@@ -564,6 +572,8 @@ int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct v
 	w->tmp[0] = '\0';
 	w->finished = 1;
 	vigil_statedir_sync_dir(w->final);
+	if (getenv("VIGIL_TEST_STOP_AFTER_RENAME")) /* tests: renamed, no `archived` record yet */
+		raise(SIGSTOP);
 	snprintf(res->path, sizeof(res->path), "%s", w->final);
 	memcpy(res->sha256, hex, sizeof(hex));
 	memcpy(res->seal, seal_hex, sizeof(seal_hex));
@@ -588,8 +598,15 @@ void vigil_evw_free(struct vigil_evw *w)
 		w->discard = !w->finished;
 		archive_write_free(w->a);
 	}
-	if (w->fd >= 0)
-		close(w->fd);
+	/* the `failed` record, then the temporary files' removal, then the lock:
+	 * while this capture is open in the ledger its file is there and locked
+	 * (the sweep takes a capture with neither file for an interrupted one) */
+	if (!w->finished) {
+		json_t *rec = json_pack("{s:s,s:s,s:s}", "action", "failed", "archive", w->name ? w->name : "",
+					"error", w->error[0] ? w->error : "capture abandoned");
+
+		ledger(w, rec, NULL, &err); /* best effort: the caller reports the failure itself */
+	}
 	if (w->tmp && w->tmp[0]) {
 		char sig[PATH_MAX];
 
@@ -597,12 +614,8 @@ void vigil_evw_free(struct vigil_evw *w)
 		snprintf(sig, sizeof(sig), "%s.minisig", w->tmp);
 		unlink(sig);
 	}
-	if (!w->finished) {
-		json_t *rec = json_pack("{s:s,s:s,s:s}", "action", "failed", "archive", w->name ? w->name : "",
-					"error", w->error[0] ? w->error : "capture abandoned");
-
-		ledger(w, rec, NULL, &err); /* best effort: the caller reports the failure itself */
-	}
+	if (w->fd >= 0)
+		close(w->fd);
 	if (w->man)
 		fclose(w->man);
 	if (w->body)

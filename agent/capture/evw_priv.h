@@ -92,6 +92,9 @@ struct evw_pending {
 	uint64_t seq;
 	char *archive, *tmp, *case_id, *examiner, *time; /* "" when the record has none */
 	int sealed;
+	char seal[65];          /* the `sealed` record's seal ("" when none) */
+	int has_dir;            /* the `acquired` record names its output dir's identity: */
+	uint64_t dir_dev, dir_ino; /* st_dev and st_ino when it was written */
 };
 struct evw_pendings {
 	struct evw_pending *v;
@@ -102,6 +105,13 @@ void evw_pendings_free(struct evw_pendings *p);
 /* "running: ..." while its writer holds the temporary file, else "interrupted: ..." */
 const char *evw_pending_why(const struct evw_pending *x);
 int evw_pending_live(const struct evw_pending *x);
+/* The final archive's path of x (its temporary file's dir and its name); 0,
+ * or -1 when x names no absolute temporary path (an older vigil's record). */
+int evw_pending_final(const struct evw_pending *x, char *buf, size_t len);
+/* evw_recover.c: x's outcome record (action: archived or failed) in the
+ * ledger: its case, examiner and acquired_seq, then extra's fields (taken). */
+int evw_pending_append(const char *state_dir, const struct evw_pending *x, const char *action, json_t *extra,
+		       struct vigil_err *err);
 
 /* custody.c: calls cb for each line of the ledger (without "\n"), the
  * previous line beside it; a non-zero return stops the walk and is returned. */

@@ -14,11 +14,15 @@
  * that gets the lock second sees the file unlinked (st_nlink 0) and does
  * nothing, so the record is appended once.
  *
+ * A sweeper holds the dir's flock while it removes and records: the ledger's
+ * sweep (evw_recover.c, which visits every dir the ledger's open captures
+ * name and closes those whose temporary archive is gone) takes it too.
+ *
  * `vigil cases` lists an `acquired` record with no `archived` or `failed`
  * after it as "interrupted: no seal or failure recorded" (or running, while
- * its temporary file is locked).  A writer's later records carry
- * "acquired_seq"; records of older vigil versions are matched by the archive
- * name.
+ * its temporary file is locked, or its renamed archive: the same open file).
+ * A writer's later records carry "acquired_seq"; records of older vigil
+ * versions are matched by the archive name.
  */
 #include "config.h"
 
@@ -99,8 +103,10 @@ void evw_sweep_before(struct vigil_evw *w)
 {
 	struct vigil_err err = { "" };
 
-	if (vigil_evw_sweep(w->o.state_dir, w->dir, NULL, NULL, NULL, &err))
-		vigil_log_warn("evidence dir '%s': the sweep of interrupted captures failed: %s", w->dir, err.msg);
+	/* every dir the ledger's open captures name; archives renamed but not
+	 * recorded are left to `vigil cases --sweep` and the daemon (read whole) */
+	if (vigil_evw_sweep_ledger(w->o.state_dir, w->dir, 0, NULL, NULL, NULL, &err))
+		vigil_log_warn("the sweep of interrupted captures failed: %s", err.msg);
 }
 
 /* 1 when the file is a temporary archive whose writer runs (holds its lock). */
@@ -141,6 +147,11 @@ static int pend_add(struct evw_pendings *p, json_t *rec)
 #undef PSTR
 		free(x->archive), free(x->tmp), free(x->case_id), free(x->examiner), free(x->time);
 		return -ENOMEM;
+	}
+	if (json_is_integer(json_object_get(rec, "dir_dev")) && json_is_integer(json_object_get(rec, "dir_ino"))) {
+		x->has_dir = 1;
+		x->dir_dev = (uint64_t)json_integer_value(json_object_get(rec, "dir_dev"));
+		x->dir_ino = (uint64_t)json_integer_value(json_object_get(rec, "dir_ino"));
 	}
 	p->n++;
 	return 0;
@@ -196,8 +207,12 @@ static int pend_cb(void *arg, uint64_t lineno, const char *line, size_t len, con
 	(void)lineno, (void)prev, (void)prev_len;
 	if (action && !strcmp(action, "acquired"))
 		rc = pend_add(p, rec);
-	else if (action && !strcmp(action, "sealed") && (i = pend_find(p, rec)) >= 0)
+	else if (action && !strcmp(action, "sealed") && (i = pend_find(p, rec)) >= 0) {
+		const char *seal = json_string_value(json_object_get(rec, "seal"));
+
 		p->v[i].sealed = 1;
+		snprintf(p->v[i].seal, sizeof(p->v[i].seal), "%s", seal && strlen(seal) == 64 ? seal : "");
+	}
 	else if (action && (!strcmp(action, "archived") || !strcmp(action, "failed")) && (i = pend_find(p, rec)) >= 0)
 		pend_drop(p, (size_t)i);
 	json_decref(rec);
@@ -221,9 +236,28 @@ int evw_pendings_load(const char *state_dir, struct evw_pendings *p, struct vigi
 	return rc;
 }
 
+int evw_pending_final(const struct evw_pending *x, char *buf, size_t len)
+{
+	const char *slash = strrchr(x->tmp, '/');
+	int n;
+
+	if (x->tmp[0] != '/' || !slash || !x->archive[0] || strchr(x->archive, '/'))
+		return -1;
+	n = snprintf(buf, len, "%.*s/%s", (int)(slash - x->tmp), x->tmp, x->archive);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Running: its writer holds the temporary archive's lock, or, sealed, the
+ * renamed archive's (the same open file) until its `archived` record is in. */
 int evw_pending_live(const struct evw_pending *x)
 {
-	return x->tmp[0] && live_at(AT_FDCWD, x->tmp);
+	char final[PATH_MAX];
+
+	if (!x->tmp[0])
+		return 0;
+	if (live_at(AT_FDCWD, x->tmp))
+		return 1;
+	return x->sealed && !evw_pending_final(x, final, sizeof(final)) && live_at(AT_FDCWD, final);
 }
 
 const char *evw_pending_why(const struct evw_pending *x)
@@ -301,10 +335,15 @@ static int take(int dfd, const char *name)
 	if (fd < 0)
 		return 0;
 	if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && S_ISREG(a.st_mode) && a.st_nlink > 0 &&
-	    !fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) && a.st_ino == b.st_ino && a.st_dev == b.st_dev &&
-	    !unlinkat(dfd, name, 0)) {
+	    !fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
 		static const char *const comp[] = { ".minisig", VIGIL_EVW_MEM_SPOOL, VIGIL_EVW_MEM_SPOOL ".sha256" };
 
+		if (unlinkat(dfd, name, 0) < 0) { /* a read-only dir (the daemon's unit): said, left open */
+			vigil_log_warn("cannot remove '%s', the temporary archive of an interrupted capture: %s",
+				       name, strerror(errno));
+			close(fd);
+			return 0;
+		}
 		for (size_t i = 0; i < sizeof(comp) / sizeof(comp[0]); i++) {
 			snprintf(sig, sizeof(sig), "%s%s", name, comp[i]);
 			unlinkat(dfd, sig, 0);
@@ -319,10 +358,9 @@ static int take(int dfd, const char *name)
 static int record(const char *state_dir, struct evw_pendings *p, const char *dir, const char *name,
 		  vigil_evw_swept_fn fn, void *arg, struct vigil_err *err)
 {
-	char ts[48], why[160], path[PATH_MAX], *text;
+	char ts[48], why[160], path[PATH_MAX];
 	size_t len = strlen(name);
 	long found = -1;
-	json_t *rec;
 	int rc;
 
 	evw_time(vigil_clock_real_ns(), ts, sizeof(ts));
@@ -343,16 +381,8 @@ static int record(const char *state_dir, struct evw_pendings *p, const char *dir
 			fn(arg, NULL, path, why);
 		return 0;
 	}
-	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "action", "failed", "archive", p->v[found].archive, "tmp",
-			path, "case", p->v[found].case_id, "examiner", p->v[found].examiner, "acquired_seq",
-			(json_int_t)p->v[found].seq);
-	json_object_set_new(rec, "error", json_string(why));
-	text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-	json_decref(rec);
-	if (!text)
-		return vigil_err_set(err, -ENOMEM, "out of memory");
-	rc = vigil_custody_append(state_dir, text, NULL, err);
-	free(text);
+	rc = evw_pending_append(state_dir, &p->v[found], "failed",
+				json_pack("{s:s,s:s,s:s}", "archive", p->v[found].archive, "tmp", path, "error", why), err);
 	if (rc)
 		return rc;
 	vigil_log_warn("case %s: capture interrupted (its `acquired` record is %llu): removed its temporary "
@@ -402,6 +432,9 @@ int vigil_evw_sweep(const char *state_dir, const char *dir, vigil_evw_swept_fn f
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT ? 0 : vigil_err_set(err, -errno, "'%s': %s", dir, strerror(errno));
+	/* the dir's lock, to the last record: evw_recover.c takes a capture with
+	 * no file left for a lost one under it */
+	flock(dfd, LOCK_EX);
 	fd = dup(dfd);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		rc = vigil_err_set(err, -errno, "'%s': %s", dir, strerror(errno));

@@ -62,6 +62,7 @@ struct vigil_capture_triggers {
 	struct cool cool[COOL_SLOTS];
 	size_t next_cool;
 	unsigned long seq;
+	struct trigger_sweeper *sweeper; /* the sweep at start and reload (trigger_sweep.c) */
 };
 
 static void emit(struct vigil_capture_triggers *t, const char *action, int severity, json_t *extra,
@@ -131,13 +132,17 @@ static void *job_run(void *arg)
 	return NULL;
 }
 
-/* Loop thread: joins finished captures and says how they ended. */
+static void swept(void *arg, int kind, const char *case_id, const char *path, const char *msg);
+
+/* Loop thread: says what the sweep closed, joins finished captures and says
+ * how they ended. */
 static void on_done(struct vigil_loop_async *a, void *ctx)
 {
 	struct vigil_capture_triggers *t = ctx;
 	struct job **pp = &t->jobs, *j;
 
 	(void)a;
+	trigger_sweep_drain(t->sweeper, swept, t);
 	for (;;) {
 		pthread_mutex_lock(&t->mu);
 		for (pp = &t->jobs; *pp && !(*pp)->done; pp = &(*pp)->next)
@@ -187,23 +192,37 @@ int vigil_capture_triggers_new(struct vigil_loop *loop, vigil_capture_emit_fn fn
 
 #define DUP(dst, src) ((src) && !((dst) = strdup(src)))
 
-/* The sweep at start and reload: each interrupted capture found is an event. */
-static void swept(void *arg, const char *case_id, const char *tmp, const char *why)
+/* The sweep at start and reload: each interrupted capture closed is an event
+ * (an archive found complete: capture-completed, "recovered"). */
+static void swept(void *arg, int kind, const char *case_id, const char *path, const char *msg)
 {
-	emit(arg, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
-	     json_pack("{s:s?,s:s,s:s}", "case", case_id, "tmp", tmp, "error", why), "capture %s %s",
-	     case_id ? case_id : "(no ledger record)", why);
+	if (kind == VIGIL_EVW_SWEPT_ARCHIVED)
+		emit(arg, VIGIL_ACTION_CAPTURE_DONE, VIGIL_SEV_LOW,
+		     json_pack("{s:s?,s:s,s:s,s:b}", "case", case_id, "archive", path, "note", msg, "recovered", 1),
+		     "%s", msg);
+	else if (kind == VIGIL_EVW_SWEPT_FAILED)
+		emit(arg, VIGIL_ACTION_CAPTURE_FAILED, VIGIL_SEV_HIGH,
+		     json_pack("{s:s?,s:s,s:s}", "case", case_id, "tmp", path, "error", msg), "capture %s %s",
+		     case_id ? case_id : "(no ledger record)", msg);
+	/* left open (a dir not there, unmounted media): logged by the sweep */
 }
 
 static char *out_dir(const struct vigil_config *cfg);
 
+static void sweep_notify(void *arg)
+{
+	vigil_loop_async_send(((struct vigil_capture_triggers *)arg)->async);
+}
+
+/* The evidence dir and every dir the ledger's open captures name, on the
+ * sweep's thread: checking an archive reads it whole. */
 static void sweep(struct vigil_capture_triggers *t, const struct vigil_config *cfg)
 {
-	struct vigil_err err = { "" };
 	char *dir = out_dir(cfg);
 
-	if (dir && vigil_evw_sweep(cfg->state_dir ? cfg->state_dir : "/var/lib/vigil", dir, swept, t, NULL, &err))
-		vigil_log_warn("evidence dir '%s': the sweep of interrupted captures failed: %s", dir, err.msg);
+	if (trigger_sweep_start(&t->sweeper, cfg->state_dir ? cfg->state_dir : "/var/lib/vigil", dir,
+				sweep_notify, t))
+		vigil_log_warn("the sweep of interrupted captures: out of memory");
 	free(dir);
 }
 
@@ -516,6 +535,7 @@ void vigil_capture_triggers_free(struct vigil_capture_triggers *t)
 		pthread_join(j->th, NULL);
 		job_free(j);
 	}
+	trigger_sweep_free(t->sweeper, swept, t); /* a sweep running ends first */
 	vigil_loop_async_free(t->async);
 	pthread_mutex_destroy(&t->mu);
 	trigger_cfg_free(t->cfg);

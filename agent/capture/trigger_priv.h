@@ -2,6 +2,7 @@
 #ifndef VIGIL_TRIGGER_PRIV_H
 #define VIGIL_TRIGGER_PRIV_H
 
+#include "vigil/capture.h"
 #include "vigil/config.h"
 #include "vigil/memdump.h"
 
@@ -22,5 +23,17 @@ struct trigger_mem {
 };
 int trigger_mem_init(struct trigger_mem *m, const struct vigil_config *cfg);
 void trigger_mem_clear(struct trigger_mem *m);
+
+/* trigger_sweep.c: the sweep of interrupted captures (vigil_evw_sweep_ledger,
+ * archives checked) on a thread of its own.  start: *s made on first use;
+ * while one runs, one more is run after it (a reload).  notify(arg) is
+ * called from the thread when it has something to say; the loop thread then
+ * calls drain, which hands each outcome to fn and joins a finished sweep.
+ * free waits for a running sweep, drains, frees (s may be NULL). */
+struct trigger_sweeper;
+int trigger_sweep_start(struct trigger_sweeper **s, const char *state_dir, const char *dir,
+			void (*notify)(void *arg), void *arg);
+void trigger_sweep_drain(struct trigger_sweeper *s, vigil_evw_sweep_fn fn, void *arg);
+void trigger_sweep_free(struct trigger_sweeper *s, vigil_evw_sweep_fn fn, void *arg);
 
 #endif

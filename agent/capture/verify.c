@@ -442,6 +442,8 @@ static int check_custody(struct vstate *s, const char *case_id)
 		rc = fault(s->v, "member custody.jsonl: case differs from the manifest's");
 	else
 		rc = 0;
+	if (!rc)
+		memcpy(s->v->seal, hex, sizeof(hex));
 	json_decref(rec);
 	return rc;
 }

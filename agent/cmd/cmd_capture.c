@@ -317,16 +317,72 @@ int vigil_cmd_verify(struct vigil_cli *cli, int argc, char **argv)
 	return VIGIL_EXIT_OK;
 }
 
-int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv)
+/* `cases --close SEQ --why TEXT` */
+static int close_case(const char *sd, const char *seq, const char *why)
 {
 	struct vigil_err err = { "" };
-	int json = argc > 1 && !strcmp(argv[1], "--json");
+	char *end;
+	unsigned long long n;
 
-	if (argc > 2 || (argc == 2 && !json)) {
-		fputs("usage: vigil cases [--json]\n", stderr);
+	errno = 0;
+	n = strtoull(seq, &end, 10);
+	if (errno || end == seq || *end || !why[0]) {
+		vigil_log_err("cases --close: '%s' is not a capture's acquired_seq, or --why is empty", seq);
 		return VIGIL_EXIT_USAGE;
 	}
-	if (vigil_custody_cases(vigil_cli_state_dir(cli), stdout, json, &err)) {
+	if (vigil_evw_close(sd, n, why, &err)) {
+		vigil_log_err("cases --close: %s", err.msg);
+		return VIGIL_EXIT_FAIL;
+	}
+	printf("closed: capture %llu: failed, closed by hand: %s\n", n, why);
+	return VIGIL_EXIT_OK;
+}
+
+int vigil_cmd_cases(struct vigil_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "sweep", no_argument, NULL, 's' },
+		{ "close", required_argument, NULL, 'c' }, { "why", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	static const char usage[] = "usage: vigil cases [--sweep] [--json] | vigil cases --close SEQ --why TEXT\n";
+	const char *close_seq = NULL, *why = NULL;
+	const char *sd = vigil_cli_state_dir(cli);
+	struct vigil_evw_sweep_counts n;
+	struct vigil_err err = { "" };
+	char dir[PATH_MAX];
+	int c, json = 0, sweep = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 's': sweep = 1; break;
+		case 'c': close_seq = optarg; break;
+		case 'w': why = optarg; break;
+		case 'h': fputs(usage, stdout); return VIGIL_EXIT_OK;
+		default: fputs(usage, stderr); return VIGIL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !close_seq != !why || (close_seq && (sweep || json))) {
+		fputs(usage, stderr);
+		return VIGIL_EXIT_USAGE;
+	}
+	if (close_seq)
+		return close_case(sd, close_seq, why);
+	/* first the sweep: the default evidence dir and every dir the ledger's
+	 * open captures name; archives renamed but not recorded are checked.
+	 * Each outcome is logged (stderr); the list is stdout's. */
+	snprintf(dir, sizeof(dir), "%s/evidence", sd);
+	if (sweep && vigil_evw_sweep_ledger(sd, dir, VIGIL_EVW_SWEEP_ARCHIVES, NULL, NULL, &n, &err)) {
+		vigil_log_err("sweep: %s", err.msg);
+		return VIGIL_EXIT_FAIL;
+	}
+	if (sweep && vigil_log_get_level() >= VIGIL_LOG_WARNING)
+		fprintf(stderr, "sweep: %u dir%s swept, %u temporary archive%s removed, %u archive%s recorded, "
+			"%u capture%s failed, %u left open\n", n.dirs, n.dirs == 1 ? "" : "s", n.removed,
+			n.removed == 1 ? "" : "s", n.archived, n.archived == 1 ? "" : "s", n.failed,
+			n.failed == 1 ? "" : "s", n.skipped);
+	if (vigil_custody_cases(sd, stdout, json, &err)) {
 		vigil_log_err("%s", err.msg);
 		return VIGIL_EXIT_FAIL;
 	}

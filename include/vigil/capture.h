@@ -194,10 +194,41 @@ int vigil_custody_interrupted(const char *state_dir, uint64_t *n, struct vigil_e
  * removed, and each such capture gets one `failed` record ("interrupted:
  * found unfinished at TIME, temporary removed"); running captures' files are
  * left alone.  fn (may be NULL) is told of each (case_id NULL when no
- * `acquired` record names the file).  Number removed in *removed. */
+ * `acquired` record names the file).  Number removed in *removed.  It holds
+ * the dir's flock while it removes and records. */
 typedef void (*vigil_evw_swept_fn)(void *arg, const char *case_id, const char *tmp, const char *why);
 int vigil_evw_sweep(const char *state_dir, const char *dir, vigil_evw_swept_fn fn, void *arg, unsigned *removed,
 		    struct vigil_err *err);
+
+/* The ledger's sweep (agent/capture/evw_recover.c): vigil_evw_sweep() of dir
+ * (may be NULL) and of every output dir an unfinished `acquired` record names
+ * (a dir that is not there is reported, never created), then each capture
+ * still open whose temporary archive is gone and whose writer is gone:
+ * - its archive under its final name (VIGIL_EVW_SWEEP_ARCHIVES only: it is
+ *   read whole): an `archived` record ("recovered": "sweep") when it verifies
+ *   (members, manifest against the `sealed` record's seal, NAME.sha256,
+ *   NAME.minisig with the state dir's vigil.pub), else a `failed` one naming
+ *   why; the archive is never renamed nor modified;
+ * - no archive either, in the very dir it was written into (the `acquired`
+ *   record's dir_dev/dir_ino): a `failed` record; a dir that is not there or
+ *   is another one (media not mounted) is reported and the capture left open.
+ * Once per capture whatever the sweepers racing (the archive's lock, or the
+ * dir's, is held from the re-read of the ledger to the record).  fn (may be
+ * NULL) hears of each; problems with one dir or capture are reported, not
+ * returned: -errno only when the ledger cannot be read or written. */
+#define VIGIL_EVW_SWEEP_ARCHIVES 1
+enum { VIGIL_EVW_SWEPT_FAILED, VIGIL_EVW_SWEPT_ARCHIVED, VIGIL_EVW_SWEPT_SKIPPED };
+typedef void (*vigil_evw_sweep_fn)(void *arg, int kind, const char *case_id, const char *path, const char *msg);
+struct vigil_evw_sweep_counts {
+	unsigned dirs, removed, archived, failed, skipped;
+};
+int vigil_evw_sweep_ledger(const char *state_dir, const char *dir, int flags, vigil_evw_sweep_fn fn, void *arg,
+			   struct vigil_evw_sweep_counts *counts, struct vigil_err *err);
+/* An open capture (its `acquired` record's seq) that no sweep can close (its
+ * output dir gone, or not the dir it wrote into) closed by hand: a `failed`
+ * record "closed by hand: WHY" with closed_by.  -ENOENT no such open capture,
+ * -EBUSY it runs, -EEXIST its dir is there (the sweep closes it). */
+int vigil_evw_close(const char *state_dir, uint64_t seq, const char *why, struct vigil_err *err);
 
 /* ---- verifier (agent/capture/verify.c): reads hostile archives ---- */
 struct vigil_evverify {
@@ -205,6 +236,7 @@ struct vigil_evverify {
 	char fault[2048];       /* the first fault, naming the member ("" when none) */
 	char key_id[17];        /* the signing key's id, when the signature verified */
 	char sha256[65];        /* of the archive file, as read */
+	char seal[65];          /* the seal, when MANIFEST.json matched it ("" otherwise) */
 	int signature_ok;
 };
 /* The members, the manifest and custody.jsonl of the archive open on fd

@@ -44,6 +44,20 @@ static void rm_scratch(void)
 	}
 }
 
+/* Scratch files go to a tmpfs when there is one: a target that writes a data
+ * root per input runs several times faster than on a journaling disk. */
+const char *fz_tmp(void)
+{
+	static const char *t;
+	struct stat sb;
+
+	if (!t)
+		t = getenv("FUZZ_TMPDIR") ? getenv("FUZZ_TMPDIR")
+		    : !stat("/dev/shm", &sb) && S_ISDIR(sb.st_mode) && !access("/dev/shm", W_OK) ? "/dev/shm"
+												: "/tmp";
+	return t;
+}
+
 const char *fz_dir(const char *tag)
 {
 	char *d;
@@ -51,7 +65,7 @@ const char *fz_dir(const char *tag)
 	if (n_scratch == 8)
 		abort();
 	d = scratch[n_scratch];
-	snprintf(d, sizeof(scratch[0]), "/tmp/vigil-fuzz-%.20s.XXXXXX", tag);
+	snprintf(d, sizeof(scratch[0]), "%s/vigil-fuzz-%.20s.XXXXXX", fz_tmp(), tag);
 	if (!mkdtemp(d))
 		abort();
 	if (!n_scratch++)

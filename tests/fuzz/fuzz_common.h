@@ -20,6 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, size_t max);
 /* A fresh /tmp/vigil-fuzz-TAG.XXXXXX (removed at exit); aborts on failure,
  * since a target without its scratch dir would test nothing. */
+/* The dir scratch files go in: $FUZZ_TMPDIR, else /dev/shm, else /tmp. */
+const char *fz_tmp(void);
 const char *fz_dir(const char *tag);
 /* Writes dir/rel (parents made), or removes it when data is NULL. */
 void fz_put(const char *dir, const char *rel, const void *data, size_t len);

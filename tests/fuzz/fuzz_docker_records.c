@@ -42,6 +42,7 @@ static void init(void)
 	struct vigil_err err;
 	char chain[72];
 
+	setenv("FX_TMPDIR", fz_tmp(), 1);
 	fxroot = fx_new_root();
 	if (!fxroot || vigil_crypto_init(&err) || fx_layer(fxroot, "f0220002", layer, 2, chain))
 		abort();

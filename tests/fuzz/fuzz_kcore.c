@@ -15,6 +15,8 @@
 #include "vigil/crypto.h"
 #include "vigil/kcore.h"
 
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
@@ -39,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	if (!ready) {
-		snprintf(path, sizeof(path), "/tmp/vigil-fuzz-kcore-XXXXXX");
+		snprintf(path, sizeof(path), "%s/vigil-fuzz-kcore-XXXXXX", fz_tmp());
 		fd = mkstemp(path);
 		if (fd < 0 || vigil_crypto_init(&err))
 			abort();

@@ -14,6 +14,8 @@
 #include "vigil/crypto.h"
 #include "vigil/sign.h"
 
+#include "fuzz_common.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], keyfile[96], sigfile[96], datafile[96];
@@ -34,7 +36,7 @@ static int init(void)
 {
 	struct vigil_err err;
 
-	snprintf(dir, sizeof(dir), "/tmp/vigil-fuzz-minisig-XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/vigil-fuzz-minisig-XXXXXX", fz_tmp());
 	if (vigil_crypto_init(&err) || !mkdtemp(dir))
 		return -1;
 	snprintf(keyfile, sizeof(keyfile), "%s/in.pub", dir);

@@ -51,8 +51,10 @@ static void init(void)
 		{ "var/.wh.gone", '0', 0644, "", 1700000009 },
 	};
 	struct vigil_err err;
-	char chain[72], *root = fx_new_root(), *top;
+	char chain[72], *root, *top;
 
+	setenv("FX_TMPDIR", fz_tmp(), 1);
+	root = fx_new_root();
 	if (!root || vigil_crypto_init(&err) ||
 	    fx_layer(root, "f0220001", layer, sizeof(layer) / sizeof(layer[0]), chain))
 		abort();

@@ -19,27 +19,9 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 missing"
-H="$top_srcdir/tests/helpers/mkkcore.py"
-python3 "$H" "$T/kcore" "$T/iomem"
-printf '[none] integrity confidentiality\n' >"$T/lock"
-S="$T/state" D="$T/none" O="$T/out"
-mkdir -p "$D"
-fim_config
-V keygen >/dev/null
-M="--memory --method kcore --kcore $T/kcore --iomem $T/iomem --lockdown $T/lock"
-
-# stopped PID: waits (bounded) until PID is stopped; fails if it exits first
-stopped() {
-	_i=0
-	while [ "$_i" -lt 3000 ]; do
-		[ -r "/proc/$1/stat" ] || fail "capture $1 exited before it stopped itself"
-		# field 3 of /proc/PID/stat, after the ")" closing the command name
-		[ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" = T ] && return 0
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	fail "capture $1 never stopped"
-}
+. "$(dirname "$0")/capture_lib.sh"
+kcore_fixture
+O="$T/out"
 count() { grep -c "$1" "$S/custody.jsonl" || true; }
 
 # 1. A stops after `acquired`; B runs meanwhile
@@ -122,39 +104,8 @@ stopped "$E"
 kill -KILL "$E"
 wait "$E" 2>/dev/null || true
 TMPE=$(ls -d "$S"/evidence/.INT-E-*.tmp.*) || fail "no temporary archive of E"
-cat >"$T/daemon.yaml" <<EOC
-state_dir: $S
-scopes:
-  - name: t
-    paths: [$D]
-    watch: true
-watch:
-  control_socket: $T/sock
-  pid_file: $T/pid
-outputs:
-  - type: jsonl
-    path: $T/events
-schedule: []
-audit:
-  enabled: false
-EOC
-if command -v flock >/dev/null; then # as watch_lib.sh: the inotify limits tests' lock, shared
-	exec 9>"$( [ -d /run/lock ] && echo /run/lock || echo /tmp)/vigil-watch-tests.lock"
-	flock -s 9
-fi
-"$VIGIL" -q --config "$T/daemon.yaml" baseline || fail "baseline"
-"$VIGIL" --config "$T/daemon.yaml" watch 2>"$T/daemon.err" 9>&- &
-W=$!
-on_exit "kill -TERM $W"
-_i=0
-while ! grep -q '"action":"watch-started"' "$T/events" 2>/dev/null && [ "$_i" -lt 600 ]; do
-	kill -0 "$W" 2>/dev/null || fail "the daemon exited: $(cat "$T/daemon.err")"
-	sleep 0.05
-	_i=$((_i + 1))
-done
+daemon_start_stop capture-failed INT-E
 [ ! -e "$TMPE" ] || fail "the daemon did not sweep $TMPE at start: $(cat "$T/daemon.err")"
-kill -TERM "$W"
-wait "$W" || fail "the daemon exited $?: $(cat "$T/daemon.err")"
 grep 'capture-failed' "$T/events" | grep -q 'INT-E' || fail "no capture-failed event for E: $(cat "$T/events")"
 grep '"action":"failed"' "$S/custody.jsonl" | grep -q '"case":"INT-E"' || fail "no failed record for E"
 [ "$(count '"action":"failed"')" -eq 2 ] || fail "not exactly two failed records"

@@ -9,33 +9,15 @@
 #   - no journal there: a note, no member, the capture succeeds
 #   - journalctl failing (-D on a file): an entry saying so with its stderr, no member,
 #     the capture succeeds and verifies
-#   - --root: nothing run live, the manifest says so
+#   - --root on an image without journal files: the knob's DIR (the host's) is not read,
+#     the manifest says the image holds none (capture_journal_image.sh tests images with
+#     journal files)
 . "$(dirname "$0")/lib.sh"
 set -e
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-JR=/lib/systemd/systemd-journal-remote
-[ -x "$JR" ] || skip "systemd-journal-remote missing (scripts/setup.sh installs it)"
-for b in journalctl bsdtar python3 sha256sum; do
-	command -v $b >/dev/null || skip "$b missing (scripts/setup.sh installs it)"
-done
-S=$T/state
-mkdir -m 700 "$S"
-V() { "$VIGIL" -q --state-dir "$S" "$@"; }
-V keygen >/dev/null
-BOOT=0123456789abcdef0123456789abcdef
+. "$(dirname "$0")/journal_lib.sh"
 mkdir "$T/j"
-printf '__REALTIME_TIMESTAMP=1764590000000000\n_SYSTEMD_UNIT=docker.service\n_BOOT_ID=%s\nMESSAGE=dockerd: API listen on /run/docker.sock\n\n__REALTIME_TIMESTAMP=1764590001000000\n_SYSTEMD_UNIT=cron.service\n_BOOT_ID=%s\nMESSAGE=not the engine\n\n__REALTIME_TIMESTAMP=1764590002000000\n_SYSTEMD_UNIT=containerd.service\n_BOOT_ID=%s\nMESSAGE=containerd: loading plugin\n\n' \
-	$BOOT $BOOT $BOOT | "$JR" -o "$T/j/remote.journal" - 2>"$T/jr.err" || fail "systemd-journal-remote: $(cat "$T/jr.err")"
-
-# entry ARCHIVE: the manifest's journal entry (or "none") and the notes about the journal
-entry() {
-	bsdtar -xOf "$1" MANIFEST.json | python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-e = [e for e in m["members"] if "journalctl" in (e.get("source") or "")]
-print(json.dumps(e[0]) if e else "none")
-print("\n".join(n for n in m["notes"] if "journal" in n))'
-}
+journal "$T/j/remote.journal" "docker.service=dockerd: API listen on /run/docker.sock" \
+	"cron.service=not the engine" "containerd.service=containerd: loading plugin"
 
 VIGIL_TEST_JOURNAL_DIR=$T/j V capture --engine --case J -o "$T/o1" >"$T/c1.out" || fail "capture failed"
 A=$(head -n 1 "$T/c1.out")
@@ -57,13 +39,8 @@ assert e["sha256"] == sys.argv[2] and e["size"] == int(sys.argv[3]), e' \
 V verify "$A" >/dev/null || fail "the archive does not verify"
 echo "ok: journal exported: $(grep -c '^MESSAGE=' "$T/export") entries"
 
-VIGIL_TEST_JOURNAL_DIR=$T/none V capture --engine --case J2 -o "$T/o2" >"$T/c2.out" || fail "capture without a journal failed"
-A=$(head -n 1 "$T/c2.out")
-entry "$A" >"$T/e2"
-[ "$(head -n 1 "$T/e2")" = none ] || fail "an entry without a journal: $(cat "$T/e2")"
-grep -q 'no journald here' "$T/e2" || fail "no note that journald is absent: $(cat "$T/e2")"
+noted no-journal 'no journald here' VIGIL_TEST_JOURNAL_DIR=$T/none capture --engine --case J2
 bsdtar -tf "$A" | grep -q journal.export && fail "a journal member without a journal"
-echo "ok: no journal: $(tail -n 1 "$T/e2")"
 
 : >"$T/notadir"
 VIGIL_TEST_JOURNAL_DIR=$T/notadir V capture --engine --case J3 -o "$T/o3" >"$T/c3.out" || fail "capture with a failing journalctl failed"
@@ -75,11 +52,6 @@ V verify "$A" >/dev/null || fail "the archive with a failed journalctl does not 
 echo "ok: journalctl failing: recorded, not fatal"
 
 mkdir "$T/img"
-VIGIL_TEST_JOURNAL_DIR=$T/j "$VIGIL" -q --state-dir "$S" --root "$T/img" capture --engine --case J4 -o "$T/o4" >"$T/c4.out" ||
-	fail "--root capture failed"
-A=$(head -n 1 "$T/c4.out")
-entry "$A" >"$T/e4"
-[ "$(head -n 1 "$T/e4")" = none ] || fail "journalctl was run under --root: $(cat "$T/e4")"
-grep -q 'not the live host' "$T/e4" || fail "--root: no note about the journal: $(cat "$T/e4")"
-echo "ok: --root: $(tail -n 1 "$T/e4")"
+noted root-no-journal-files 'the image holds no journal file' VIGIL_TEST_JOURNAL_DIR=$T/j --root "$T/img" \
+	capture --engine --case J4
 echo "ok: capture_journal"

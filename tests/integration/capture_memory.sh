@@ -13,14 +13,9 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 missing"
 command -v bsdtar >/dev/null || skip "bsdtar missing"
+. "$(dirname "$0")/capture_lib.sh"
+kcore_fixture
 H="$top_srcdir/tests/helpers/mkkcore.py"
-python3 "$H" "$T/kcore" "$T/iomem"
-printf '[none] integrity confidentiality\n' >"$T/lock"
-S="$T/state" D="$T/none"
-mkdir -p "$D"
-fim_config
-V keygen >/dev/null
-M="--memory --method kcore --kcore $T/kcore --iomem $T/iomem --lockdown $T/lock"
 
 # 1. the member verifies, holds the fixture's memory, the record says how
 # shellcheck disable=SC2086

@@ -24,7 +24,7 @@ sysconfdir=${confdir%/vigil}
 echo "installed: $bin, $conf, units in $unitdir"
 
 # --- the units name the installed binary and verify ---------------------------
-for u in vigil.service vigil-baseline.service; do
+for u in vigil.service vigil-baseline.service vigil-sweep.service; do
 	grep -q "^ExecStart=$bin " "$I$unitdir/$u" || fail "$u does not run $bin: $(grep ExecStart "$I$unitdir/$u")"
 	! grep -n "@[a-z]*@" "$I$unitdir/$u" || fail "$u: unsubstituted variable"
 done
@@ -44,7 +44,7 @@ else
 	echo "cannot put $bin in place" >&2; exit 99
 fi
 cd "$T/units"
-systemd-analyze verify vigil.service vigil-baseline.service vigil-baseline.timer
+systemd-analyze verify vigil.service vigil-baseline.service vigil-baseline.timer vigil-sweep.service
 EOS
 set +e
 unshare -m sh "$T/verify.sh" >"$T/verify.out" 2>&1

@@ -224,8 +224,10 @@ int fx_layer_raw(const char *data_root, const char *chain_hex, const char *cache
 
 char *fx_new_root(void)
 {
-	char tmpl[] = "/tmp/vigil-dfx.XXXXXX", *d;
+	const char *base = getenv("FX_TMPDIR"); /* fuzz targets: a tmpfs */
+	char tmpl[4096], *d;
 
+	snprintf(tmpl, sizeof(tmpl), "%s/vigil-dfx.XXXXXX", base ? base : "/tmp");
 	if (!mkdtemp(tmpl))
 		return NULL;
 	if (asprintf(&d, "%s/d", tmpl) < 0)
@@ -250,7 +252,7 @@ void fx_rm(const char *dir)
 	const char *slash = strrchr(dir, '/');
 
 	/* the temp dir holding data root d */
-	if (!slash || strncmp(dir, "/tmp/vigil-dfx.", 15))
+	if (!slash || !strstr(dir, "/vigil-dfx."))
 		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(slash - dir), dir);
 	if (system(cmd))

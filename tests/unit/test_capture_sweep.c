@@ -6,7 +6,7 @@
  * whose writer holds its lock is left alone (no record, `cases` says running);
  * an older record with no "tmp" is paired by the archive's name; files that
  * only look alike are left alone; `cases` lists an acquired record with no
- * outcome as interrupted. */
+ * outcome as interrupted.  test_ledger: the ledger's sweep (below). */
 #include "config.h"
 
 #include <errno.h>
@@ -192,10 +192,106 @@ static void test_sweep(void **st)
 	assert_int_equal(vigil_custody_verify(state, NULL, &err), 0);
 }
 
+/* An `acquired` record (and a `sealed` one) of case c writing into dir d,
+ * with d's identity as the writer records it (tmp: d/.ARCHIVE.tmp.ZzZzZz). */
+static void opened(const char *c, const char *d, int sealed)
+{
+	struct vigil_err err = { "" };
+	char rec[2048];
+	struct stat st;
+	int seq;
+
+	if (stat(d, &st))
+		memset(&st, 0, sizeof(st));
+	snprintf(rec, sizeof(rec), "{\"action\":\"acquired\",\"case\":\"%s\",\"archive\":\"%s-h.tar.zst\","
+		 "\"tmp\":\"%s/.%s-h.tar.zst.tmp.ZzZzZz\",\"dir_dev\":%llu,\"dir_ino\":%llu}", c, c, d, c,
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	assert_int_equal(vigil_custody_append(state, rec, NULL, &err), 0);
+	seq = lines_with("\"action\"", NULL);
+	snprintf(rec, sizeof(rec), "{\"action\":\"sealed\",\"case\":\"%s\",\"archive\":\"%s-h.tar.zst\","
+		 "\"acquired_seq\":%d,\"seal\":\"%064d\"}", c, c, seq, 7);
+	if (sealed)
+		assert_int_equal(vigil_custody_append(state, rec, NULL, &err), 0);
+}
+
+/* The ledger's sweep (evw_recover.c): eight sweepers at once close a capture
+ * whose files are both gone with exactly one `failed` record (the dir's
+ * lock); a temporary archive in a dir other than the one given is removed
+ * (every dir the open captures name is visited); a dir that is not there,
+ * or is another one than the capture wrote into, is reported and the
+ * capture left open, no dir created. */
+static void test_ledger(void **st)
+{
+	struct vigil_evw_sweep_counts c;
+	struct vigil_err err = { "" };
+	char o2[PATH_MAX], o3[PATH_MAX], o4[PATH_MAX], p[PATH_MAX + 64];
+	int fd;
+
+	(void)st;
+	snprintf(o2, sizeof(o2), "%s/o2", base);
+	snprintf(o3, sizeof(o3), "%s/o3", base);
+	snprintf(o4, sizeof(o4), "%s/o4", base);
+	assert_int_equal(mkdir(o2, 0700), 0);
+	assert_int_equal(mkdir(o4, 0700), 0);
+	opened("GONE", out, 1);         /* neither file in out */
+	opened("OTHER", o2, 0);         /* its stale temporary archive in o2 */
+	snprintf(p, sizeof(p), "%s/.OTHER-h.tar.zst.tmp.ZzZzZz", o2);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	opened("NOTHERE", o3, 0);       /* o3 does not exist */
+	opened("MOVED", o4, 1);         /* o4 replaced by another dir (unmounted media) */
+	snprintf(p, sizeof(p), "%s.away", o4);
+	assert_int_equal(rename(o4, p), 0);
+	assert_int_equal(mkdir(o4, 0700), 0);
+
+	for (int i = 0; i < 8; i++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (!pid) {
+			struct vigil_err e = { "" };
+
+			_exit(vigil_evw_sweep_ledger(state, NULL, VIGIL_EVW_SWEEP_ARCHIVES, NULL, NULL, &c, &e) ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < 8; i++) {
+		int status;
+
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(lines_with("\"action\":\"failed\"", "\"case\":\"GONE\""), 1);
+	assert_int_equal(lines_with("\"case\":\"GONE\"", "interrupted after its seal: neither its archive nor"), 1);
+	assert_int_equal(lines_with("\"action\":\"failed\"", "\"case\":\"OTHER\""), 1);
+	assert_int_equal(lines_with("\"case\":\"OTHER\"", "temporary removed"), 1);
+	snprintf(p, sizeof(p), "%s/.OTHER-h.tar.zst.tmp.ZzZzZz", o2);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(lines_with("\"action\":\"failed\"", "\"case\":\"NOTHERE\""), 0);
+	assert_int_equal(lines_with("\"action\":\"failed\"", "\"case\":\"MOVED\""), 0);
+	assert_int_equal(access(o3, F_OK), -1); /* never created */
+
+	/* once more, in this process: what is left open is said, nothing recorded */
+	assert_int_equal(vigil_evw_sweep_ledger(state, NULL, VIGIL_EVW_SWEEP_ARCHIVES, NULL, NULL, &c, &err), 0);
+	assert_int_equal(c.failed + c.archived + c.removed, 0);
+	assert_int_equal(c.skipped, 2);
+	assert_non_null(strstr(cases(), "NOTHERE\t"));
+	assert_non_null(strstr(cases(), "\tinterrupted\tMOVED-h.tar.zst\tinterrupted: sealed, but no archive"));
+	/* o4 back in place: MOVED is closed, its archive gone */
+	assert_int_equal(rmdir(o4), 0);
+	snprintf(p, sizeof(p), "%s.away", o4);
+	assert_int_equal(rename(p, o4), 0);
+	assert_int_equal(vigil_evw_sweep_ledger(state, NULL, 0, NULL, NULL, &c, &err), 0);
+	assert_int_equal(c.failed, 1);
+	assert_int_equal(lines_with("\"action\":\"failed\"", "\"case\":\"MOVED\""), 1);
+	assert_int_equal(vigil_custody_verify(state, NULL, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_ledger),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
