@@ -20,6 +20,10 @@
 #               member validates against the guest's iomem, the records say
 #               the file mode, no spool is left in the output dir
 #   capture-lime  the same in the tcp mode (LiME streams into the archive)
+#   capture-lime-file-term  capture-lime-file sent SIGTERM while LiME writes
+#               its spool: the capture fails, the module is unloaded, the
+#               output dir is left empty (no spool, no temporary archive),
+#               the ledger has the `failed` record
 # The host then validates each dump (vigil memdump --validate against the
 # guest's own /proc/iomem: addresses move between boots) and checks
 # FILE.sha256 and the JSON record.
@@ -27,7 +31,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 VIGIL=${1:-${VIGIL:-$top/build/vigil}}
-cases=${QEMU_LIME_CASES:-lime lime-file kcore integrity confidentiality integrity-lime integrity-lime-file capture-lime-file capture-lime}
+cases=${QEMU_LIME_CASES:-lime lime-file kcore integrity confidentiality integrity-lime integrity-lime-file capture-lime-file capture-lime capture-lime-file-term}
 fail() { echo "qemu-lime: FAIL: $*" >&2; exit 1; }
 . "$top/scripts/qemu-guest.sh"
 qemu_setup
@@ -43,9 +47,18 @@ if grep -q vigil_capture=1 /proc/cmdline; then
 	printf 'state_dir: /tmp/state\nscopes:\n  - name: t\n    paths: [/tmp/none]\n' >/tmp/vigil.yaml
 	/bin/vigil -q --config /tmp/vigil.yaml keygen >/out/log 2>&1
 	cp /tmp/state/vigil.pub /out/vigil.pub
+	term=$(sed -n 's/.*vigil_term=\([0-9]*\).*/\1/p' /proc/cmdline)
 	/bin/vigil --config /tmp/vigil.yaml capture --memory --method "$mode" ${limemode:+--lime-mode $limemode} \
-		--mem-timeout 300 --case QEMU -o /out/cap >>/out/log 2>&1
+		--mem-timeout 300 --case QEMU -o /out/cap >>/out/log 2>&1 &
+	pid=$!
+	if [ -n "$term" ]; then
+		sleep "$term"
+		ls -a /out/cap >/out/capls_at_term
+		kill -TERM "$pid"
+	fi
+	wait "$pid"
 	echo $? >/out/rc
+	cp /tmp/state/custody.jsonl /out/custody.jsonl
 	ls -a /out/cap >/out/capls
 	grep -c lime /proc/modules >/out/lime_loaded_after || true
 	echo "guest: capture --memory --method $mode exited $(cat /out/rc): $(cat /out/log)"
@@ -196,6 +209,24 @@ for c in $cases; do
 		;;
 	capture-lime-file) check_capture capture-lime-file file ;;
 	capture-lime) check_capture capture-lime tcp ;;
+	capture-lime-file-term)
+		c=capture-lime-file-term
+		disk=${QEMU_DISK:-}
+		QEMU_DISK=1G
+		boot "$c" lime "vigil_capture=1 vigil_limemode=file vigil_term=6"
+		QEMU_DISK=$disk
+		for f in capls capls_at_term custody.jsonl; do
+			debugfs -R "dump /$f $W/$c/$f" "$W/disk.img" >/dev/null 2>&1
+		done
+		grep -q '\.mem\.lime$' "$W/$c/capls_at_term" ||
+			fail "$c: no spool when SIGTERM was sent (too early or too late): $(cat "$W/$c/capls_at_term")"
+		[ "$(cat "$W/$c/rc")" != 0 ] || fail "$c: the capture ended well despite SIGTERM"
+		left=$(grep -v -x -e . -e .. "$W/$c/capls" || true)
+		[ -z "$left" ] || fail "$c: files left in the output dir: $left"
+		[ "$(cat "$W/$c/lime_loaded_after")" = 0 ] || fail "$c: the module is still loaded"
+		tail -n 1 "$W/$c/custody.jsonl" | grep -q '"action":"failed".*cancelled' ||
+			fail "$c: no failed ledger record: $(tail -n 1 "$W/$c/custody.jsonl")"
+		;;
 	*) fail "unknown case $c" ;;
 	esac
 	echo "qemu-lime: $c: ok"

@@ -251,8 +251,7 @@ static const struct key packages_keys[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-/* capture: and triggers: (agent/capture/trigger.c); the values of enum
- * vigil_memdump_method (memdump.h) */
+/* capture: and triggers: (agent/capture/trigger.c); memory_methods: enum vigil_memdump_method */
 static const struct enum_val memory_methods[] = { { "auto", 0 }, { "lime", 1 }, { "kcore", 2 }, { NULL, 0 } };
 static const struct enum_val lime_modes[] = { { "tcp", 0 }, { "file", 1 }, { NULL, 0 } };
 static const struct key capture_keys[] = {
@@ -286,14 +285,9 @@ static const struct key trigger_keys[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-static void trigger_init(void *elem)
-{
-	(void)elem; /* zero: every key optional but the name and one target */
-}
-
 static int trigger_check(struct ctx *c, const struct node *m, void *elem, const struct node *const *seen)
 {
-	const struct vigil_trigger *t = elem;
+	const struct vigil_trigger *t = elem; /* zeroed: every key optional but the name and one target */
 
 	(void)seen;
 	if (!t->container && !t->engine && !t->host && !t->memory)
@@ -302,7 +296,7 @@ static int trigger_check(struct ctx *c, const struct node *m, void *elem, const 
 }
 
 static const struct list_desc trigger_list = {
-	sizeof(struct vigil_trigger), CFG(triggers), CFG(n_triggers), trigger_keys, trigger_init, trigger_check, 0,
+	sizeof(struct vigil_trigger), CFG(triggers), CFG(n_triggers), trigger_keys, NULL, trigger_check, 0,
 };
 
 enum { TK_SCOPES = 4, TK_OUTPUTS = 6 };

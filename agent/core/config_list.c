@@ -300,7 +300,8 @@ int config_p_list(struct ctx *c, const struct key *k, const struct node *v, void
 		}
 		elem = arr + *n * d->size;
 		memset(elem, 0, d->size);
-		d->init(elem);
+		if (d->init)
+			d->init(elem);
 		++*n;
 		if ((rc = config_parse_map(c, d->tab, v->kid[i], elem, seen)))
 			return rc;

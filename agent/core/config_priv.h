@@ -66,7 +66,7 @@ struct list_desc {
 	size_t size;           /* element size */
 	size_t arr_off, n_off; /* the array pointer and its count in the parent */
 	const struct key *tab;
-	void (*init)(void *elem);
+	void (*init)(void *elem); /* NULL: zeroed is the default */
 	/* Cross-key rules; seen[i] is the value of tab[i] or NULL. */
 	int (*check)(struct ctx *c, const struct node *m, void *elem, const struct node *const *seen);
 	int non_empty;
