@@ -1,12 +1,10 @@
-/* evw.c - the evidence writer: temporary archive, libarchive output with
- * free-space checks, members from memory, the seal, signature and rename.
- * Reading sources is evw_read.c; the manifest and timeline evw_manifest.c.
- * Why this file is long (about 645 lines): it is the writer's whole life
- * cycle, open, the output path (out_write and the archive's hashers), seal,
- * sign, install and free, and each step's failure handling depends on what the
- * steps before it left (temporary names, installed companions, the ledger's
- * acquired record); the parts that stand alone are already out (evw_read,
- * evw_stream, evw_manifest, evw_union, evw_sweep).
+/* evw.c - the evidence writer: its open (names, the temporary archive locked,
+ * the ledger's `acquired` record, the spools), the output path (libarchive's
+ * writes checked for free space, the archive's bytes hashed on two threads),
+ * members from memory, and its free (the `failed` record of a capture that
+ * did not finish).  The seal, signature, renames and the ledger's records are
+ * evw_seal.c; reading sources evw_read.c; the manifest and timeline
+ * evw_manifest.c.
  */
 #include "config.h"
 
@@ -61,7 +59,7 @@ static int space_ok(struct vigil_evw *w)
 }
 
 /* Hands the gathered half to the archive hasher and gathers into the other. */
-static void ahash_flush(struct vigil_evw *w)
+void evw_ahash_flush(struct vigil_evw *w)
 {
 	if (!w->olen)
 		return;
@@ -119,13 +117,13 @@ static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_
 		p += k;
 		left -= k;
 		if (w->olen == EVW_OBUF)
-			ahash_flush(w);
+			evw_ahash_flush(w);
 	}
 	w->written += len;
 	return (la_ssize_t)len;
 }
 
-static int arch_err(struct vigil_evw *w, const char *what)
+int evw_arch_err(struct vigil_evw *w, const char *what)
 {
 	int e = archive_errno(w->a);
 
@@ -168,7 +166,7 @@ int evw_header(struct vigil_evw *w, const char *member, const struct stat *st, u
 	if (w->failed) /* the output failed under it (out_write) */
 		return w->failed;
 	if (r < ARCHIVE_WARN)
-		return arch_err(w, member);
+		return evw_arch_err(w, member);
 	return 0;
 }
 
@@ -177,7 +175,7 @@ int evw_data(struct vigil_evw *w, const void *buf, size_t len)
 	if (w->failed)
 		return w->failed;
 	if (len && archive_write_data(w->a, buf, len) != (la_ssize_t)len && !w->failed)
-		return arch_err(w, "writing the archive");
+		return evw_arch_err(w, "writing the archive");
 	if (w->failed)
 		return w->failed;
 	w->bytes += len;
@@ -191,7 +189,7 @@ int evw_put(struct vigil_evw *w, const char *member, const void *buf, size_t len
 	if (!rc)
 		rc = evw_data(w, buf, len);
 	if (!rc && archive_write_finish_entry(w->a) < ARCHIVE_WARN)
-		rc = arch_err(w, member);
+		rc = evw_arch_err(w, member);
 	if (sha)
 		vigil_sha256(buf, len, sha);
 	return rc;
@@ -236,24 +234,6 @@ static void read_line(const char *path, char *buf, size_t len)
 	if (fgets(buf, (int)len, f))
 		buf[strcspn(buf, "\n")] = '\0';
 	fclose(f);
-}
-
-static int ledger(struct vigil_evw *w, json_t *rec, char **line, struct vigil_err *err)
-{
-	char *text;
-	int rc;
-
-	json_object_set_new(rec, "case", json_string(w->case_id));
-	json_object_set_new(rec, "examiner", json_string(w->examiner));
-	if (w->acquired) /* the record this one is about (evw_sweep.c pairs them) */
-		json_object_set_new(rec, "acquired_seq", json_integer((json_int_t)evw_seq_of(w->acquired)));
-	text = json_dumps(rec, JSON_COMPACT);
-	json_decref(rec);
-	if (!text)
-		return vigil_err_set(err, -ENOMEM, "out of memory");
-	rc = vigil_custody_append(w->o.state_dir, text, line, err);
-	free(text);
-	return rc;
 }
 
 static FILE *spool(const char *dir)
@@ -376,7 +356,7 @@ static int acquire(struct vigil_evw *w, struct vigil_err *err)
 			json_object_set_new(rec, "dir_ino", json_integer((json_int_t)st.st_ino));
 		}
 	}
-	return ledger(w, rec, &w->acquired, err);
+	return evw_ledger(w, rec, &w->acquired, err);
 }
 
 int vigil_evw_open(const struct vigil_evw_opts *o, struct vigil_evw **out, struct vigil_err *err)
@@ -448,144 +428,6 @@ fail:
 	return rc;
 }
 
-/* rename() that never replaces: evidence is never overwritten (EEXIST). */
-static int install(const char *from, const char *to)
-{
-	return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
-}
-
-/* The archive's companions under temporary names: NAME.minisig and NAME.sha256. */
-static int sign(struct vigil_evw *w, const char *hex, struct vigil_err *err)
-{
-	struct vigil_seckey *key = NULL;
-	unsigned char b2[64];
-	char comment[512], *line = NULL, sumtmp[PATH_MAX], sumfile[PATH_MAX];
-	int rc;
-
-	snprintf(comment, sizeof(comment), "vigil evidence case:%s file:%s sha256:%s", w->case_id, w->name, hex);
-	if ((rc = vigil_seckey_load(w->o.state_dir, &key, err)))
-		return rc;
-	/* the archive's BLAKE2b-512 (minisign's prehash) was taken as its bytes were written */
-	vigil_digest_read(w->bd, VIGIL_ALGO_BLAKE2B512, b2);
-	rc = vigil_minisign_file_hashed(key, w->tmp, b2, comment, err);
-	vigil_seckey_free(key);
-	if (rc)
-		return rc;
-	snprintf(sumfile, sizeof(sumfile), "%s.sha256", w->final);
-	line = xasprintf("%s  %s\n", hex, w->name);
-	if (!line)
-		return -ENOMEM;
-	rc = vigil_statedir_write_tmp(sumfile, line, strlen(line), 0644, sumtmp, sizeof(sumtmp), err);
-	free(line);
-	if (rc)
-		return rc;
-	/* companions first: the archive's final name appears last, complete */
-	snprintf(sumfile, sizeof(sumfile), "%s.sha256", w->final);
-	if (install(sumtmp, sumfile) < 0) {
-		unlink(sumtmp);
-		return vigil_err_set(err, -errno, "cannot install '%s': %s", sumfile, strerror(errno));
-	}
-	snprintf(sumtmp, sizeof(sumtmp), "%s.minisig", w->tmp);
-	snprintf(comment, sizeof(comment), "%s.minisig", w->final);
-	w->installed |= 1;
-	if (install(sumtmp, comment) < 0) {
-		rc = vigil_err_set(err, -errno, "cannot install '%s': %s", comment, strerror(errno));
-		unlink(sumtmp);
-		return rc;
-	}
-	w->installed |= 2;
-	return 0;
-}
-
-static int seal(struct vigil_evw *w, char seal_hex[65], struct vigil_err *err)
-{
-	unsigned char d[32];
-	char *sealed = NULL, *custody = NULL;
-	size_t len = 0;
-	json_t *rec;
-	int rc;
-
-	if ((rc = evw_put(w, "trigger.json", w->trigger, strlen(w->trigger), d)))
-		return rc;
-	vigil_hex(d, 32, seal_hex);
-	if ((rc = evw_entry(w, "file", "trigger.json", NULL, 0, NULL, NULL, seal_hex, strlen(w->trigger), NULL, NULL,
-			    0)))
-		return rc;
-	if ((rc = evw_write_manifest(w, seal_hex)))
-		return rc;
-	rec = json_pack("{s:s,s:s,s:s,s:I}", "action", "sealed", "archive", w->name, "seal", seal_hex,
-			"members", (json_int_t)w->members);
-	if ((rc = ledger(w, rec, &sealed, err)))
-		return evw_fail(w, rc, "%s", err->msg);
-	/* the acquired..sealed stretch of the ledger, as it is there */
-	rc = vigil_custody_segment(w->o.state_dir, evw_seq_of(w->acquired), evw_seq_of(sealed), &custody, &len, err);
-	free(sealed);
-	if (rc)
-		return evw_fail(w, rc, "%s", err->msg);
-	rc = evw_put(w, "custody.jsonl", custody, len, NULL);
-	free(custody);
-	return rc;
-}
-
-int vigil_evw_finish(struct vigil_evw *w, struct vigil_evw_result *res, struct vigil_err *err)
-{
-	unsigned char d[32];
-	char hex[65], seal_hex[65];
-	json_t *rec;
-	int rc;
-
-	memset(res, 0, sizeof(*res));
-	if (w->failed)
-		return vigil_err_set(err, w->failed, "%s", w->error);
-	if (vigil_evw_cancelled(w))
-		return vigil_err_set(err, evw_fail(w, -ECANCELED, "capture cancelled"), "capture cancelled");
-	if ((rc = seal(w, seal_hex, err)))
-		return vigil_err_set(err, rc, "%s", w->error);
-	if (archive_write_close(w->a) != ARCHIVE_OK && !w->failed)
-		arch_err(w, "closing the archive");
-	if (w->failed)
-		return vigil_err_set(err, w->failed, "%s", w->error);
-	if (fsync(w->fd) < 0)
-		return vigil_err_set(err, evw_fail(w, -errno, "fsync '%s': %s", w->tmp, strerror(errno)), "%s",
-				     w->error);
-	ahash_flush(w);
-	vigil_hasher_sync(w->ahasher);
-	vigil_hasher_sync(w->bhasher);
-	vigil_digest_read(w->ad, VIGIL_ALGO_SHA256, d);
-	vigil_hex(d, 32, hex);
-	if ((rc = sign(w, hex, err)) || install(w->tmp, w->final) < 0) {
-		char companion[PATH_MAX];
-
-		if (!rc)
-			rc = vigil_err_set(err, -errno, "cannot rename '%s' to '%s': %s", w->tmp, w->final,
-					   strerror(errno));
-		/* no signature or digest file of ours may stand for an archive that is not there */
-		snprintf(companion, sizeof(companion), "%s.sha256", w->final);
-		if (w->installed & 1)
-			unlink(companion);
-		snprintf(companion, sizeof(companion), "%s.minisig", w->final);
-		if (w->installed & 2)
-			unlink(companion);
-		evw_fail(w, rc, "%s", err->msg);
-		return rc;
-	}
-	w->tmp[0] = '\0';
-	w->finished = 1;
-	vigil_statedir_sync_dir(w->final);
-	if (getenv("VIGIL_TEST_STOP_AFTER_RENAME")) /* tests: renamed, no `archived` record yet */
-		raise(SIGSTOP);
-	snprintf(res->path, sizeof(res->path), "%s", w->final);
-	memcpy(res->sha256, hex, sizeof(hex));
-	memcpy(res->seal, seal_hex, sizeof(seal_hex));
-	res->members = w->members;
-	res->entries = w->entries;
-	res->bytes = w->written;
-	res->problems = w->problems;
-	rec = json_pack("{s:s,s:s,s:s,s:s}", "action", "archived", "archive", w->final, "sha256", hex, "seal",
-			seal_hex);
-	return ledger(w, rec, NULL, err);
-}
-
 void vigil_evw_free(struct vigil_evw *w)
 {
 	struct vigil_err err = { "" };
@@ -605,7 +447,7 @@ void vigil_evw_free(struct vigil_evw *w)
 		json_t *rec = json_pack("{s:s,s:s,s:s}", "action", "failed", "archive", w->name ? w->name : "",
 					"error", w->error[0] ? w->error : "capture abandoned");
 
-		ledger(w, rec, NULL, &err); /* best effort: the caller reports the failure itself */
+		evw_ledger(w, rec, NULL, &err); /* best effort: the caller reports the failure itself */
 	}
 	if (w->tmp && w->tmp[0]) {
 		char sig[PATH_MAX];

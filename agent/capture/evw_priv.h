@@ -76,6 +76,14 @@ int evw_header(struct vigil_evw *w, const char *member, const struct stat *st, u
 	       const char *linkname);
 int evw_data(struct vigil_evw *w, const void *buf, size_t len);
 int evw_fail(struct vigil_evw *w, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* libarchive's error on w->a made w's failure (evw_fail); returns it */
+int evw_arch_err(struct vigil_evw *w, const char *what);
+/* Hands the archive bytes gathered so far to the archive's hashers. */
+void evw_ahash_flush(struct vigil_evw *w);
+
+/* evw_seal.c: appends rec (taken) to the custody ledger with w's case,
+ * examiner and acquired_seq; line, when not NULL, gets the line written. */
+int evw_ledger(struct vigil_evw *w, json_t *rec, char **line, struct vigil_err *err);
 
 /* evw_sweep.c: the temporary archive path (ending in XXXXXX, filled in),
  * created locked (flock LOCK_EX for the writer's life) before its name
