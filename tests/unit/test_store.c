@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,62 +25,16 @@
 #include "vigil/sign.h"
 #include "vigil/store.h"
 
-struct fix {
-	char top[64];  /* temp dir, removed at the end */
-	char dir[128]; /* state dir inside it */
-	char db[192];
-	struct vigil_seckey *sk;
-	struct vigil_pubkey *pk;
-};
+#include "store_fixture.h"
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
+/* The state dir is two levels (var/vigil) that do not exist yet: CREATE makes them. */
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	struct vigil_err err = { "" };
-
-	if (!f)
-		return -1;
-	snprintf(f->top, sizeof(f->top), "/tmp/vigil-test-store-XXXXXX");
-	if (!mkdtemp(f->top))
-		return -1;
-	/* Two levels that do not exist yet: CREATE makes them. */
-	snprintf(f->dir, sizeof(f->dir), "%s/var/vigil", f->top);
-	snprintf(f->db, sizeof(f->db), "%s/" VIGIL_STORE_FILE, f->dir);
-	{
-		char keys[128];
-
-		snprintf(keys, sizeof(keys), "%s/keys", f->top);
-		if (vigil_sign_keygen(keys, 0, &err) || vigil_seckey_load(keys, &f->sk, &err) ||
-		    vigil_pubkey_load(keys, &f->pk, &err)) {
-			fprintf(stderr, "setup: %s\n", err.msg);
-			return -1;
-		}
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	vigil_seckey_free(f->sk);
-	vigil_pubkey_free(f->pk);
-	nftw(f->top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return store_fix_setup(state, "/tmp/vigil-test-store-XXXXXX", "var/vigil");
 }
 
 /* Starts over: no database and no head. */
-static void fresh_db(struct fix *f)
+static void fresh_db(struct store_fix *f)
 {
 	char p[256];
 
@@ -188,7 +141,7 @@ static void init_hostile(void)
 		long5000[i] = i % 100 == 0 ? '/' : (char)('a' + i % 26);
 }
 
-static struct vigil_store *open_store(struct fix *f, unsigned flags)
+static struct vigil_store *open_store(struct store_fix *f, unsigned flags)
 {
 	struct vigil_err err = { "" };
 	struct vigil_store *st = NULL;
@@ -200,7 +153,7 @@ static struct vigil_store *open_store(struct fix *f, unsigned flags)
 }
 
 /* One generation of the hostile records plus objects; returns its id. */
-static int64_t write_gen(struct fix *f, const char *kind)
+static int64_t write_gen(struct store_fix *f, const char *kind)
 {
 	struct vigil_err err = { "" };
 	struct vigil_store *st = open_store(f, VIGIL_STORE_CREATE);
@@ -242,7 +195,7 @@ static int obj_cb(void *arg, const char *kind, const char *key, const void *data
 
 static void test_roundtrip(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_generation g, g2;
@@ -330,7 +283,7 @@ static void test_roundtrip(void **state)
 
 static void test_bad_input(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st = open_store(f, VIGIL_STORE_CREATE);
 	struct vigil_record r;
@@ -359,7 +312,7 @@ static void test_bad_input(void **state)
 
 static void test_generations(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_generation g;
@@ -400,7 +353,7 @@ static void test_generations(void **state)
 /* A writer killed mid-generation leaves the previous generations only. */
 static void test_crash_mid_generation(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_generation g;
@@ -498,7 +451,7 @@ static void test_tamper(void **state)
 		{ "UPDATE records SET digests = X'00' WHERE length(digests) > 0 AND path = CAST('/etc/pass' || char(10) || 'wd' AS BLOB)",
 		  "digests do not match the algorithm set" },
 	};
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct vigil_err err = { "" };
@@ -523,7 +476,7 @@ static void test_tamper(void **state)
  * make the signature verify. */
 static void test_wrong_key(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_seckey *other;
 	struct vigil_store *st;
@@ -559,7 +512,7 @@ static void test_wrong_key(void **state)
 
 static void test_copy_except(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_generation g;
@@ -623,7 +576,7 @@ static int merge_cb(void *arg, const struct vigil_record *old, const struct vigi
 	return 0;
 }
 
-static void scratch_case(struct fix *f, unsigned flags)
+static void scratch_case(struct store_fix *f, unsigned flags)
 {
 	static const struct path scan[] = {
 		{ "/etc/passwd", 11 },          /* same */
@@ -713,7 +666,7 @@ static void scratch_case(struct fix *f, unsigned flags)
 
 static void test_scratch_merge(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 
 	assert_int_equal(write_gen(f, "baseline"), 1);
 	scratch_case(f, 0);
@@ -723,7 +676,7 @@ static void test_scratch_merge(void **state)
 
 /* --- damaged, foreign and locked databases ----------------------------------- */
 
-static void mkdirs(struct fix *f)
+static void mkdirs(struct store_fix *f)
 {
 	char p[128];
 
@@ -732,7 +685,7 @@ static void mkdirs(struct fix *f)
 	assert_int_equal(mkdir(f->dir, 0700), 0);
 }
 
-static void expect_open_fail(struct fix *f, unsigned flags, int rc, const char *msg)
+static void expect_open_fail(struct store_fix *f, unsigned flags, int rc, const char *msg)
 {
 	struct vigil_err err = { "" };
 	struct vigil_store *st = (struct vigil_store *)1;
@@ -745,7 +698,7 @@ static void expect_open_fail(struct fix *f, unsigned flags, int rc, const char *
 
 static void test_missing_and_empty(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	int fd;
 
 	expect_open_fail(f, VIGIL_STORE_RDONLY, -ENOENT, "run `vigil baseline` first");
@@ -774,7 +727,7 @@ static void test_missing_and_empty(void **state)
 
 static void test_foreign_and_version(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_store *st;
 
 	mkdirs(f);
@@ -800,7 +753,7 @@ static void test_foreign_and_version(void **state)
 }
 
 /* A generation big enough to span many pages, closed so it lives in the main file. */
-static void write_big(struct fix *f, int n)
+static void write_big(struct store_fix *f, int n)
 {
 	struct vigil_err err = { "" };
 	struct vigil_store *st = open_store(f, VIGIL_STORE_CREATE);
@@ -821,7 +774,7 @@ static void write_big(struct fix *f, int n)
 }
 
 /* open + latest + verify + a full iteration: the first failure. */
-static int read_all(struct fix *f, struct vigil_err *err)
+static int read_all(struct store_fix *f, struct vigil_err *err)
 {
 	struct vigil_store *st = NULL;
 	struct vigil_store_iter *it = NULL;
@@ -844,7 +797,7 @@ static int read_all(struct fix *f, struct vigil_err *err)
 
 static void test_truncated_and_overwritten(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct stat sb;
 	char saved[256];
@@ -905,7 +858,7 @@ static void test_truncated_and_overwritten(void **state)
  * after the busy timeout; readers go on (WAL). */
 static void test_locked(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_generation g;
@@ -960,7 +913,7 @@ static void test_locked(void **state)
  * a read-only mount) can still read and merge; writing fails clearly. */
 static void test_readonly_dir(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	pid_t pid;
 	int status;
 
@@ -1088,7 +1041,7 @@ static int count_cb(void *arg, const struct vigil_record *old, const struct vigi
 static void test_157k(void **state)
 {
 	enum { N = 157000 };
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_generation g;
@@ -1176,7 +1129,7 @@ static void test_157k(void **state)
  * crash between the two writes) is not. */
 static void test_head_chain(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_generation g1, g2, g;
 	struct vigil_store_head h;
@@ -1257,7 +1210,7 @@ static void test_head_chain(void **state)
  * or a database owned by another user, is refused naming the path and the fix. */
 static void test_strict_modes(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st = NULL;
 
@@ -1283,22 +1236,22 @@ int main(void)
 {
 	struct vigil_err err = { "" };
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_mid_generation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tamper, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_except, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scratch_merge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_and_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_and_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_and_overwritten, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readonly_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strict_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_157k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roundtrip, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_generations, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_crash_mid_generation, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_tamper, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_copy_except, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_scratch_merge, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_and_empty, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_and_version, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_and_overwritten, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_locked, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_dir, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_head_chain, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_strict_modes, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_157k, setup, store_fix_teardown),
 	};
 
 	init_hostile();

@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,52 +31,11 @@
 #include "vigil/sign.h"
 #include "vigil/store.h"
 
-struct fix {
-	char top[64], dir[128], db[192];
-	struct vigil_seckey *sk;
-	struct vigil_pubkey *pk;
-};
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	struct vigil_err err = { "" };
-	char keys[128];
-
-	if (!f)
-		return -1;
-	snprintf(f->top, sizeof(f->top), "/tmp/vigil-test-dedup-XXXXXX");
-	if (!mkdtemp(f->top))
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/state", f->top);
-	snprintf(f->db, sizeof(f->db), "%s/" VIGIL_STORE_FILE, f->dir);
-	snprintf(keys, sizeof(keys), "%s/keys", f->top);
-	if (vigil_sign_keygen(keys, 0, &err) || vigil_seckey_load(keys, &f->sk, &err) ||
-	    vigil_pubkey_load(keys, &f->pk, &err)) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	vigil_seckey_free(f->sk);
-	vigil_pubkey_free(f->pk);
-	nftw(f->top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return store_fix_setup(state, "/tmp/vigil-test-dedup-XXXXXX", "state");
 }
 
 /* A regular file's record as the walker makes it: path i of a tree of
@@ -104,7 +62,7 @@ static void file_rec(struct vigil_record *r, int i, int v)
 	snprintf(r->scope, sizeof(r->scope), "app");
 }
 
-static struct vigil_store *open_rw(struct fix *f)
+static struct vigil_store *open_rw(struct store_fix *f)
 {
 	struct vigil_err err = { "" };
 	struct vigil_store *st = NULL;
@@ -116,7 +74,7 @@ static struct vigil_store *open_rw(struct fix *f)
 
 /* Writes a generation of files [from, to) at version v, except file
  * `changed` at version v + 1; returns its id. */
-static int64_t write_files(struct fix *f, int from, int to, int v, int changed)
+static int64_t write_files(struct store_fix *f, int from, int to, int v, int changed)
 {
 	struct vigil_err err = { "" };
 	struct vigil_store *st = open_rw(f);
@@ -138,7 +96,7 @@ static int64_t write_files(struct fix *f, int from, int to, int v, int changed)
 	return g.id;
 }
 
-static int64_t count(struct fix *f, const char *sql)
+static int64_t count(struct store_fix *f, const char *sql)
 {
 	sqlite3 *db;
 	sqlite3_stmt *s;
@@ -154,13 +112,13 @@ static int64_t count(struct fix *f, const char *sql)
 }
 
 /* The database's size (page_count * page_size) after a checkpoint. */
-static int64_t db_size(struct fix *f)
+static int64_t db_size(struct store_fix *f)
 {
 	count(f, "PRAGMA wal_checkpoint(TRUNCATE)");
 	return count(f, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
 }
 
-static void edit(struct fix *f, const char *sql)
+static void edit(struct store_fix *f, const char *sql)
 {
 	sqlite3 *db;
 
@@ -171,7 +129,7 @@ static void edit(struct fix *f, const char *sql)
 }
 
 /* verify of generation id: 0 or the error, its message in err */
-static int verify(struct fix *f, int64_t id, struct vigil_err *err)
+static int verify(struct store_fix *f, int64_t id, struct vigil_err *err)
 {
 	struct vigil_store *st = NULL;
 	struct vigil_generation g;
@@ -191,7 +149,7 @@ static int verify(struct fix *f, int64_t id, struct vigil_err *err)
  * of the first one's space. */
 static void test_unchanged_costs_5pct(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	int64_t empty, first, second, third;
 
@@ -221,7 +179,7 @@ static void test_unchanged_costs_5pct(void **state)
  * cutting generation 3 out of its run is refused by 3. */
 static void test_shared_row_tampered(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 
 	for (int g = 1; g <= 3; g++)
@@ -246,7 +204,7 @@ static void test_shared_row_tampered(void **state)
 /* A file changed in 2 and back in 3: each generation reads its own version. */
 static void test_change_and_back(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_record want, got;
@@ -293,7 +251,7 @@ static void test_change_and_back(void **state)
  * previous generation; the same for objects. */
 static void test_twice_after_reuse(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct vigil_record r;
@@ -323,7 +281,7 @@ static void test_twice_after_reuse(void **state)
  * pages back; rows a kept generation shares stay. */
 static void test_prune_gives_back(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	int64_t before, after, *pruned = NULL;
@@ -359,7 +317,7 @@ static void test_prune_gives_back(void **state)
  * rows are in path order) free no whole page: the store is compacted. */
 static void test_prune_interleaved(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	int64_t before, after, prot = 2, *pruned = NULL;
@@ -386,7 +344,7 @@ static void test_prune_interleaved(void **state)
 }
 
 /* A generation of Docker objects only: n pairs of (kind, key, data). */
-static int64_t write_objects(struct fix *f, const char *const (*o)[3], size_t n)
+static int64_t write_objects(struct store_fix *f, const char *const (*o)[3], size_t n)
 {
 	struct vigil_err err = { "" };
 	struct vigil_store *st = open_rw(f);
@@ -441,7 +399,7 @@ static void test_diff_objects(void **state)
 		VIGIL_ACTION_DIFF_IMAGE_CHANGED " sha256:x 1 image sha256:x: stored differently (tags) ",
 		VIGIL_ACTION_DIFF_IMAGE_ADDED " sha256:y 1 image sha256:y: not in the older generation ",
 	};
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct vigil_err err = { "" };
 	struct vigil_store *st;
 	struct seen_obj seen = { .n = 0 };
@@ -473,13 +431,13 @@ static void test_diff_objects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_unchanged_costs_5pct, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shared_row_tampered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_change_and_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_twice_after_reuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_gives_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_interleaved, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_diff_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged_costs_5pct, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_shared_row_tampered, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_change_and_back, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_twice_after_reuse, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_gives_back, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_interleaved, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_diff_objects, setup, store_fix_teardown),
 	};
 	struct vigil_err err = { "" };
 
