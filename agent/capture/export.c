@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,13 @@
 
 /* src copied into a new temporary file beside final (its name in tmp); the
  * SHA-256 of what was written, in hex.  On failure tmp is removed. */
-static int copy_to(int src, const char *final, char *tmp, size_t tlen, char hex[65], struct vigil_err *err)
+static int cancelled(const struct vigil_export_opts *o, struct vigil_err *err)
+{
+	return o->cancel && *o->cancel ? vigil_err_set(err, -ECANCELED, "export cancelled (signal)") : 0;
+}
+
+static int copy_to(const struct vigil_export_opts *o, int src, const char *final, char *tmp, size_t tlen,
+		   char hex[65], struct vigil_err *err)
 {
 	struct vigil_digest *d = vigil_digest_new(VIGIL_ALGO_BIT(VIGIL_ALGO_SHA256));
 	char *buf = malloc(COPY_BUF);
@@ -58,7 +65,7 @@ static int copy_to(int src, const char *final, char *tmp, size_t tlen, char hex[
 		rc = vigil_err_set(err, -errno, "cannot open '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
-	while ((n = read(src, buf, COPY_BUF)) != 0) {
+	while ((rc = cancelled(o, err)) == 0 && (n = read(src, buf, COPY_BUF)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -71,7 +78,11 @@ static int copy_to(int src, const char *final, char *tmp, size_t tlen, char hex[
 			goto out;
 		}
 		done += (unsigned long long)n;
+		if (done == (unsigned long long)n && getenv("VIGIL_TEST_STOP_IN_EXPORT"))
+			raise(SIGSTOP); /* tests: stopped mid-copy, to be signalled */
 	}
+	if (rc)
+		goto out;
 	if (fsync(fd)) {
 		rc = vigil_err_set(err, -errno, "fsync of '%s': %s", tmp, strerror(errno));
 		goto out;
@@ -232,7 +243,7 @@ static int stage(const struct vigil_export_opts *o, const char *dest, struct sta
 	src = open(o->archive, O_RDONLY | O_CLOEXEC);
 	if (src < 0)
 		return vigil_err_set(err, -errno, "cannot open '%s': %s", o->archive, strerror(errno));
-	rc = copy_to(src, s->name[0], s->tmp[0], sizeof(s->tmp[0]), hex, err);
+	rc = copy_to(o, src, s->name[0], s->tmp[0], sizeof(s->tmp[0]), hex, err);
 	close(src);
 	if (!rc && strcmp(hex, sha256))
 		rc = vigil_err_set(err, -EIO, "'%s' changed after it was verified (sha256 %s, then %s): not exported",
@@ -271,7 +282,7 @@ int vigil_evidence_export(const struct vigil_export_opts *o, struct vigil_export
 	if (!(s = calloc(1, sizeof(*s))))
 		return vigil_err_set(err, -ENOMEM, "out of memory");
 	rc = stage(o, dest, s, v.sha256, err);
-	if (!rc)
+	if (!rc && !(rc = cancelled(o, err)))
 		rc = stage_place(s, err);
 	if (rc) {
 		unstage(s);

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,14 @@ static const char usage[] =
 	"verified one) and records `exported` in the custody ledger.\n"
 	"Exit: 0 exported, 1 ARCHIVE does not verify (nothing copied), 2 usage, 3 failure.\n";
 
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 int vigil_cmd_export(struct vigil_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -27,7 +36,8 @@ int vigil_cmd_export(struct vigil_cli *cli, int argc, char **argv)
 		{ "case", required_argument, NULL, 'c' },     { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vigil_export_opts o = { .state_dir = vigil_cli_state_dir(cli) };
+	struct vigil_export_opts o = { .state_dir = vigil_cli_state_dir(cli), .cancel = &stop };
+	struct sigaction sa = { .sa_handler = on_signal };
 	struct vigil_export_result r;
 	struct vigil_err err = { "" };
 	char pubbuf[PATH_MAX];
@@ -54,6 +64,10 @@ int vigil_cmd_export(struct vigil_cli *cli, int argc, char **argv)
 		snprintf(pubbuf, sizeof(pubbuf), "%s/%s", o.state_dir, VIGIL_PUBKEY_FILE);
 		o.pubkey = pubbuf;
 	}
+	/* no SA_RESTART: a blocked read returns, the copies are removed */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	rc = vigil_evidence_export(&o, &r, &err);
 	if (rc > 0) {
 		printf("NOT EXPORTED: %s does not verify: %s\n", o.archive, r.fault);

@@ -255,11 +255,12 @@ int vigil_evidence_verify(const char *file, const char *pubkey, struct vigil_evv
  * compared with the verified one, fsync, renamed without replacing a file,
  * the archive last), and an `exported` record is appended to the ledger in
  * state_dir.  0 exported; 1 the archive does not verify (r->fault; nothing
- * copied); -errno otherwise (nothing left in dest_dir, unless r->copied: the
+ * copied); -ECANCELED when *cancel was set (nothing left); -errno otherwise (nothing left in dest_dir, unless r->copied: the
  * copy is complete but the ledger record could not be written). */
 struct vigil_export_opts {
 	const char *archive, *dest_dir, *pubkey, *state_dir;
 	const char *to, *examiner, *note, *case_id; /* may be NULL */
+	const volatile sig_atomic_t *cancel;        /* non-zero: stop, remove the copies */
 };
 struct vigil_export_result {
 	char sha256[65];

@@ -10,7 +10,8 @@
 #  3. an archive with one byte flipped is not exported (exit 1, DEST empty, no
 #     record);
 #  4. a destination that fills up: exit 3, no file left in DEST (no partial
-#     copy under any name), no record.
+#     copy under any name), no record;
+#  5. SIGTERM mid-copy: the same.
 # The archive is a memory capture of the synthetic kcore: no dockerd needed.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -18,14 +19,11 @@ need_root
 for b in python3 minisign sha256sum; do
 	command -v "$b" >/dev/null || skip "$b missing"
 done
-python3 "$top_srcdir/tests/helpers/mkkcore.py" "$T/kcore" "$T/iomem"
-printf '[none] integrity confidentiality\n' >"$T/lock"
-S="$T/state" D="$T/none" O="$T/out"
-mkdir -p "$D"
-fim_config
-V keygen >/dev/null
-V capture --memory --method kcore --kcore "$T/kcore" --iomem "$T/iomem" --lockdown "$T/lock" \
-	--case EXP-1 -o "$O" >"$T/cap.out" 2>&1 || fail "capture: $(cat "$T/cap.out")"
+. "$(dirname "$0")/capture_lib.sh"
+kcore_fixture
+O="$T/out"
+# shellcheck disable=SC2086
+V capture $M --case EXP-1 -o "$O" >"$T/cap.out" 2>&1 || fail "capture: $(cat "$T/cap.out")"
 A=$(head -n 1 "$T/cap.out")
 B=$(basename "$A")
 SUM=$(sed -n 's/^sha256 //p' "$T/cap.out")
@@ -91,5 +89,24 @@ refused 3 e4 "a full destination" "$A" "$T/full"
 grep -q "No space left" "$T/e4" || fail "the error does not say the disk is full: $(cat "$T/e4")"
 [ "$(ls -A "$T/full")" = filler ] || fail "a failed export left files: $(ls -A "$T/full")"
 [ "$(count)" -eq 1 ] || fail "a failed export was recorded"
+
+# 5. SIGTERM mid-copy (VIGIL_TEST_STOP_IN_EXPORT=1: stopped after the first
+#    chunk): exit 3, cancelled, no file left in DEST, no record
+mkdir "$T/usb3"
+VIGIL_TEST_STOP_IN_EXPORT=1 "$VIGIL" -q --config "$T/vigil.yaml" export "$A" "$T/usb3" >"$T/e5" 2>&1 &
+P=$!
+on_exit "kill -KILL $P"
+stopped "$P"
+[ -n "$(ls -A "$T/usb3")" ] || fail "no temporary copy while the export is stopped mid-copy"
+kill -TERM "$P"
+kill -CONT "$P"
+set +e
+wait "$P"
+rc=$?
+set -e
+[ $rc -eq 3 ] || fail "export after SIGTERM exited $rc: $(cat "$T/e5")"
+grep -q "cancelled" "$T/e5" || fail "the error does not say cancelled: $(cat "$T/e5")"
+[ -z "$(ls -A "$T/usb3")" ] || fail "a cancelled export left files: $(ls -A "$T/usb3")"
+[ "$(count)" -eq 1 ] || fail "a cancelled export was recorded"
 V verify --ledger >/dev/null || fail "the ledger does not verify at the end"
-echo "ok: export copies, checks, records; refuses to replace, to export a tampered archive; a full disk leaves nothing"
+echo "ok: export copies, checks, records; refuses to replace, to export a tampered archive; a full disk and SIGTERM leave nothing"
