@@ -13,18 +13,8 @@
 #     --freeze (the container thawed, the temp file removed, a `failed` record)
 #   - --root on the same data root: no live parts, and the manifest says so
 . "$(dirname "$0")/lib.sh"
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-for b in bsdtar minisign mactime sha256sum python3; do
-	command -v $b >/dev/null || skip "$b missing (scripts/setup.sh installs it)"
-done
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
-harness_build_images || fail "building the test images failed: $(tail -n 5 "$HARNESS_DIR/dockerd.log")"
-DATA=$HARNESS_DATA
+docker_test_needs bsdtar minisign mactime sha256sum python3
+docker_up build
 S=$T/state
 O=$T/out
 mkdir -m 700 "$S"

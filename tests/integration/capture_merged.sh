@@ -11,18 +11,8 @@
 #     freeze through the debug knob VIGIL_TEST_CRASH_AFTER_FREEZE=1): the process dies of
 #     SIGSEGV, the container is thawed, no archive exists under a final name
 . "$(dirname "$0")/lib.sh"
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-for b in bsdtar python3; do
-	command -v $b >/dev/null || skip "$b missing (scripts/setup.sh installs it)"
-done
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
-harness_build_images || fail "building the test images failed: $(tail -n 5 "$HARNESS_DIR/dockerd.log")"
-DATA=$HARNESS_DATA
+docker_test_needs bsdtar python3
+docker_up build
 S=$T/state
 mkdir -m 700 "$S"
 V() { "$VIGIL" -q --state-dir "$S" "$@"; }

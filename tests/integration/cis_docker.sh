@@ -14,17 +14,11 @@
 #     is not blank and shows the summary counts
 # Skipped (77, with the reason) when dockerd cannot start here, failed under CI=true.
 . "$(dirname "$0")/lib.sh"
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-command -v python3 >/dev/null || skip "python3 missing (apt-get install python3)"
+docker_test_needs python3
 command -v jq >/dev/null || skip "jq missing (apt-get install jq): docker-bench needs it"
 tgz=${DOCKER_BENCH_TGZ:-/work/shared/peers/docker-bench-security.tar.gz}
 [ -f "$tgz" ] || skip "docker-bench-security not found at $tgz (set DOCKER_BENCH_TGZ)"
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
+docker_up
 DPID=$(cat "$HARNESS_PIDFILE")
 
 # images: the base (no HEALTHCHECK, root) and a hardened one

@@ -7,15 +7,8 @@
 # image and layer objects added, removed and stored differently.  The data root is bind-mounted at
 # ROOT/var/lib/docker and read with --root, as on a mounted disk image.
 . "$(dirname "$0")/lib.sh"
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-command -v python3 >/dev/null || skip "python3 missing (apt-get install python3)"
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
-harness_build_images || fail "building the test images failed"
+docker_test_needs python3
+docker_up build
 R=$T/root
 mkdir -p "$R/var/lib/docker"
 mount --bind "$HARNESS_DATA" "$R/var/lib/docker" || skip "bind mount not permitted here"

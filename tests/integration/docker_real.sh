@@ -8,18 +8,8 @@
 #   - all of it again with dockerd stopped (files alone)
 # Skipped (77, with the reason) when dockerd cannot start here; never a fake pass.
 . "$(dirname "$0")/lib.sh"
-# lib.sh's cleanup loop ends on a false test, which `set -e` (still on in the
-# trap) would turn into exit 1: run the cleanups with -e off, keeping the status.
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-command -v python3 >/dev/null || skip "python3 missing (apt-get install python3)"
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
-harness_build_images || fail "building the test images failed: $(tail -n 5 "$HARNESS_DIR/dockerd.log")"
-DATA=$HARNESS_DATA
+docker_test_needs python3
+docker_up build
 V() { "$VIGIL" "$@"; }
 
 hdocker run --network none --name c1 vigil-multi:1 -c '

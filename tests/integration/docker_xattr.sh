@@ -8,17 +8,8 @@
 #     lower directory (opaque dir: deletions), one that setcaps a lower file
 #     (capability change), one that recreates a name below a lower opaque dir (A)
 . "$(dirname "$0")/lib.sh"
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-command -v python3 >/dev/null || skip "python3 missing (apt-get install python3)"
-command -v setcap >/dev/null || skip "setcap missing (apt-get install libcap2-bin)"
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
-harness_build_images || fail "building the test images failed"
-DATA=$HARNESS_DATA
+docker_test_needs python3 setcap
+docker_up build
 # Each check below is independent: say every one that fails, then fail.
 bad=0
 miss() { echo "FAIL: $*" >&2; bad=$((bad + 1)); }

@@ -20,15 +20,8 @@
 #    container-package-removed (tool 1.0 -> none), and its deleted binary said
 #    to be removed with it (no package-file-tampered).
 . "$(dirname "$0")/lib.sh"
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
-command -v python3 >/dev/null || skip "python3 missing (apt-get install python3)"
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
-DATA=$HARNESS_DATA
+docker_test_needs python3
+docker_up
 
 # the image: busybox and a dpkg database that knows /usr/bin/tool
 ctx=$HARNESS_DIR/pctx

@@ -63,3 +63,28 @@ refuse_cmd() {
 	grep -qiE "$2" "$T/err" || fail "$3: message '$(cat "$T/err")' does not match /$2/"
 	echo "ok: $3 refused: $(head -c 200 "$T/err")"
 }
+# docker_test_needs [PROGRAM...]: the start of a test on a private dockerd:
+# set -e from here on (the cleanups run with it off: their loop ends on a
+# false test, which -e in the trap would turn into exit 1, keeping the
+# status), root, the vigil binary and each PROGRAM on the PATH.
+docker_test_needs() {
+	trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
+	set -e
+	need_root
+	[ -x "$VIGIL" ] || skip "vigil binary not built at $VIGIL"
+	for _p in "$@"; do
+		command -v "$_p" >/dev/null || skip "$_p missing (scripts/setup.sh installs it)"
+	done
+}
+# docker_up [build]: a private dockerd (scripts/docker-harness.sh: hdocker,
+# HARNESS_DIR, ...), stopped by its pid file on exit; DATA is its data root;
+# with build, the test images (vigil-base:1, ...) built in it too.
+docker_up() {
+	. "$top_srcdir/scripts/docker-harness.sh"
+	on_exit harness_stop
+	harness_start || skip "cannot start a private dockerd (see the message above)"
+	if [ "${1:-}" = build ]; then
+		harness_build_images || fail "building the test images failed: $(tail -n 5 "$HARNESS_DIR/dockerd.log")"
+	fi
+	DATA=$HARNESS_DATA
+}

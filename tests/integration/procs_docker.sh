@@ -5,15 +5,8 @@
 # (busybox, through map_files) and finds no modified page; an unknown
 # container is exit 3.
 . "$(dirname "$0")/lib.sh"
-trap 'rc_=$?; set +e; (exit $rc_); _run_cleanups' EXIT
-set -e
-need_root
-command -v python3 >/dev/null || skip "python3 missing"
-. "$top_srcdir/scripts/docker-harness.sh"
-on_exit harness_stop
-harness_start || skip "cannot start a private dockerd (see the message above)"
-harness_build_images || fail "building the test images failed: $(tail -n 5 "$HARNESS_DIR/dockerd.log")"
-DATA=$HARNESS_DATA
+docker_test_needs python3
+docker_up build
 
 hdocker run -d --network none --name procbox vigil-base:1 sleep 600 >/dev/null
 on_exit "docker -H unix://$HARNESS_SOCK rm -f procbox"
