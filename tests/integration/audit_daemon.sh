@@ -6,16 +6,7 @@
 # gone after the daemon stops.
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
 
-audit_on
-
-mkdir -p "$TREE/etc" "$T/plain" "$STATE"
-echo one > "$TREE/etc/content"
-echo two > "$T/plain/file"
-SCOPE_EXTRA="    critical: true
-  - name: plain
-    paths: [$T/plain]
-    watch: true"
-write_config
+audit_two_scopes
 # the audit block: on, rules installed by the daemon, no execve rule
 python3 - "$CONF" <<'PY'
 import sys
@@ -24,12 +15,7 @@ s = open(p).read()
 s = s.replace("audit:\n  enabled: false", "audit:\n  enabled: true\n  install_rules: true\n  execve: false\n  window_ms: 1500")
 open(p, "w").write(s)
 PY
-grep -q 'install_rules: true' "$CONF" || fail "config not rewritten"
-baseline
-auditctl -e 1 >/dev/null
-start_daemon
-auditctl -l | grep -q -- "-w $TREE -p wa -k vigil-scope-tree" ||
-	{ cat "$T/daemon.log" >&2; fail "the daemon did not load the critical scope's rule: $(auditctl -l)"; }
+audit_start_daemon
 
 /usr/bin/cp /etc/hostname "$TREE/etc/content" &
 pid=$!

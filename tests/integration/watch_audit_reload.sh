@@ -5,16 +5,7 @@
 # off by a second SIGHUP removes vigil's rules while the daemon runs on.
 . "${top_srcdir:-.}/tests/integration/watch_lib.sh"
 
-audit_on
-
-mkdir -p "$TREE/etc" "$T/plain" "$STATE"
-echo one > "$TREE/etc/content"
-echo two > "$T/plain/file"
-SCOPE_EXTRA="    critical: true
-  - name: plain
-    paths: [$T/plain]
-    watch: true"
-write_config
+audit_two_scopes
 # audit on, the daemon's rules, no execve rule; "plain" not critical yet
 set_audit() { # ENABLED PLAIN_CRITICAL
 	python3 - "$CONF" "$1" "$2" <<'PY'
@@ -29,12 +20,7 @@ open(p, "w").write(s)
 PY
 }
 set_audit true false
-grep -q 'install_rules: true' "$CONF" || fail "config not rewritten"
-baseline
-auditctl -e 1 >/dev/null
-start_daemon
-auditctl -l | grep -q -- "-w $TREE -p wa -k vigil-scope-tree" ||
-	{ cat "$T/daemon.log" >&2; fail "no rule for the critical scope at start: $(auditctl -l)"; }
+audit_start_daemon
 auditctl -l | grep -q -- "-k vigil-scope-plain" && fail "a rule for plain before it is critical"
 
 set_audit true true

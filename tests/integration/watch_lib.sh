@@ -123,6 +123,33 @@ audit_docker_on() {
 	harness_build_images >/dev/null 8>&- 9>&- || fail "cannot build the test images"
 }
 
+# audit_two_scopes: audit_on, then $CONF (audit still off in it) with two
+# watched scopes: tree, critical ($TREE/etc/content), and plain
+# ($T/plain/file), not critical.
+audit_two_scopes() {
+	audit_on
+	mkdir -p "$TREE/etc" "$T/plain" "$STATE"
+	echo one > "$TREE/etc/content"
+	echo two > "$T/plain/file"
+	SCOPE_EXTRA="    critical: true
+  - name: plain
+    paths: [$T/plain]
+    watch: true"
+	write_config
+}
+
+# audit_start_daemon: with audit turned on in $CONF (install_rules): the
+# baseline, the kernel's audit enabled, the daemon started, and its rule for
+# the critical scope tree loaded.
+audit_start_daemon() {
+	grep -q 'install_rules: true' "$CONF" || fail "config not rewritten"
+	baseline
+	auditctl -e 1 >/dev/null
+	start_daemon
+	auditctl -l | grep -q -- "-w $TREE -p wa -k vigil-scope-tree" ||
+		{ cat "$T/daemon.log" >&2; fail "no rule for the critical scope tree at start: $(auditctl -l)"; }
+}
+
 # write_config [extra yaml appended]
 write_config() {
 	cat > "$CONF" <<EOC
