@@ -13,13 +13,7 @@ R=$T/root
 mkdir -p "$R/var/lib/docker"
 mount --bind "$HARNESS_DATA" "$R/var/lib/docker" || skip "bind mount not permitted here"
 on_exit "umount -l '$R/var/lib/docker'"
-cat >"$T/vigil.yaml" <<YAML
-state_dir: $T/state
-scopes:
-  - name: docker-layers
-    auto: docker-layers
-    severity: critical
-YAML
+docker_layers_config
 V() { "$VIGIL" --root "$R" --config "$T/vigil.yaml" "$@"; }
 
 V baseline >/dev/null 2>&1 || fail "baseline failed"

@@ -13,13 +13,7 @@ mkdir -p "$R/usr/bin" "$R/lib/systemd/system" "$R/etc/systemd/system/docker.serv
 printf '#!/bin/sh\n' >"$R/usr/bin/dockerd"
 chmod 755 "$R/usr/bin/dockerd"
 printf '[Service]\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n' >"$R/lib/systemd/system/docker.service"
-cat >"$T/vigil.yaml" <<YAML
-state_dir: $T/state
-scopes:
-  - name: docker-layers
-    auto: docker-layers
-    severity: critical
-YAML
+docker_layers_config
 V() { "$VIGIL" --root "$R" --config "$T/vigil.yaml" "$@"; }
 data_root() { "$VIGIL" --root "$R" images 2>&1 | sed -n "s/.*docker data root '\([^']*\)'.*/\1/p"; }
 

@@ -62,13 +62,7 @@ R=$T/root
 mkdir -p "$R/var/lib/docker"
 mount --bind "$DATA" "$R/var/lib/docker" || fail "bind mount refused"
 on_exit "umount -l '$R/var/lib/docker'"
-cat >"$T/vigil.yaml" <<YAML
-state_dir: $T/state
-scopes:
-  - name: docker-layers
-    auto: docker-layers
-    severity: critical
-YAML
+docker_layers_config
 "$VIGIL" --root "$R" --config "$T/vigil.yaml" baseline >"$T/out" 2>&1 || { cat "$T/out"; fail "baseline failed"; }
 "$VIGIL" --root "$R" --config "$T/vigil.yaml" check >"$T/out" 2>&1 ||
 	{ cat "$T/out"; miss "check right after baseline is not clean"; }

@@ -88,3 +88,9 @@ docker_up() {
 	fi
 	DATA=$HARNESS_DATA
 }
+# docker_layers_config: $T/vigil.yaml with the state dir $T/state and one
+# scope, docker-layers (auto: the Docker image layers found), critical.
+docker_layers_config() {
+	printf 'state_dir: %s\nscopes:\n  - name: docker-layers\n    auto: docker-layers\n    severity: critical\n' \
+		"$T/state" >"$T/vigil.yaml"
+}
