@@ -3,7 +3,9 @@
  * The reader (tar-split, file opens and reads, header checks) and SHA-256
  * cost about the same; splitting them uses two cores even for one big layer
  * (tar | sha256sum does the same with two processes).  Four 512 KiB slots
- * bound the memory; when the thread cannot start, hashing is done inline. */
+ * bound the memory; a stream that fits in one slot is hashed inline (no
+ * thread, one slot), and when the thread cannot start, hashing is done
+ * inline. */
 #include "config.h"
 
 #include <errno.h>
@@ -42,16 +44,24 @@ int docker_hp_start(struct docker_hpipe *h, struct vigil_digest *md)
 {
 	memset(h, 0, sizeof(*h));
 	h->md = md;
-	for (int i = 0; i < HP_SLOTS; i++) {
-		h->slot[i] = malloc(HP_SLOT);
-		if (!h->slot[i])
-			return -ENOMEM;
-	}
+	h->slot[0] = malloc(HP_SLOT);
+	if (!h->slot[0])
+		return -ENOMEM;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	h->inited = 1;
-	h->threaded = !pthread_create(&h->tid, NULL, hp_hasher, h);
 	return 0;
+}
+
+/* The stream outgrew its first slot: the other slots and the thread.  Slot 0
+ * (full) is then the first the thread takes: cur and head are both 0. */
+static void hp_go_threaded(struct docker_hpipe *h)
+{
+	h->tried = 1;
+	for (int i = 1; i < HP_SLOTS; i++)
+		if (!h->slot[i] && !(h->slot[i] = malloc(HP_SLOT)))
+			return; /* inline, in slot 0 */
+	h->threaded = !pthread_create(&h->tid, NULL, hp_hasher, h);
 }
 
 static void hp_submit(struct docker_hpipe *h)
@@ -74,8 +84,11 @@ static void hp_submit(struct docker_hpipe *h)
 /* Free space in the current slot (a fresh one when needed). */
 unsigned char *docker_hp_space(struct docker_hpipe *h, size_t *avail)
 {
-	if (h->have_cur && h->fill == HP_SLOT)
+	if (h->have_cur && h->fill == HP_SLOT) {
+		if (!h->threaded && !h->tried) /* more is coming: the thread now */
+			hp_go_threaded(h);
 		hp_submit(h);
+	}
 	if (!h->have_cur) {
 		if (h->threaded) {
 			pthread_mutex_lock(&h->mu);

@@ -43,8 +43,11 @@ struct docker_hpipe {
 	size_t fill;
 	int have_cur;
 	int inited;
+	int tried;            /* the thread was asked for (the stream outgrew a slot) */
 };
-/* Starts the hasher thread (hashing is done inline when it cannot start):
+/* Readies the pipe with one slot: a stream that fits in it (most layers'
+ * small files, every fuzz input) is hashed inline; the hasher thread and the
+ * other slots start when it outgrows it (inline still when they cannot):
  * 0 or -ENOMEM. */
 int docker_hp_start(struct docker_hpipe *h, struct vigil_digest *md);
 /* Room for at most *avail bytes in the slot being filled; then commit n. */
