@@ -3,9 +3,9 @@
  *
  * The archive is verified first (members, seal, custody chain, signature):
  * an archive that does not verify is never exported.  It is then copied with
- * its .sha256 and .minisig into DEST under temporary names (never O_TMPFILE:
- * the media may be vfat), the copy's SHA-256 taken from the bytes written and
- * compared with the verified one (so the copy is the verified archive, even
+ * its .sha256 and .minisig into DEST under temporary names (mkostemp: no
+ * O_TMPFILE, chmod or hard link, which media file systems may refuse), the
+ * copy's SHA-256 taken from the bytes written and compared with the verified one (so the copy is the verified archive, even
  * if the source changed in between), fsync'ed, and renamed into place without
  * replacing anything: the sidecars first, the archive last, so a name that
  * looks like an archive is only ever a complete one.  Then the ledger gets an
@@ -37,6 +37,45 @@
 #define COPY_BUF (1u << 20)
 #define SIDECAR_MAX (64u << 10)
 
+/* A new temporary file beside final (FINAL.tmp-XXXXXX, 0600, O_EXCL), its
+ * name in tmp: no chmod, no O_TMPFILE, no hard link, which media file
+ * systems (vfat, exfat) may refuse. */
+static int tmp_create(const char *final, char *tmp, size_t tlen, struct vigil_err *err)
+{
+	int fd;
+
+	if ((size_t)snprintf(tmp, tlen, "%s.tmp-XXXXXX", final) >= tlen) {
+		tmp[0] = '\0';
+		return vigil_err_set(err, -ENAMETOOLONG, "'%s': path too long", final);
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		fd = vigil_err_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
+		tmp[0] = '\0';
+	}
+	return fd;
+}
+
+/* A small file (a sidecar) written to a new temporary file beside final. */
+static int put_small(const char *final, const char *text, size_t n, char *tmp, size_t tlen, struct vigil_err *err)
+{
+	int fd = tmp_create(final, tmp, tlen, err), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = vigil_write_all(fd, text, n);
+	if (!rc && fsync(fd))
+		rc = -errno;
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		tmp[0] = '\0';
+		return vigil_err_set(err, rc, "writing '%s': %s", final, strerror(-rc));
+	}
+	return 0;
+}
+
 /* src copied into a new temporary file beside final (its name in tmp); the
  * SHA-256 of what was written, in hex.  On failure tmp is removed. */
 static int cancelled(const struct vigil_export_opts *o, struct vigil_err *err)
@@ -58,11 +97,8 @@ static int copy_to(const struct vigil_export_opts *o, int src, const char *final
 		rc = vigil_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	/* an empty temporary (O_EXCL, 0600), then filled */
-	if ((rc = vigil_statedir_write_tmp(final, "", 0, 0600, tmp, tlen, err)))
-		goto out;
-	if ((fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		rc = vigil_err_set(err, -errno, "cannot open '%s': %s", tmp, strerror(errno));
+	if ((fd = tmp_create(final, tmp, tlen, err)) < 0) {
+		rc = fd;
 		goto out;
 	}
 	while ((rc = cancelled(o, err)) == 0 && (n = read(src, buf, COPY_BUF)) != 0) {
@@ -255,7 +291,7 @@ static int stage(const struct vigil_export_opts *o, const char *dest, struct sta
 			rc = (text = malloc(strlen(base) + 70)) ? (n = (size_t)sprintf(text, "%s  %s\n", sha256, base), 0)
 							       : vigil_err_set(err, -ENOMEM, "out of memory");
 		if (!rc)
-			rc = vigil_statedir_write_tmp(s->name[i], text, n, 0644, s->tmp[i], sizeof(s->tmp[i]), err);
+			rc = put_small(s->name[i], text, n, s->tmp[i], sizeof(s->tmp[i]), err);
 		free(text);
 		text = NULL;
 	}
