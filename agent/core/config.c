@@ -1,6 +1,6 @@
 /* config.c - vigil's configuration: YAML through libyaml, checked against key
- * tables.
- *
+ * tables.  Long because (~600 lines) the key tables of every section are one
+ * table of tables here, each a few lines per key.
  * Two passes.  The first turns libyaml's event stream into a small tree of
  * scalars, sequences and mappings, refusing what we never want to interpret
  * (anchors and aliases, so no alias bomb; tags; NUL bytes; more than one
