@@ -94,6 +94,17 @@ static void who(json_t *rec)
 	}
 }
 
+const char *evw_login_name(char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)getuid());
+	return buf;
+}
+
 /* The new line: fields + seq, time, who, prev. */
 static char *make_line(const char *fields_json, const char *prev, size_t prev_len, struct vigil_err *err)
 {

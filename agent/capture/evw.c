@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -300,7 +299,7 @@ static int setup_archive(struct vigil_evw *w, struct vigil_err *err)
 static int fill_ids(struct vigil_evw *w, const struct vigil_evw_opts *o)
 {
 	char stamp[32], host[256] = "host";
-	struct passwd *pw;
+	char login[256];
 	time_t now = time(NULL);
 	struct utsname u;
 	struct tm tm;
@@ -313,8 +312,7 @@ static int fill_ids(struct vigil_evw *w, const struct vigil_evw_opts *o)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	w->case_id = o->case_id ? strdup(o->case_id) : xasprintf("case-%s", stamp);
-	pw = getpwuid(getuid());
-	w->examiner = o->examiner ? strdup(o->examiner) : pw ? strdup(pw->pw_name) : xasprintf("uid %u", getuid());
+	w->examiner = strdup(o->examiner ? o->examiner : evw_login_name(login, sizeof(login)));
 	w->note = o->note ? strdup(o->note) : NULL;
 	w->trigger = o->trigger_json ? strdup(o->trigger_json) : strdup("{\"source\":\"cli\"}");
 	w->dir = strdup(o->out_dir);

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,8 +43,7 @@ static int sweepable(const struct evw_pending *x, char *dir, size_t len)
 
 static int close_one(const char *state_dir, const struct evw_pending *x, const char *why, struct vigil_err *err)
 {
-	struct passwd *pw = getpwuid(getuid());
-	char dir[PATH_MAX], msg[2048];
+	char dir[PATH_MAX], msg[2048], login[256];
 
 	if (evw_pending_live(x))
 		return vigil_err_set(err, -EBUSY, "capture %" PRIu64 " (case %s) is running: its writer holds its "
@@ -56,7 +54,7 @@ static int close_one(const char *state_dir, const struct evw_pending *x, const c
 	snprintf(msg, sizeof(msg), "closed by hand: %s", why);
 	return evw_pending_append(state_dir, x, "failed",
 				  json_pack("{s:s,s:s,s:s,s:s}", "archive", x->archive, "tmp", x->tmp, "error", msg,
-					    "closed_by", pw ? pw->pw_name : "?"),
+					    "closed_by", evw_login_name(login, sizeof(login))),
 				  err);
 }
 

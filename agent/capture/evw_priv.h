@@ -121,6 +121,9 @@ int evw_pending_final(const struct evw_pending *x, char *buf, size_t len);
 int evw_pending_append(const char *state_dir, const struct evw_pending *x, const char *action, json_t *extra,
 		       struct vigil_err *err);
 
+/* custody.c: who runs vigil, as records name them: the login name of the
+ * real uid, else "uid N" (buf, returned). */
+const char *evw_login_name(char *buf, size_t len);
 /* custody.c: calls cb for each line of the ledger (without "\n"), the
  * previous line beside it; a non-zero return stops the walk and is returned. */
 typedef int (*custody_line_fn)(void *arg, uint64_t lineno, const char *line, size_t len, const char *prev,

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,8 +180,7 @@ static int record(const struct vigil_export_opts *o, const char *sha256, const c
 {
 	struct seal_find f = { sha256, NULL, 0 };
 	struct vigil_err ignore = { "" };
-	struct passwd *pw = getpwuid(getuid());
-	char src[PATH_MAX], *text;
+	char src[PATH_MAX], login[256], *text;
 	json_t *rec;
 	int rc;
 
@@ -191,7 +189,7 @@ static int record(const struct vigil_export_opts *o, const char *sha256, const c
 	custody_walk(o->state_dir, find_cb, &f, &ignore); /* no ledger entry: an archive from elsewhere */
 	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "action", "exported", "archive", src, "sha256", sha256,
 			"destination", dest, "case", o->case_id ? o->case_id : f.case_id ? f.case_id : "-", "examiner",
-			o->examiner ? o->examiner : pw ? pw->pw_name : "?");
+			o->examiner ? o->examiner : evw_login_name(login, sizeof(login)));
 	if (rec && o->to)
 		json_object_set_new(rec, "to", json_string(o->to));
 	if (rec && o->note)
