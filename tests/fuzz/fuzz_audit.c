@@ -11,17 +11,6 @@
 #include "vigil/audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__lsan_default_suppressions(void);
-
-/* libauparse 3.0.9 leaks a field copy on some malformed records (a quoted
- * value left open with a second "name=" inside it, which the kernel never
- * writes: it hex-encodes any value holding a quote).  That is the library's
- * allocation, not ours: suppressed by library, so a leak in vigil's own code
- * still fails the run. */
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libauparse.so\n";
-}
 
 static void sink(const struct vigil_event *ev, void *ctx)
 {

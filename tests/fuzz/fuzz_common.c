@@ -119,3 +119,15 @@ void fz_put_part(const char *dir, const char *rel, size_t i, size_t n, const uin
 {
 	fz_put(dir, rel, i < n ? part[i] : NULL, i < n ? len[i] : 0);
 }
+
+const char *__lsan_default_suppressions(void);
+/* libauparse 3.0.9 leaks a field copy on some malformed records (a quoted
+ * value left open with a second "name=" inside it, which the kernel never
+ * writes: it hex-encodes any value holding a quote).  That is the library's
+ * allocation, not ours: suppressed by library, so a leak in vigil's own code
+ * still fails the run.  In every target (fuzz_audit and fuzz_audit_link feed
+ * libauparse; the others do not load it). */
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libauparse.so\n";
+}
